@@ -1,0 +1,101 @@
+"""`warroom` / `python -m bot`: run, demo, check, db upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from bot.config import Environment, Settings, load_settings
+from bot.yamlsource import SourceInvalid
+
+app = typer.Typer(help="warroom: Slack-first incident response.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True, highlight=False)
+
+
+def _settings(env: Environment) -> Settings:
+    try:
+        return load_settings(env.config_path)
+    except SourceInvalid as exc:
+        for error in exc.errors:
+            err.print(f"[red]error[/red] {error}", markup=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run() -> None:
+    """Run the bot: Socket Mode connection plus the HTTP server (health, readiness)."""
+    from bot import log, wiring
+
+    log.configure()
+    env = _environment()
+    settings = _settings(env)
+    runtime = wiring.build(env, settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await wiring.serve(runtime, stop)
+
+    asyncio.run(main())
+
+
+@app.command()
+def demo(postmortem_dir: Path = typer.Option(Path("postmortems"), help="Where the incident report is written."),
+         ) -> None:
+    """Run a whole scripted SEV-1 against the built-in Slack sandbox; no workspace or token needed."""
+    from bot.sandbox.demo import run_demo
+
+    raise typer.Exit(asyncio.run(run_demo(postmortem_dir)))
+
+
+@app.command()
+def check() -> None:
+    """Validate config.yaml; errors name file, line and field."""
+    env = _environment()
+    settings = _settings(env)
+    policies = ", ".join(f"{p.severity.label} pages {'+'.join(p.page) or 'nobody'}" for p in settings.policies.values())
+    Console(highlight=False).print(f"{env.config_path}: OK ({policies})")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations to DATABASE_URL."""
+    from bot.storage import database
+
+    env = _environment()
+
+    async def main() -> None:
+        engine = database.create_engine(env.database_url)
+        try:
+            await database.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    Console(highlight=False).print("database is up to date")
+
+
+def _environment() -> Environment:
+    try:
+        return Environment.from_os()
+    except SourceInvalid as exc:
+        for error in exc.errors:
+            err.print(f"error {error}")
+        raise typer.Exit(2) from None
+
+
+def main() -> None:
+    app(prog_name="warroom")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

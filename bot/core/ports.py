@@ -1,0 +1,39 @@
+"""What the core and the services need from the outside world, as Protocols.
+
+Adapters in bot/slack, bot/integrations and bot/storage implement them; tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.core.incident import Incident
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Directory(Protocol):
+    """The workspace's people and user groups."""
+
+    async def user_exists(self, user_id: str) -> bool: ...
+
+    async def in_usergroup(self, user_id: str, handle: str) -> bool: ...
+
+
+class EffectPerformer(Protocol):
+    """Carries out one kind of outbox effect (a Slack post, a page, a status-page update).
+
+    Returns references to remember on the incident (e.g. {"channel_id": "C123"}). Raises
+    `RetryLater` for transient failures; any other exception fails the effect for good.
+    """
+
+    async def perform(self, kind: str, payload: dict[str, Any], incident: Incident) -> dict[str, Any]: ...
+
+
+class RetryLater(Exception):
+    def __init__(self, reason: str, after_seconds: float | None = None):
+        super().__init__(reason)
+        self.after_seconds = after_seconds

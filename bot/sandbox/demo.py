@@ -1,0 +1,154 @@
+"""`warroom demo`: the real bot, started through the same code as `warroom run`, against the sandbox,
+driven through a scripted SEV-1 from declaration to all-clear."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from rich.console import Console
+
+from bot import log as logging_setup
+from bot import wiring
+from bot.config import Environment, load_settings
+from bot.sandbox.server import APP_TOKEN, BOT_TOKEN, SlackSandbox
+from bot.sandbox.workspace import Workspace
+from bot.sandbox.transcript import plain, render_channel
+from bot.services import postmortems
+from bot.slack.ids import ActionId
+
+DEMO_CONFIG = Path(__file__).with_name("demo_config.yaml")
+ALICE, BOB, CAROL, DAVE = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"
+
+
+class DemoClock:
+    """Real time plus a offset the script moves forward, so the story spans minutes, not milliseconds."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, minutes: float) -> None:
+        self.offset += timedelta(minutes=minutes)
+
+
+class Script:
+    def __init__(self, sandbox: SlackSandbox, runtime: wiring.Runtime, console: Console, clock: DemoClock):
+        self.clock = clock
+        self.sandbox = sandbox
+        self.runtime = runtime
+        self.console = console
+        self._seen_ephemerals = 0
+
+    def narrate(self, text: str, minutes: float = 1) -> None:
+        self.clock.advance(minutes)
+        self.console.print(f"\n[bold cyan]▶ {text}[/bold cyan]")
+
+    async def settle(self) -> None:
+        await self.runtime.dispatcher.drain(timeout=15)
+        await asyncio.sleep(0.05)  # let listeners that acked early finish their replies
+        await self.runtime.dispatcher.drain(timeout=15)
+        for ephemeral in self.sandbox.workspace.ephemerals[self._seen_ephemerals:]:
+            who = self.sandbox.workspace.users[ephemeral.user]
+            self.console.print(f"  [dim](only visible to {who})[/dim] {plain(ephemeral.text, self.sandbox.workspace)}",
+                               markup=True, highlight=False)
+        self._seen_ephemerals = len(self.sandbox.workspace.ephemerals)
+
+    async def command(self, user: str, channel: str, text: str, command: str = "/incident",
+                      minutes: float = 2) -> None:
+        who = self.sandbox.workspace.users[user]
+        self.narrate(minutes=minutes, text=f"{who} in #{self.sandbox.workspace.channel(channel).name}: {command} {plain(text, self.sandbox.workspace)}")
+        ack = await self.sandbox.slash(user, channel, command, text)
+        if ack.get("text"):
+            self.console.print(f"  [dim](only visible to {who})[/dim] {plain(ack['text'], self.sandbox.workspace)}")
+        await self.settle()
+
+    async def say(self, user: str, channel: str, text: str, minutes: float = 2):
+        self.narrate(f"{self.sandbox.workspace.users[user]} says: {text}", minutes)
+        message = self.sandbox.say(user, channel, text)
+        return message
+
+
+async def run_demo(out_dir: Path) -> int:
+    logging_setup.configure("ERROR")
+    console = Console(highlight=False, soft_wrap=True)
+    clock = DemoClock()
+    sandbox = await SlackSandbox(workspace=Workspace(now=lambda: clock.now().timestamp())).start()
+    workdir = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
+    env = Environment(slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=sandbox.api_url,
+                      database_url=f"sqlite+aiosqlite:///{workdir / 'demo.db'}", http_port=0,
+                      config_path=DEMO_CONFIG)
+    runtime = wiring.build(env, load_settings(DEMO_CONFIG), clock)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    bot = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set))
+    try:
+        await asyncio.wait_for(ready.wait(), 15)
+        console.print(f"[bold]warroom demo[/bold]: the bot is connected to the Slack sandbox at {sandbox.base_url} "
+                      f"over Socket Mode (database {workdir / 'demo.db'}).")
+        report = await _play(Script(sandbox, runtime, console, clock), sandbox, runtime, out_dir)
+        console.print("\n[bold]The war room, as responders saw it[/bold]")
+        war_room = [c for c in sandbox.workspace.channels.values() if c.name.startswith("incident-")][0]
+        console.print(render_channel(sandbox.workspace, war_room.name), markup=False)
+        for name in ("incidents", "leadership"):
+            console.print(f"\n[bold]#{name}[/bold]")
+            console.print(render_channel(sandbox.workspace, name), markup=False)
+        calls = len(sandbox.calls)
+        console.print(f"\n[bold green]Done.[/bold green] {calls} Slack API calls; incident report written to {report}")
+        return 0
+    finally:
+        stop.set()
+        await asyncio.gather(bot, return_exceptions=True)
+        await sandbox.stop()
+        logging.shutdown()
+
+
+async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_dir: Path) -> Path:
+    ws = sandbox.workspace
+    await s.command(ALICE, "general", "declare sev2 Payments API returning 503")
+    room = await sandbox.wait_for(lambda: next((c for c in ws.channels.values() if c.name.startswith("incident-")
+                                                and c.messages), None))
+    await s.command(ALICE, room.id, f"role ic <@{ALICE}>")
+    await s.say(BOB, room.id, "Seeing 503s from payments-api since 09:12, error rate 40%. Checkout is failing.")
+    await s.command(ALICE, room.id, "sev 1")
+
+    s.narrate("alice clicks [Assign role] on the pinned card and makes carol Communicator")
+    card_ts = sorted(room.pins)[0]
+    await sandbox.click(ALICE, room.id, card_ts, ActionId.ASSIGN_ROLE)
+    view = await sandbox.wait_for(lambda: [v for v in ws.views.values() if v.get("user") == ALICE])
+    await sandbox.submit_view(ALICE, view[-1]["id"], {ActionId.ROLE_INPUT: "communicator", ActionId.USER_INPUT: CAROL})
+    await s.settle()
+
+    await s.command(DAVE, room.id, f"role responder <@{DAVE}>")
+    clue = await s.say(BOB, room.id, "Deploy 4f2a at 09:10 changed the DB pool size from 50 to 5 <!channel>")
+    s.narrate("alice reacts with :pushpin: to bob's message")
+    await sandbox.react(ALICE, room.id, clue.ts)
+    await s.settle()
+    await s.command(CAROL, room.id, "update identified Bad config in deploy 4f2a shrank the DB pool; rolling back.",
+                    minutes=6)
+    await s.command(BOB, room.id, "timeline Rollback of 4f2a started")
+
+    s.narrate("carol clicks [Post update] on the card: monitoring", minutes=9)
+    await sandbox.click(CAROL, room.id, card_ts, ActionId.POST_UPDATE)
+    view = await sandbox.wait_for(lambda: [v for v in ws.views.values() if v.get("user") == CAROL])
+    await sandbox.submit_view(CAROL, view[-1]["id"], {ActionId.STATUS_INPUT: "monitoring",
+                                                      ActionId.UPDATE_TEXT_INPUT: "Rollback done; error rate back to 0.1%. Watching for 15 minutes."})
+    await s.settle()
+
+    await s.command(BOB, room.id, "resolve")
+    await s.command(ALICE, room.id, minutes=15, text="resolve Rolled back deploy 4f2a; DB pool restored to 50.")
+    s.narrate("alice confirms in the Resolve dialog")
+    view = await sandbox.wait_for(lambda: [v for v in ws.views.values() if v.get("user") == ALICE])
+    await sandbox.submit_view(ALICE, view[-1]["id"], {ActionId.SUMMARY_INPUT: "Rolled back deploy 4f2a; DB pool restored to 50."})
+    await s.settle()
+
+    incident = await runtime.incidents.find_in(room.id)
+    text = await postmortems.render(runtime.incidents, incident.id, names=dict(ws.users))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{incident.reference}-{room.name}.md"
+    path.write_text(text, encoding="utf-8")
+    return path

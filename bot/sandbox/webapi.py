@@ -1,0 +1,222 @@
+"""The Web API methods warroom uses, answered from the sandbox workspace like Slack answers them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from bot.sandbox.workspace import (APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_NAME, TEAM_ID, ApiError, Ephemeral,
+                                   Workspace)
+
+MAX_BLOCKS_MESSAGE = 50
+MAX_BLOCKS_MODAL = 100
+MAX_TEXT = 40000
+MAX_TOPIC = 250
+
+
+def _decode(params: dict[str, Any]) -> dict[str, Any]:
+    for key in ("blocks", "view", "attachments"):
+        if isinstance(params.get(key), str):
+            try:
+                params[key] = json.loads(params[key])
+            except ValueError:
+                raise ApiError(f"invalid_{key}") from None
+    return params
+
+
+def _check_blocks(blocks: list, limit: int) -> None:
+    if len(blocks) > limit:
+        raise ApiError("invalid_blocks")
+    for block in blocks:
+        text = (block.get("text") or {}).get("text", "") if isinstance(block, dict) else ""
+        if len(text) > 3000:
+            raise ApiError("invalid_blocks")
+
+
+class WebApi:
+    def __init__(self, workspace: Workspace, base_url: Callable[[], str], on_event: Callable[[dict], None]):
+        self.ws = workspace
+        self.base_url = base_url
+        self.on_event = on_event
+
+    def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(self, method.replace(".", "_"), None)
+        if handler is None:
+            raise ApiError("unknown_method", status=404)
+        return handler(_decode(dict(params)))
+
+    # -- auth ----------------------------------------------------------------------------------------
+    def auth_test(self, p):
+        return {"url": self.base_url(), "team": "Sandbox", "user": "warroom", "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    # -- conversations ------------------------------------------------------------------------------
+    def conversations_create(self, p):
+        name = str(p.get("name", ""))
+        if not CHANNEL_NAME.match(name):
+            raise ApiError("invalid_name_specials" if name else "invalid_name_required")
+        if any(c.name == name for c in self.ws.channels.values()):
+            raise ApiError("name_taken")
+        channel = self.ws.add_channel(name, creator=BOT_USER_ID, members={BOT_USER_ID})
+        return {"channel": channel.to_api()}
+
+    def conversations_info(self, p):
+        return {"channel": self.ws.channel(p["channel"]).to_api()}
+
+    def conversations_list(self, p):
+        channels = sorted((c for c in self.ws.channels.values() if not c.is_im), key=lambda c: c.id)
+        start = int(p.get("cursor") or 0)
+        limit = min(int(p.get("limit") or 100), 1000)
+        page = channels[start:start + limit]
+        cursor = str(start + limit) if start + limit < len(channels) else ""
+        return {"channels": [c.to_api() for c in page], "response_metadata": {"next_cursor": cursor}}
+
+    def conversations_setTopic(self, p):
+        channel = self.ws.channel(p["channel"])
+        if len(p.get("topic", "")) > MAX_TOPIC:
+            raise ApiError("too_long")
+        channel.topic = p.get("topic", "")
+        return {"channel": channel.to_api()}
+
+    def conversations_setPurpose(self, p):
+        channel = self.ws.channel(p["channel"])
+        if len(p.get("purpose", "")) > MAX_TOPIC:
+            raise ApiError("too_long")
+        channel.purpose = p.get("purpose", "")
+        return {"channel": channel.to_api()}
+
+    def conversations_invite(self, p):
+        channel = self.ws.channel(p["channel"])
+        users = [u for u in str(p.get("users", "")).split(",") if u]
+        if not users:
+            raise ApiError("no_user")
+        for user in users:
+            if user not in self.ws.users:
+                raise ApiError("user_not_found")
+        fresh = [u for u in users if u not in channel.members]
+        if not fresh:
+            raise ApiError("already_in_channel")
+        for user in fresh:
+            channel.members.add(user)
+            self.ws.post(channel, user, f"<@{user}> has joined the channel", subtype="channel_join")
+        return {"channel": channel.to_api()}
+
+    def conversations_members(self, p):
+        return {"members": sorted(self.ws.channel(p["channel"]).members), "response_metadata": {"next_cursor": ""}}
+
+    def conversations_history(self, p):
+        channel = self.ws.channel(p["channel"])
+        top = [m.to_api() for m in reversed(channel.messages) if not m.thread_ts or m.thread_ts == m.ts]
+        return {"messages": top, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
+    def conversations_replies(self, p):
+        channel = self.ws.channel(p["channel"])
+        ts = p["ts"]
+        thread = [m.to_api() for m in channel.messages if m.ts == ts or m.thread_ts == ts]
+        return {"messages": thread, "has_more": False}
+
+    # -- chat --------------------------------------------------------------------------------------
+    def chat_postMessage(self, p):
+        channel = self.ws.channel(p.get("channel", ""))
+        if channel.is_im is False and BOT_USER_ID not in channel.members and channel.creator == BOT_USER_ID:
+            raise ApiError("not_in_channel")
+        text, blocks = p.get("text", ""), p.get("blocks") or []
+        if not text and not blocks:
+            raise ApiError("no_text")
+        if len(text) > MAX_TEXT:
+            raise ApiError("msg_too_long")
+        _check_blocks(blocks, MAX_BLOCKS_MESSAGE)
+        message = self.ws.post(channel, BOT_USER_ID, text, blocks, thread_ts=p.get("thread_ts"), bot=True)
+        return {"channel": channel.id, "ts": message.ts, "message": message.to_api()}
+
+    def chat_update(self, p):
+        channel = self.ws.channel(p["channel"])
+        message = channel.find(p["ts"])
+        if message.user != BOT_USER_ID:
+            raise ApiError("cant_update_message")
+        blocks = p.get("blocks")
+        if blocks is not None:
+            _check_blocks(blocks, MAX_BLOCKS_MESSAGE)
+            message.blocks = blocks
+        if "text" in p:
+            message.text = p["text"]
+        return {"channel": channel.id, "ts": message.ts, "text": message.text}
+
+    def chat_postEphemeral(self, p):
+        channel = self.ws.channel(p["channel"])
+        blocks = p.get("blocks") or []
+        _check_blocks(blocks, MAX_BLOCKS_MESSAGE)
+        ts = self.ws.new_ts()
+        self.ws.ephemerals.append(Ephemeral(channel.id, p["user"], p.get("text", ""), blocks, ts))
+        return {"message_ts": ts}
+
+    def chat_getPermalink(self, p):
+        channel = self.ws.channel(p["channel"])
+        channel.find(p["message_ts"])
+        return {"channel": channel.id,
+                "permalink": f"{self.base_url().removesuffix('api/')}archives/{channel.id}/p{p['message_ts'].replace('.', '')}"}
+
+    # -- pins, bookmarks, reactions -------------------------------------------------------------------
+    def pins_add(self, p):
+        channel = self.ws.channel(p["channel"])
+        channel.find(p["timestamp"])
+        if p["timestamp"] in channel.pins:
+            raise ApiError("already_pinned")
+        channel.pins.add(p["timestamp"])
+        return {}
+
+    def pins_list(self, p):
+        channel = self.ws.channel(p["channel"])
+        return {"items": [{"type": "message", "message": channel.find(ts).to_api()} for ts in sorted(channel.pins)]}
+
+    def bookmarks_add(self, p):
+        channel = self.ws.channel(p["channel_id"])
+        bookmark = {"id": self.ws.new_id("Bk"), "title": p.get("title", ""), "link": p.get("link", "")}
+        channel.bookmarks.append(bookmark)
+        return {"bookmark": bookmark}
+
+    # -- users ---------------------------------------------------------------------------------------
+    def _user(self, user_id: str) -> dict:
+        name = self.ws.users[user_id]
+        return {"id": user_id, "team_id": TEAM_ID, "name": name, "real_name": name.capitalize(),
+                "profile": {"display_name": name, "real_name": name.capitalize()}, "is_bot": user_id == BOT_USER_ID,
+                "tz": "UTC"}
+
+    def users_info(self, p):
+        if p.get("user") not in self.ws.users:
+            raise ApiError("user_not_found")
+        return {"user": self._user(p["user"])}
+
+    def users_list(self, p):
+        return {"members": [self._user(u) for u in self.ws.users], "response_metadata": {"next_cursor": ""}}
+
+    def usergroups_list(self, p):
+        return {"usergroups": [{k: g[k] for k in ("id", "handle")} for g in self.ws.usergroups.values()]}
+
+    def usergroups_users_list(self, p):
+        group = self.ws.usergroups.get(p.get("usergroup", ""))
+        if group is None:
+            raise ApiError("no_such_subteam")
+        return {"users": list(group["users"])}
+
+    # -- views ---------------------------------------------------------------------------------------
+    def views_open(self, p):
+        view = p.get("view") or {}
+        if view.get("type") != "modal" or len(view.get("blocks", [])) > MAX_BLOCKS_MODAL:
+            raise ApiError("invalid_arguments")
+        if len((view.get("title") or {}).get("text", "")) > 24:
+            raise ApiError("invalid_arguments")
+        if not p.get("trigger_id"):
+            raise ApiError("invalid_trigger_id")
+        view_id = self.ws.new_id("V")
+        stored = {**view, "id": view_id, "team_id": TEAM_ID, "app_id": APP_ID, "hash": view_id,
+                  "state": {"values": {}}, "user": p.get("_user", "")}
+        self.ws.views[view_id] = stored
+        return {"view": stored}
+
+    def views_update(self, p):
+        view_id = p.get("view_id", "")
+        if view_id not in self.ws.views:
+            raise ApiError("not_found")
+        self.ws.views[view_id] = {**self.ws.views[view_id], **p["view"], "id": view_id}
+        return {"view": self.ws.views[view_id]}

@@ -1,0 +1,121 @@
+"""The DB-backed dispatcher that serves the outbox.
+
+Effects are claimed under a lease (so two processes never run the same one), performed through the
+port for their target, and settled: done, retried later (429 Retry-After, 5xx, timeouts), or failed.
+It sleeps until the next effect is due or until a service wakes it; it never polls in a busy loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from datetime import timedelta
+
+import structlog
+
+from bot.core.ports import Clock, EffectPerformer, RetryLater
+from bot.storage.repository import OutboxItem, OutboxStore, Store
+
+log = structlog.get_logger("warroom.dispatcher")
+
+MAX_BACKOFF = 300.0
+
+
+def backoff_seconds(attempts: int) -> float:
+    return min(MAX_BACKOFF, 0.5 * 2 ** max(0, attempts - 1))
+
+
+class Dispatcher:
+    def __init__(self, store: Store, performers: dict[str, EffectPerformer], clock: Clock, *,
+                 lease: timedelta = timedelta(seconds=60), idle_wait: float = 30.0, concurrency: int = 16):
+        self.outbox = OutboxStore(store)
+        self.store = store
+        self.performers = performers
+        self.clock = clock
+        self.lease = lease
+        self.idle_wait = idle_wait
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._wakeup = asyncio.Event()
+        self._running: set[asyncio.Task] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()
+            try:
+                claimed = await self.outbox.claim_ready(self.clock.now(), self.owner, self.lease)
+            except Exception:
+                log.exception("outbox_claim_failed")
+                claimed = []
+                await asyncio.sleep(1)
+            for item in claimed:
+                task = asyncio.create_task(self._perform(item))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            if claimed:
+                continue
+            await self._sleep_until_due()
+
+    async def _sleep_until_due(self) -> None:
+        timeout = self.idle_wait
+        with contextlib.suppress(Exception):
+            due = await self.outbox.next_due()
+            if due is not None:
+                timeout = max(0.0, min(timeout, (due - self.clock.now()).total_seconds()))
+        if self._running and timeout == 0:
+            timeout = self.idle_wait  # what is due is in flight here; its completion wakes us
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), timeout=max(timeout, 0.005))
+
+    async def _perform(self, item: OutboxItem) -> None:
+        bound = log.bind(effect=f"{item.target}.{item.kind}", incident_id=item.incident_id, attempt=item.attempts)
+        async with self._slots:
+            performer = self.performers.get(item.target)
+            try:
+                if performer is None:
+                    raise LookupError(f"no performer for target {item.target!r}")
+                incident = None
+                if item.incident_id is not None:
+                    async with self.store.transaction() as tx:
+                        incident = await tx.incident(item.incident_id)
+                refs = await performer.perform(item.kind, item.payload, incident)
+                await self.outbox.settle(item.id, status="done", now=self.clock.now(), refs=refs or None,
+                                         incident_id=item.incident_id)
+                bound.debug("effect_done")
+            except RetryLater as exc:
+                delay = exc.after_seconds if exc.after_seconds is not None else backoff_seconds(item.attempts)
+                bound.warning("effect_retry", reason=str(exc), retry_in=delay)
+                await self.outbox.settle(item.id, status="pending", now=self.clock.now(), error=str(exc),
+                                         retry_at=self.clock.now() + timedelta(seconds=delay))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                bound.error("effect_failed", error=repr(exc))
+                await self.outbox.settle(item.id, status="failed", now=self.clock.now(), error=repr(exc)[:500])
+        self.wake()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Waits until nothing is pending or in flight (used by the demo and tests)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            counts = await self.outbox.counts()
+            if not counts.get("pending") and not self._running:
+                return
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"outbox not drained: {await self.outbox.counts()}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.outbox.release_leases(self.owner)

@@ -1,0 +1,212 @@
+"""Use cases of the incident lifecycle: the core decides, this module persists and queues the effects.
+
+Every call commits the new state, its timeline events and its outbox effects in one transaction, then
+wakes the dispatcher. A request key (Slack's trigger id or event id) makes a redelivered request a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from bot.config import Settings
+from bot.core import incident as core
+from bot.core.incident import DomainError, Incident, Role, Severity, Status
+from bot.core.naming import channel_base, next_free_name, slugify
+from bot.core.permissions import decide
+from bot.core.ports import Clock, Directory
+from bot.core.severity import targets_to_page
+from bot.services import effects
+from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
+
+
+class NotInWarRoom(DomainError):
+    pass
+
+
+class Duplicate(Exception):
+    """The request was handled before (a redelivery); the caller stays silent."""
+
+
+@dataclass(frozen=True)
+class Declared:
+    incident: Incident
+    created: bool
+
+
+class IncidentService:
+    def __init__(self, store: Store, settings: Settings, clock: Clock, directory: Directory,
+                 wake_dispatcher: Callable[[], None] = lambda: None):
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.directory = directory
+        self.wake = wake_dispatcher
+
+    # -- declare -----------------------------------------------------------------------------------
+    async def declare(self, *, title: str, severity: Severity, actor: str, request_key: str | None,
+                      description: str = "", service: str = "", is_drill: bool = False) -> Declared:
+        now = self.clock.now()
+        draft, events = core.declare(title, severity, actor, now, description=description, service=service,
+                                     is_drill=is_drill)
+        slug = slugify(draft.title, 60)
+        for _ in range(5):
+            try:
+                result = await self._declare_once(draft, events, slug, request_key)
+                break
+            except IntegrityError:
+                # Someone declared the same thing at the same moment: the retry finds theirs.
+                continue
+        else:
+            raise DomainError("Could not declare the incident: too many simultaneous declarations, try again.")
+        self.wake()
+        return result
+
+    async def _declare_once(self, draft: Incident, events, slug: str, request_key: str | None) -> Declared:
+        now = draft.declared_at
+        async with self.store.transaction() as tx:
+            if request_key:
+                existing = await tx.incident_by_request(request_key)
+                if existing:
+                    raise Duplicate()
+            twin = await tx.recent_open_with_slug(slug, now - self.settings.dedup_window)
+            if twin:
+                await tx.append_timeline(twin.id, [core.Event("joined", draft.declared_by, now,
+                                                              f"<@{draft.declared_by}> declared the same incident "
+                                                              f"again and was added")])
+                await tx.enqueue(twin.id, effects.after_join(draft.declared_by), now)
+                return Declared(twin, created=False)
+            policy = self.settings.policy(draft.severity)
+            slots = () if draft.is_drill else targets_to_page(policy, ())
+            paged = effects.paged_users(policy, slots, self.settings.oncall)
+            base = channel_base(self.settings.slack.channel_prefix, now.date(), draft.title)
+            name = next_free_name(base, await tx.channel_names_like(base))
+            draft = core.Incident(**{**draft.__dict__, "channel_name": name, "paged": slots})
+            incident = await tx.add_incident(draft, slug=slug, request_key=request_key)
+            await tx.append_timeline(incident.id, events)
+            invitees = [draft.declared_by] + [u for u in paged if u != draft.declared_by]
+            await tx.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
+                                                                self.settings.slack.leadership_channel), now)
+            return Declared(incident, created=True)
+
+    # -- changes to an open incident ---------------------------------------------------------------
+    async def change_severity(self, channel_id: str, severity: Severity, actor: str, request_key: str) -> Incident:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            incident = await self._load(tx, channel_id, request_key, now)
+            await self._check_permission(incident, "change_severity", "change the severity of", actor)
+            updated, events = core.change_severity(incident, severity, actor, now)
+            if events:
+                policy = self.settings.policy(severity)
+                new_slots = () if updated.is_drill else targets_to_page(policy, updated.paged)
+                newly_paged = effects.paged_users(policy, new_slots, self.settings.oncall)
+                updated = core.Incident(**{**updated.__dict__, "paged": updated.paged + new_slots})
+                await self._commit(tx, updated, events, effects.after_severity_change(
+                    updated, events[0], policy, newly_paged, self.settings.slack.leadership_channel), now)
+        self.wake()
+        return updated
+
+    async def assign_role(self, channel_id: str, role: Role, user: str, actor: str, request_key: str) -> Incident:
+        if not await self.directory.user_exists(user):
+            raise DomainError(f"I can't find a user `{user}` in this workspace: mention them as @name.")
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            incident = await self._load(tx, channel_id, request_key, now)
+            updated, events = core.assign_role(incident, role, user, actor, now)
+            if events:
+                await self._commit(tx, updated, events, effects.after_role(events[0]), now)
+        self.wake()
+        return updated
+
+    async def post_update(self, channel_id: str, text: str, status: Status | None, actor: str,
+                          request_key: str) -> Incident:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            incident = await self._load(tx, channel_id, request_key, now)
+            updated, events = core.post_update(incident, text, status, actor, now)
+            await self._commit(tx, updated, events, effects.after_update(updated, events), now)
+        self.wake()
+        return updated
+
+    async def add_note(self, channel_id: str, text: str, actor: str, request_key: str, *, permalink: str = "",
+                       kind: str = "note", dedup_key: str | None = None) -> Incident:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            incident = await self._load(tx, channel_id, request_key, now)
+            if dedup_key and await tx.has_timeline_key(dedup_key):
+                raise Duplicate()
+            _, events = core.add_note(incident, text, actor, now, permalink=permalink, kind=kind)
+            await tx.append_timeline(incident.id, events, dedup_key=dedup_key)
+        return incident
+
+    async def resolve(self, channel_id: str, summary: str, actor: str, request_key: str) -> Incident:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            incident = await self._load(tx, channel_id, request_key, now)
+            await self._check_permission(incident, "resolve", "resolve", actor)
+            updated, events = core.resolve(incident, summary, actor, now)
+            policy = self.settings.policy(updated.severity)
+            await self._commit(tx, updated, events, effects.after_resolve(updated, events[0], policy), now)
+        self.wake()
+        return updated
+
+    async def check_may(self, channel_id: str, action: str, actor: str) -> Incident:
+        """Raises DomainError with the reason when the actor may not; used before asking for confirmation."""
+        incident = await self.incident_in(channel_id)
+        verb = {"resolve": "resolve", "change_severity": "change the severity of"}[action]
+        await self._check_permission(incident, action, verb, actor)
+        if not incident.is_open:
+            raise DomainError(f"{incident.reference} is already resolved.")
+        return incident
+
+    # -- queries -----------------------------------------------------------------------------------
+    async def incident_in(self, channel_id: str) -> Incident:
+        async with self.store.transaction() as tx:
+            incident = await tx.incident_by_channel(channel_id)
+        if incident is None:
+            raise NotInWarRoom("This command works in an incident's war-room channel. "
+                               "Use `/incident list` to find one, or `/incident declare` to start one.")
+        return incident
+
+    async def find_in(self, channel_id: str) -> Incident | None:
+        async with self.store.transaction() as tx:
+            return await tx.incident_by_channel(channel_id)
+
+    async def open_incidents(self) -> list[Incident]:
+        async with self.store.transaction() as tx:
+            return await tx.open_incidents()
+
+    async def recently_resolved(self, limit: int = 5) -> list[Incident]:
+        async with self.store.transaction() as tx:
+            return await tx.recently_resolved(limit)
+
+    async def timeline(self, incident_id: int) -> list[TimelineEntry]:
+        async with self.store.transaction() as tx:
+            return await tx.timeline(incident_id)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    async def _load(self, tx: Transaction, channel_id: str, request_key: str, now) -> Incident:
+        if request_key:
+            if await tx.seen_request(request_key):
+                raise Duplicate()
+            try:
+                await tx.remember_request(request_key, now)
+            except IntegrityError:  # the same request, being handled right now by another worker
+                raise Duplicate() from None
+        incident = await tx.incident_by_channel(channel_id, for_update=True)
+        if incident is None:
+            raise NotInWarRoom("This command works in an incident's war-room channel. "
+                               "Use `/incident list` to find one, or `/incident declare` to start one.")
+        return incident
+
+    async def _check_permission(self, incident: Incident, action: str, verb: str, actor: str) -> None:
+        rule = self.settings.file.permissions.rule(action)
+        in_group = await self.directory.in_usergroup(actor, rule.usergroup) if rule.usergroup else None
+        decision = decide(rule, verb, actor, incident, in_usergroup=in_group)
+        if not decision.allowed:
+            raise DomainError(f"{decision.reason} (config: permissions.{action} = {rule.describe()})")
+
+    async def _commit(self, tx: Transaction, incident: Incident, events, waves, now) -> None:
+        await tx.save_incident(incident)
+        await tx.append_timeline(incident.id, events)
+        await tx.enqueue(incident.id, waves, now)

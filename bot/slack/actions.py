@@ -1,0 +1,55 @@
+"""The incident card's buttons and severity menu."""
+
+from __future__ import annotations
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+
+from bot.core.incident import Severity
+from bot.slack import blocks
+from bot.slack.handling import SlackDeps, guarded, responder
+from bot.slack.ids import ActionId
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    service = deps.incidents
+
+    @app.action(ActionId.SEVERITY_SELECT)
+    async def severity_selected(ack, body, action, respond):
+        await ack()
+        channel, user = body["channel"]["id"], body["user"]["id"]
+        structlog.contextvars.bind_contextvars(channel=channel, user=user)
+        severity = Severity(int(action["selected_option"]["value"]))
+        key = f"act:{action['action_ts']}:{user}"
+        await guarded(responder(respond), service.change_severity(channel, severity, user, key))
+
+    @app.action(ActionId.ASSIGN_ROLE)
+    async def assign_role_clicked(ack, body, client, respond):
+        await ack()
+        channel = body["channel"]["id"]
+        await guarded(responder(respond), _open(client, body, blocks.role_modal(channel), service, channel))
+
+    @app.action(ActionId.POST_UPDATE)
+    async def post_update_clicked(ack, body, client, respond):
+        await ack()
+        channel = body["channel"]["id"]
+
+        async def open_modal():
+            incident = await service.incident_in(channel)
+            await client.views_open(trigger_id=body["trigger_id"], view=blocks.update_modal(channel, incident.status))
+        await guarded(responder(respond), open_modal())
+
+    @app.action(ActionId.RESOLVE)
+    async def resolve_clicked(ack, body, client, respond):
+        await ack()
+        channel, user = body["channel"]["id"], body["user"]["id"]
+
+        async def open_modal():
+            incident = await service.check_may(channel, "resolve", user)
+            await client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(channel, incident))
+        await guarded(responder(respond), open_modal())
+
+
+async def _open(client, body, view, service, channel):
+    await service.incident_in(channel)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -1,0 +1,255 @@
+"""Block Kit for the card, the war-room messages and the modals, built with slack_sdk.models so that
+Slack's limits are checked when a message is built, not when Slack rejects it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, ConfirmObject, ContextBlock, DividerBlock,
+                                     HeaderBlock, InputBlock, MarkdownTextObject, Option, PlainTextInputElement,
+                                     PlainTextObject, SectionBlock, StaticSelectElement, UserSelectElement)
+from slack_sdk.models.views import View
+
+from bot.core.incident import Incident, Role, Severity, Status, format_duration
+from bot.core.severity import SeverityPolicy
+from bot.slack.ids import ActionId, CallbackId
+from bot.slack.text import mention, safe, slack_date, truncate
+
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+HEADER_LIMIT = 150
+OPTION_LIMIT = 75
+SEVERITY_EMOJI = {Severity.SEV1: ":red_circle:", Severity.SEV2: ":large_orange_circle:",
+                  Severity.SEV3: ":large_yellow_circle:", Severity.SEV4: ":white_circle:"}
+STATUS_EMOJI = {Status.INVESTIGATING: ":mag:", Status.IDENTIFIED: ":bulb:", Status.MONITORING: ":eyes:",
+                Status.RESOLVED: ":white_check_mark:"}
+
+Blocks = list[dict[str, Any]]
+
+
+def _render(blocks) -> Blocks:
+    return [block.to_dict() for block in blocks]
+
+
+def severity_option(policy: SeverityPolicy) -> Option:
+    return Option(value=str(policy.severity.value),
+                  text=truncate(f"{policy.severity.label} · {policy.name}", OPTION_LIMIT),
+                  description=truncate(policy.description, OPTION_LIMIT))
+
+
+def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], now: datetime) -> Blocks:
+    policy = policies[incident.severity]
+    drill = " [DRILL]" if incident.is_drill else ""
+    header = truncate(f"{incident.reference}{drill} · {incident.severity.label} · {incident.title}", HEADER_LIMIT)
+    responders = ", ".join(mention(u) for u in incident.responders[:20]) or "_none yet_"
+    if len(incident.responders) > 20:
+        responders += f" and {len(incident.responders) - 20} more"
+    fields = [
+        MarkdownTextObject(text=f"*Severity*\n{SEVERITY_EMOJI[incident.severity]} {incident.severity.label} · {policy.name}"),
+        MarkdownTextObject(text=f"*Status*\n{STATUS_EMOJI[incident.status]} {incident.status.label}"),
+        MarkdownTextObject(text=f"*Incident Commander*\n{mention(incident.commander)}"),
+        MarkdownTextObject(text=f"*Communicator*\n{mention(incident.communicator)}"),
+        MarkdownTextObject(text=truncate(f"*Responders*\n{responders}", FIELD_LIMIT)),
+        MarkdownTextObject(text=f"*Started*\n{slack_date(incident.declared_at)} by {mention(incident.declared_by)}"),
+    ]
+    if incident.is_open:
+        fields.append(MarkdownTextObject(
+            text=f"*Elapsed*\n{format_duration(now - incident.declared_at)} (since {slack_date(incident.declared_at, '{ago}')})"))
+        fields.append(MarkdownTextObject(text=f"*Respond within*\n{policy.response_time}"))
+    else:
+        durations = incident.durations()
+        fields.append(MarkdownTextObject(text="*Time to acknowledge / mitigate / resolve*\n" + " / ".join(
+            format_duration(durations[key]) for key in ("acknowledge", "mitigate", "resolve"))))
+        fields.append(MarkdownTextObject(text=f"*Resolved*\n{slack_date(incident.resolved_at)}"))
+    blocks: list = [HeaderBlock(text=header), SectionBlock(fields=fields)]
+    details = []
+    if incident.description:
+        details.append(f"*Impact:* {safe(incident.description, 1500)}")
+    if incident.service:
+        details.append(f"*Service:* {safe(incident.service, 200)}")
+    if incident.summary:
+        details.append(f"*Resolution:* {safe(incident.summary, 1000)}")
+    if details:
+        blocks.append(SectionBlock(text=truncate("\n".join(details), SECTION_LIMIT)))
+    links = [f"War room: <#{incident.channel_id}>" if incident.channel_id else f"War room: #{incident.channel_name}"]
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(links))]))
+    if incident.is_open:
+        blocks.append(ActionsBlock(block_id="incident_card_actions", elements=[
+            StaticSelectElement(action_id=ActionId.SEVERITY_SELECT, placeholder="Change severity",
+                                options=[severity_option(p) for p in policies.values()],
+                                initial_option=severity_option(policy)),
+            ButtonElement(text="Assign role", action_id=ActionId.ASSIGN_ROLE, value="role"),
+            ButtonElement(text="Post update", action_id=ActionId.POST_UPDATE, value="update", style="primary"),
+            ButtonElement(text="Resolve", action_id=ActionId.RESOLVE, value="resolve", style="danger"),
+        ]))
+    return _render(blocks)
+
+
+def card_fallback(incident: Incident) -> str:
+    return truncate(f"{incident.reference} {incident.severity.label} ({incident.status.label}): {incident.title}", 3000)
+
+
+def section(text: str) -> Blocks:
+    return _render([SectionBlock(text=truncate(text, SECTION_LIMIT))])
+
+
+def assessment(incident: Incident, policy: SeverityPolicy, paged: list[str]) -> str:
+    impact = safe(incident.description, 1200) if incident.description else "being assessed"
+    lines = [f":rotating_light: *INCIDENT:* {safe(incident.title, 500)}",
+             f"*Severity:* {incident.severity.label} ({policy.name}). *Impact:* {impact}. *Investigating.*"]
+    if incident.service:
+        lines.append(f"*Service:* {safe(incident.service, 200)}")
+    lines.append(f"Response expected within {policy.response_time}.")
+    if paged:
+        lines.append("Paging " + ", ".join(mention(u) for u in paged) + ".")
+    elif policy.page and not incident.is_drill:
+        lines.append(f":warning: No one is configured for {', '.join(policy.page)} on-call; page people by hand.")
+    lines.append("Take a role with `/incident role ic @you`; post updates with `/incident update`.")
+    return "\n".join(lines)
+
+
+def declared_announcement(incident: Incident, policy: SeverityPolicy, leadership_group: str | None) -> str:
+    room = f"<#{incident.channel_id}>" if incident.channel_id else f"#{incident.channel_name}"
+    drill = " (drill)" if incident.is_drill else ""
+    text = (f"{SEVERITY_EMOJI[incident.severity]} *{incident.severity.label} incident declared{drill}:* "
+            f"{safe(incident.title, 500)}\nDeclared by {mention(incident.declared_by)} · join {room}")
+    if leadership_group and policy.notify_leadership and not incident.is_drill:
+        text += f"\n<!subteam^{leadership_group}> for your awareness"
+    return text
+
+
+def update_message(incident: Incident, text: str, actor: str, status: str) -> str:
+    return (f"{STATUS_EMOJI[Status(status)]} *Update* ({Status(status).label}) from {mention(actor)} on "
+            f"{incident.reference}:\n{safe(text, 2700)}")
+
+
+def resolved_message(incident: Incident, summary: str, actor: str, postmortem_required: bool,
+                     where: str = "room") -> str:
+    durations = incident.durations()
+    head = ":white_check_mark: *All clear:* " if where == "room" else ":white_check_mark: *Resolved:* "
+    text = (f"{head}{incident.reference} {safe(incident.title, 300)} was resolved by {mention(actor)}.\n"
+            f"Time to acknowledge {format_duration(durations['acknowledge'])} · mitigate "
+            f"{format_duration(durations['mitigate'])} · resolve {format_duration(durations['resolve'])}")
+    if summary:
+        text += f"\n*Summary:* {safe(summary, 1500)}"
+    if postmortem_required:
+        text += f"\n:memo: A post-mortem is required for {incident.severity.label}: due within 48 hours."
+    return text
+
+
+def topic(incident: Incident) -> str:
+    owner = f"IC <@{incident.commander}>" if incident.commander else "no IC yet"
+    return truncate(f"{incident.severity.label} · {incident.status.label} · {owner} · "
+                    f"{incident.title.replace('<', '‹').replace('>', '›')}", 250)
+
+
+def purpose(incident: Incident) -> str:
+    return truncate(f"War room for {incident.reference}: {incident.title.replace('<', '‹').replace('>', '›')}", 250)
+
+
+# -- modals -------------------------------------------------------------------------------------------
+
+def declare_modal(policies: dict[Severity, SeverityPolicy], channel_id: str) -> dict:
+    default = policies[Severity.SEV2]
+    return View(type="modal", callback_id=CallbackId.DECLARE_MODAL, title="Declare an incident",
+                submit="Declare", close="Cancel", private_metadata=channel_id, blocks=[
+                    InputBlock(block_id="title", label="Title", element=PlainTextInputElement(
+                        action_id=ActionId.TITLE_INPUT, max_length=250,
+                        placeholder="e.g. Payments API returning 503")),
+                    InputBlock(block_id="severity", label="Severity", element=StaticSelectElement(
+                        action_id=ActionId.SEVERITY_INPUT, options=[severity_option(p) for p in policies.values()],
+                        initial_option=severity_option(default))),
+                    InputBlock(block_id="description", label="Impact", optional=True, element=PlainTextInputElement(
+                        action_id=ActionId.DESCRIPTION_INPUT, multiline=True, max_length=2500,
+                        placeholder="Who is affected and how?")),
+                    InputBlock(block_id="service", label="Affected service", optional=True,
+                               element=PlainTextInputElement(action_id=ActionId.SERVICE_INPUT, max_length=100)),
+                ]).to_dict()
+
+
+def role_modal(channel_id: str) -> dict:
+    return View(type="modal", callback_id=CallbackId.ROLE_MODAL, title="Assign a role", submit="Assign",
+                close="Cancel", private_metadata=channel_id, blocks=[
+                    InputBlock(block_id="role", label="Role", element=StaticSelectElement(
+                        action_id=ActionId.ROLE_INPUT,
+                        options=[Option(value=r.value, text=r.label) for r in Role])),
+                    InputBlock(block_id="user", label="Person", element=UserSelectElement(
+                        action_id=ActionId.USER_INPUT, placeholder="Choose someone")),
+                ]).to_dict()
+
+
+def update_modal(channel_id: str, current: Status, text: str = "") -> dict:
+    options = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
+    return View(type="modal", callback_id=CallbackId.UPDATE_MODAL, title="Post an update", submit="Post",
+                close="Cancel", private_metadata=channel_id, blocks=[
+                    InputBlock(block_id="status", label="Status", element=StaticSelectElement(
+                        action_id=ActionId.STATUS_INPUT, options=options,
+                        initial_option=[o for o in options if o.value == current.value][0])),
+                    InputBlock(block_id="text", label="What is happening?", element=PlainTextInputElement(
+                        action_id=ActionId.UPDATE_TEXT_INPUT, multiline=True, max_length=2900,
+                        initial_value=text[:2900] or None)),
+                ]).to_dict()
+
+
+def resolve_modal(channel_id: str, incident: Incident, summary: str = "") -> dict:
+    return View(type="modal", callback_id=CallbackId.RESOLVE_MODAL, title="Resolve the incident", submit="Resolve",
+                close="Cancel", private_metadata=channel_id, blocks=[
+                    SectionBlock(text=truncate(f"Resolve *{incident.reference}* · {safe(incident.title, 400)}? "
+                                               "The war room, the announcement channel and the status page will "
+                                               "be told it is over.", SECTION_LIMIT)),
+                    InputBlock(block_id="summary", label="Summary", optional=True, element=PlainTextInputElement(
+                        action_id=ActionId.SUMMARY_INPUT, multiline=True, max_length=3000,
+                        initial_value=summary[:3000] or None, placeholder="What fixed it?")),
+                ]).to_dict()
+
+
+# -- replies to commands ------------------------------------------------------------------------------
+
+def status_reply(incident: Incident, policies, now: datetime) -> Blocks:
+    return incident_card(incident, policies, now)[:-1] if incident.is_open else incident_card(incident, policies, now)
+
+
+def incident_list(open_incidents: list[Incident], resolved: list[Incident], now: datetime) -> Blocks:
+    blocks: list = [HeaderBlock(text=f"Open incidents ({len(open_incidents)})")]
+    if not open_incidents:
+        blocks.append(SectionBlock(text=":sunny: No open incidents."))
+    for incident in open_incidents[:40]:
+        room = f"<#{incident.channel_id}>" if incident.channel_id else f"#{incident.channel_name}"
+        blocks.append(SectionBlock(text=truncate(
+            f"{SEVERITY_EMOJI[incident.severity]} *{incident.reference}* {incident.severity.label} · "
+            f"{incident.status.label} · {safe(incident.title, 300)}\n{room} · IC {mention(incident.commander)} · "
+            f"open {format_duration(now - incident.declared_at)}", SECTION_LIMIT)))
+    if len(open_incidents) > 40:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(open_incidents) - 40} more")]))
+    if resolved:
+        blocks.append(DividerBlock())
+        lines = [f"• {i.reference} {i.severity.label} · {safe(i.title, 150)} (resolved {slack_date(i.resolved_at)})"
+                 for i in resolved]
+        blocks.append(SectionBlock(text=truncate("*Recently resolved*\n" + "\n".join(lines), SECTION_LIMIT)))
+    return _render(blocks)
+
+
+HELP = """*warroom — incident commands*
+`/incident declare [sev1|sev2|sev3|sev4] <title>` declare an incident (no title: a form)
+`/incident declare --drill [sevN] <title>` a practice incident that pages nobody
+`/incident sev <1-4>` change the severity
+`/incident role <ic|responder|communicator> @person` hand out a role
+`/incident update [investigating|identified|monitoring] <text>` post a status update (no text: a form)
+`/incident timeline <text>` add a note to the timeline (a :pushpin: reaction or a pin adds a message)
+`/incident resolve [summary]` resolve, after a confirmation
+`/incident status` · `/incident list` · `/incident help`
+Severities: SEV-1 critical (respond in 5 min) · SEV-2 major (15 min) · SEV-3 minor (1 h) · SEV-4 low (next business day)"""
+
+
+def help_blocks() -> Blocks:
+    return section(HELP)
+
+
+def plain(text: str) -> PlainTextObject:
+    return PlainTextObject(text=text)
+
+
+__all__ = ["incident_card", "card_fallback", "assessment", "declared_announcement", "update_message",
+           "resolved_message", "topic", "purpose", "declare_modal", "role_modal", "update_modal", "resolve_modal",
+           "status_reply", "incident_list", "help_blocks", "section", "ConfirmObject", "plain"]

@@ -1,0 +1,118 @@
+"""/incident, /postmortem and /oncall."""
+
+from __future__ import annotations
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+
+from bot.core.incident import DomainError, Severity
+from bot.slack import blocks
+from bot.slack.handling import SlackDeps, guarded, responder
+from bot.slack.parsing import Parsed, parse
+from bot.slack.text import safe
+
+log = structlog.get_logger("warroom.slack")
+TITLE_SHOWN = 250
+DEFAULT_SEVERITY = Severity.SEV3
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.command("/incident")
+    async def incident_command(ack, command, respond, client):
+        try:
+            parsed = parse(command.get("text", ""))
+        except DomainError as exc:
+            await ack(text=f":warning: {exc}")
+            return
+        await ack()
+        structlog.contextvars.bind_contextvars(channel=command["channel_id"], user=command["user_id"])
+        await guarded(responder(respond), _run(parsed, command, respond, client, deps))
+
+    @app.command("/postmortem")
+    async def postmortem_command(ack):
+        await ack(text=":memo: Post-mortem drafting is not available in this version yet; "
+                       "`/incident status` shows the timing and the war room keeps the history.")
+
+    @app.command("/oncall")
+    async def oncall_command(ack):
+        slots = deps.settings.file.oncall.slots
+        if not any(slots.values()):
+            await ack(text="No on-call people are configured (config.yaml, section `oncall`).")
+            return
+        lines = [f"*{slot.capitalize()}*: " + ", ".join(f"<@{u}>" for u in users) for slot, users in slots.items()
+                 if users]
+        await ack(text="*On call now*\n" + "\n".join(lines))
+
+
+async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) -> None:
+    reply = responder(respond)
+    channel, user = command["channel_id"], command["user_id"]
+    key = f"cmd:{command['trigger_id']}"
+    service = deps.incidents
+    if parsed.name == "help":
+        await respond(text=blocks.HELP, blocks=blocks.help_blocks(), response_type="ephemeral")
+    elif parsed.name == "declare":
+        if not parsed.text:
+            await client.views_open(trigger_id=command["trigger_id"],
+                                    view=blocks.declare_modal(deps.settings.policies, channel))
+            return
+        severity = parsed.severity or DEFAULT_SEVERITY
+        result = await service.declare(title=parsed.text, severity=severity, actor=user, request_key=key,
+                                       is_drill=parsed.drill)
+        await reply(declared_reply(result, parsed.severity is None, len(parsed.text) > TITLE_SHOWN))
+    elif parsed.name == "sev":
+        incident = await service.change_severity(channel, parsed.severity, user, key)
+        await reply(f"Severity is now {incident.severity.label}.")
+    elif parsed.name == "role":
+        incident = await service.assign_role(channel, parsed.role, parsed.user, user, key)
+        await reply(f"<@{parsed.user}> is {parsed.role.label} on {incident.reference}.")
+    elif parsed.name == "update":
+        if not parsed.text:
+            incident = await service.incident_in(channel)
+            await client.views_open(trigger_id=command["trigger_id"],
+                                    view=blocks.update_modal(channel, incident.status))
+            return
+        await service.post_update(channel, parsed.text, parsed.status, user, key)
+    elif parsed.name == "timeline":
+        incident = await service.add_note(channel, parsed.text, user, key)
+        await reply(f":pushpin: Added to the {incident.reference} timeline.")
+    elif parsed.name == "resolve":
+        incident = await service.check_may(channel, "resolve", user)
+        await client.views_open(trigger_id=command["trigger_id"],
+                                view=blocks.resolve_modal(channel, incident, parsed.text))
+    elif parsed.name == "status":
+        await _status(channel, respond, deps)
+    elif parsed.name == "list":
+        await _list(respond, deps)
+    else:
+        raise DomainError(f"`/incident {parsed.name}` is not available in this version of warroom yet.")
+
+
+async def _status(channel: str, respond, deps: SlackDeps) -> None:
+    incident = await deps.incidents.find_in(channel)
+    if incident is None:
+        await _list(respond, deps)
+        return
+    await respond(text=blocks.card_fallback(incident), response_type="ephemeral",
+                  blocks=blocks.status_reply(incident, deps.settings.policies, deps.clock.now()))
+
+
+async def _list(respond, deps: SlackDeps) -> None:
+    open_incidents = await deps.incidents.open_incidents()
+    resolved = await deps.incidents.recently_resolved(5)
+    await respond(text=f"{len(open_incidents)} open incidents", response_type="ephemeral",
+                  blocks=blocks.incident_list(open_incidents, resolved, deps.clock.now()))
+
+
+def declared_reply(result, defaulted: bool, long_title: bool) -> str:
+    incident = result.incident
+    if not result.created:
+        return (f":information_source: {incident.reference} “{safe(incident.title, 200)}” is already open "
+                f"(declared by <@{incident.declared_by}>); I've added you to #{incident.channel_name}.")
+    text = (f":rotating_light: Declared {incident.reference} ({incident.severity.label}). Opening "
+            f"#{incident.channel_name}; you'll be invited in a moment.")
+    if defaulted:
+        text += f" No severity given: {incident.severity.label} by default; change it with `/incident sev <1-4>`."
+    if long_title:
+        text += f" The title is long: Slack shows its first {TITLE_SHOWN} characters; all of it is kept."
+    return text

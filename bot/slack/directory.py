@@ -1,0 +1,42 @@
+"""The workspace's people and user groups, looked up through the Web API (the Directory port)."""
+
+from __future__ import annotations
+
+import time
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+GROUP_TTL = 300.0
+
+
+class SlackDirectory:
+    def __init__(self, client: AsyncWebClient):
+        self.client = client
+        self._known_users: set[str] = set()
+        self._groups: dict[str, tuple[float, set[str]]] = {}
+
+    async def user_exists(self, user_id: str) -> bool:
+        if user_id in self._known_users:
+            return True
+        try:
+            response = await self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            if data.get("error") in {"user_not_found", "user_not_visible"}:
+                return False
+            raise
+        if response["user"].get("deleted"):
+            return False
+        self._known_users.add(user_id)
+        return True
+
+    async def in_usergroup(self, user_id: str, handle: str) -> bool:
+        cached = self._groups.get(handle)
+        if cached is None or time.monotonic() - cached[0] > GROUP_TTL:
+            groups = (await self.client.usergroups_list())["usergroups"]
+            group = next((g for g in groups if handle in (g["handle"], g["id"])), None)
+            members = set((await self.client.usergroups_users_list(usergroup=group["id"]))["users"]) if group else set()
+            cached = (time.monotonic(), members)
+            self._groups[handle] = cached
+        return user_id in cached[1]

@@ -1,0 +1,198 @@
+"""Carries out Slack effects from the outbox: the adapter side of the chat port."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.core.incident import Incident
+from bot.core.ports import Clock, RetryLater
+from bot.slack import blocks
+
+log = structlog.get_logger("warroom.slack")
+
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+class PermanentSlackError(Exception):
+    pass
+
+
+async def call(coroutine) -> Any:
+    """One Slack call, with its failure sorted into retry-later or give-up."""
+    try:
+        return await coroutine
+    except SlackApiError as exc:
+        status = exc.response.status_code
+        error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
+        if status == 429 or error == "ratelimited":
+            retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+            raise RetryLater(f"rate limited ({error or status})",
+                             float(retry_after) if retry_after and str(retry_after).isdigit() else None) from None
+        if status >= 500 or error in TRANSIENT_ERRORS:
+            raise RetryLater(f"Slack answered {status} {error}") from None
+        raise PermanentSlackError(error or f"HTTP {status}") from None
+    except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+        raise RetryLater(f"Slack unreachable: {type(exc).__name__}") from None
+
+
+class SlackEffects:
+    def __init__(self, client: AsyncWebClient, settings: Settings, clock: Clock):
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self._channel_ids: dict[str, str] = {}
+        self._bot_user: str | None = None
+
+    async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
+        handler = getattr(self, f"_{kind}", None)
+        if handler is None or incident is None:
+            raise PermanentSlackError(f"unknown Slack effect {kind!r}")
+        if kind != "create_channel" and not incident.channel_id:
+            raise PermanentSlackError("the war room channel was never created")
+        return await handler(payload, incident) or {}
+
+    # -- the war room ------------------------------------------------------------------------------
+    async def _create_channel(self, payload, incident: Incident):
+        if incident.channel_id:
+            return {}
+        name = incident.channel_name
+        for attempt in range(20):
+            try:
+                response = await call(self.client.conversations_create(name=name))
+                return {"channel_id": response["channel"]["id"], "channel_name": name}
+            except PermanentSlackError as exc:
+                if str(exc) != "name_taken":
+                    raise
+            existing = await self._find_channel(name)
+            if existing and existing.get("creator") == await self._bot_user_id():
+                # We created it before a crash, and never recorded it: adopt it.
+                return {"channel_id": existing["id"], "channel_name": name}
+            name = f"{incident.channel_name[:76]}-x{attempt + 2}"
+        raise PermanentSlackError("no free channel name")
+
+    async def _set_topic(self, payload, incident: Incident):
+        await call(self.client.conversations_setTopic(channel=incident.channel_id, topic=blocks.topic(incident)))
+
+    async def _set_purpose(self, payload, incident: Incident):
+        await call(self.client.conversations_setPurpose(channel=incident.channel_id, purpose=blocks.purpose(incident)))
+
+    async def _invite(self, payload, incident: Incident):
+        users = [u for u in payload.get("users", []) if u != await self._bot_user_id()]
+        if not users:
+            return
+        try:
+            await call(self.client.conversations_invite(channel=incident.channel_id, users=",".join(users)))
+        except PermanentSlackError as exc:
+            if str(exc) == "already_in_channel" and len(users) > 1:
+                for user in users:  # one of them was already there: invite the others one by one
+                    await self._invite({"users": [user]}, incident)
+            elif str(exc) not in {"already_in_channel", "cant_invite_self"}:
+                raise
+
+    async def _post_card(self, payload, incident: Incident):
+        if incident.card_ts:
+            return await self._update_card(payload, incident)
+        response = await call(self.client.chat_postMessage(
+            channel=incident.channel_id, text=blocks.card_fallback(incident),
+            blocks=blocks.incident_card(incident, self.settings.policies, self.clock.now())))
+        return {"card_ts": response["ts"]}
+
+    async def _pin_card(self, payload, incident: Incident):
+        if not incident.card_ts:
+            return
+        try:
+            await call(self.client.pins_add(channel=incident.channel_id, timestamp=incident.card_ts))
+        except PermanentSlackError as exc:
+            if str(exc) != "already_pinned":
+                raise
+
+    async def _update_card(self, payload, incident: Incident):
+        if not incident.card_ts:
+            return
+        await call(self.client.chat_update(
+            channel=incident.channel_id, ts=incident.card_ts, text=blocks.card_fallback(incident),
+            blocks=blocks.incident_card(incident, self.settings.policies, self.clock.now())))
+
+    async def _post_message(self, payload, incident: Incident):
+        text = self._render(payload, incident)
+        await call(self.client.chat_postMessage(channel=incident.channel_id, text=text,
+                                                blocks=blocks.section(text)))
+
+    def _render(self, payload, incident: Incident, where: str = "room") -> str:
+        template = payload.get("template")
+        policy = self.settings.policy(incident.severity)
+        if template == "assessment":
+            return blocks.assessment(incident, policy, payload.get("paged", []))
+        if template == "declared":
+            return blocks.declared_announcement(incident, policy, self.settings.slack.leadership_usergroup)
+        if template == "severity_changed":
+            text = f":rotating_light: {payload['text']} by <@{payload['actor']}> on {incident.reference}."
+            if payload.get("paged"):
+                text += " Paging " + ", ".join(f"<@{u}>" for u in payload["paged"]) + "."
+            if where != "room":
+                text += f" War room: <#{incident.channel_id}>"
+            return text
+        if template == "role":
+            return f":bust_in_silhouette: {payload['text']}."
+        if template == "update":
+            return blocks.update_message(incident, payload["text"], payload["actor"], payload["status"])
+        if template == "resolved":
+            return blocks.resolved_message(incident, payload.get("summary", ""), payload["actor"],
+                                           payload.get("postmortem_required", False), where)
+        raise PermanentSlackError(f"unknown message template {template!r}")
+
+    # -- outside the war room ----------------------------------------------------------------------
+    async def _announce(self, payload, incident: Incident):
+        channel = await self._channel_id(self.settings.slack.announce_channel)
+        text = self._render(payload, incident, where="announce")
+        thread = {} if payload["template"] == "declared" or not incident.announce_ts else {
+            "thread_ts": incident.announce_ts, "reply_broadcast": True}
+        response = await call(self.client.chat_postMessage(channel=channel, text=text, blocks=blocks.section(text),
+                                                           **thread))
+        if payload["template"] == "declared":
+            return {"announce_ts": response["ts"]}
+
+    async def _announce_thread(self, payload, incident: Incident):
+        channel = await self._channel_id(self.settings.slack.announce_channel)
+        text = self._render(payload, incident, where="announce")
+        thread = {"thread_ts": incident.announce_ts} if incident.announce_ts else {}
+        await call(self.client.chat_postMessage(channel=channel, text=text, blocks=blocks.section(text), **thread))
+
+    async def _notify_leadership(self, payload, incident: Incident):
+        channel = await self._channel_id(payload["channel"])
+        text = (f":rotating_light: *{incident.severity.label}* in progress: {blocks.safe(incident.title, 500)} "
+                f"({incident.reference}). War room: <#{incident.channel_id}>")
+        await call(self.client.chat_postMessage(channel=channel, text=text, blocks=blocks.section(text)))
+
+    # -- lookups -----------------------------------------------------------------------------------
+    async def _bot_user_id(self) -> str:
+        if self._bot_user is None:
+            self._bot_user = (await call(self.client.auth_test()))["user_id"]
+        return self._bot_user
+
+    async def _find_channel(self, name: str) -> dict | None:
+        cursor = None
+        while True:
+            response = await call(self.client.conversations_list(limit=1000, cursor=cursor,
+                                                                 exclude_archived=True, types="public_channel"))
+            for channel in response["channels"]:
+                self._channel_ids[channel["name"]] = channel["id"]
+                if channel["name"] == name:
+                    return channel
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
+    async def _channel_id(self, name: str) -> str:
+        if name not in self._channel_ids:
+            channel = await self._find_channel(name)
+            if channel is None:
+                raise PermanentSlackError(f"channel #{name} not found: create it and invite warroom")
+        return self._channel_ids[name]

@@ -1,0 +1,69 @@
+"""Events in war rooms: a :pushpin: reaction or a pin adds the message to the timeline."""
+
+from __future__ import annotations
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.handling import SlackDeps
+
+log = structlog.get_logger("warroom.slack")
+TIMELINE_REACTIONS = {"pushpin", "round_pushpin"}
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.event("reaction_added")
+    async def reaction_added(event, client):
+        item = event.get("item") or {}
+        if event.get("reaction") not in TIMELINE_REACTIONS or item.get("type") != "message":
+            return
+        message = await _fetch(client, item["channel"], item["ts"])
+        if message is not None:
+            await _add(deps, client, item["channel"], message, event["user"], "reaction")
+
+    @app.event("pin_added")
+    async def pin_added(event, client):
+        item = event.get("item") or {}
+        message = item.get("message")
+        if item.get("type") != "message" or not message:
+            return
+        await _add(deps, client, event.get("channel_id") or item.get("channel"), message, event["user"], "pin")
+
+    @app.event("pin_removed")
+    async def pin_removed():
+        pass
+
+    @app.event("reaction_removed")
+    async def reaction_removed():
+        pass
+
+
+async def _fetch(client, channel: str, ts: str) -> dict | None:
+    response = await client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
+    for message in response.get("messages", []):
+        if message.get("ts") == ts:
+            return message
+    response = await client.conversations_replies(channel=channel, ts=ts, limit=1)
+    for message in response.get("messages", []):
+        if message.get("ts") == ts:
+            return message
+    return None
+
+
+async def _add(deps: SlackDeps, client, channel: str, message: dict, actor: str, source: str) -> None:
+    incident = await deps.incidents.find_in(channel)
+    if incident is None or message.get("bot_id"):
+        return
+    try:
+        permalink = (await client.chat_getPermalink(channel=channel, message_ts=message["ts"]))["permalink"]
+    except Exception:
+        permalink = ""
+    author = message.get("user", "")
+    text = f"<@{author}>: {message.get('text', '')}" if author else message.get("text", "")
+    from bot.services.incidents import Duplicate
+    try:
+        await deps.incidents.add_note(channel, text, actor, "", permalink=permalink, kind="message",
+                                      dedup_key=f"msg:{channel}:{message['ts']}")
+        log.info("message_added_to_timeline", source=source, channel=channel)
+    except Duplicate:
+        pass

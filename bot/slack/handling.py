@@ -1,0 +1,48 @@
+"""What every listener shares: the services it calls and how failures reach the user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import structlog
+
+from bot.config import Settings
+from bot.core.incident import DomainError
+from bot.core.ports import Clock
+from bot.services.incidents import Duplicate, IncidentService
+
+log = structlog.get_logger("warroom.slack")
+
+Reply = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SlackDeps:
+    incidents: IncidentService
+    settings: Settings
+    clock: Clock
+
+
+async def guarded(reply: Reply, work: Awaitable):
+    """Runs a service call; a refusal is told to the user, a redelivery stays silent."""
+    try:
+        return await work
+    except Duplicate:
+        log.info("duplicate_request_ignored")
+    except DomainError as exc:
+        await reply(f":warning: {exc}")
+    except Exception:
+        log.exception("handler_failed")
+        await reply(":x: Something went wrong on warroom's side and has been logged. "
+                    "Check `/incident status` before retrying.")
+    return None
+
+
+def responder(respond) -> Reply:
+    async def reply(text: str) -> None:
+        try:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        except Exception:
+            log.warning("reply_failed")
+    return reply

@@ -1,0 +1,47 @@
+"""Making user text safe and short enough for Slack."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+USER_REFERENCE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def escape(text: str) -> str:
+    """Slack's control characters; escaped text can never become <!channel> or a user mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def safe(text: str, limit: int) -> str:
+    """Escape, then cut so that an entity like &amp; is never split."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut.rstrip() + "…"
+
+
+def mention(user: str | None) -> str:
+    return f"<@{user}>" if user and USER_ID.match(user) else "_unassigned_"
+
+
+def parse_user(token: str) -> str | None:
+    token = token.strip()
+    match = USER_REFERENCE.match(token)
+    if match:
+        return match.group(1)
+    return token if USER_ID.match(token) else None
+
+
+def slack_date(moment: datetime, pattern: str = "{date_short_pretty} {time}") -> str:
+    """Slack renders this in each reader's own time zone; the fallback is UTC."""
+    return f"<!date^{int(moment.timestamp())}^{pattern}|{moment:%Y-%m-%d %H:%M} UTC>"

@@ -1,0 +1,93 @@
+"""Modal submissions: declare, assign a role, post an update, resolve.
+
+Work that can be refused runs before the ack, so that a refusal shows inside the modal itself.
+"""
+
+from __future__ import annotations
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+
+from bot.core.incident import DomainError, Role, Severity, Status
+from bot.services.incidents import Duplicate
+from bot.slack.commands import declared_reply
+from bot.slack.handling import SlackDeps
+from bot.slack.ids import ActionId, CallbackId
+
+log = structlog.get_logger("warroom.slack")
+
+
+def _values(view: dict) -> dict:
+    flat = {}
+    for block in view["state"]["values"].values():
+        for action_id, entry in block.items():
+            if "selected_option" in entry:
+                flat[action_id] = (entry["selected_option"] or {}).get("value")
+            elif "selected_user" in entry:
+                flat[action_id] = entry["selected_user"]
+            else:
+                flat[action_id] = entry.get("value")
+    return flat
+
+
+async def _submit(ack, work, block_id: str):
+    try:
+        result = await work
+    except Duplicate:
+        await ack()
+        return None
+    except DomainError as exc:
+        await ack(response_action="errors", errors={block_id: str(exc)[:150]})
+        return None
+    except Exception:
+        log.exception("modal_failed")
+        await ack(response_action="errors", errors={block_id: "Something went wrong on warroom's side; it is logged."})
+        return None
+    await ack()
+    return result
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    service = deps.incidents
+
+    @app.view(CallbackId.DECLARE_MODAL)
+    async def declare_submitted(ack, body, view, client):
+        values = _values(view)
+        user = body["user"]["id"]
+        title = (values.get(ActionId.TITLE_INPUT) or "").strip()
+        result = await _submit(ack, service.declare(
+            title=title, severity=Severity(int(values[ActionId.SEVERITY_INPUT])), actor=user,
+            request_key=f"view:{view['id']}", description=values.get(ActionId.DESCRIPTION_INPUT) or "",
+            service=values.get(ActionId.SERVICE_INPUT) or ""), "title")
+        if result is not None:
+            await _tell(client, view.get("private_metadata") or user, user, declared_reply(result, False, False))
+
+    @app.view(CallbackId.ROLE_MODAL)
+    async def role_submitted(ack, body, view):
+        values = _values(view)
+        channel = view["private_metadata"]
+        role = Role(values[ActionId.ROLE_INPUT])
+        await _submit(ack, service.assign_role(channel, role, values[ActionId.USER_INPUT], body["user"]["id"],
+                                               f"view:{view['id']}"), "user")
+
+    @app.view(CallbackId.UPDATE_MODAL)
+    async def update_submitted(ack, body, view):
+        values = _values(view)
+        channel = view["private_metadata"]
+        status = Status(values[ActionId.STATUS_INPUT]) if values.get(ActionId.STATUS_INPUT) else None
+        await _submit(ack, service.post_update(channel, values.get(ActionId.UPDATE_TEXT_INPUT) or "", status,
+                                               body["user"]["id"], f"view:{view['id']}"), "text")
+
+    @app.view(CallbackId.RESOLVE_MODAL)
+    async def resolve_submitted(ack, body, view):
+        values = _values(view)
+        channel = view["private_metadata"]
+        await _submit(ack, service.resolve(channel, values.get(ActionId.SUMMARY_INPUT) or "", body["user"]["id"],
+                                           f"view:{view['id']}"), "summary")
+
+
+async def _tell(client, channel: str, user: str, text: str) -> None:
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except Exception:
+        log.info("ephemeral_reply_failed", channel=channel)

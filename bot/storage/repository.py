@@ -1,0 +1,243 @@
+"""Repositories over one transaction: the services' unit of work."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, AsyncIterator, Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.core.incident import Event, Incident, Severity, Status
+from bot.storage.database import session_factory
+from bot.storage.tables import IncidentRow, OutboxRow, ProcessedRequestRow, TimelineRow
+
+__all__ = ["Store", "Transaction", "TimelineEntry", "OutboxItem", "IntegrityError"]
+
+_INCIDENT_FIELDS = ("title", "description", "service", "declared_by", "declared_at", "commander", "communicator",
+                    "acknowledged_at", "identified_at", "mitigated_at", "resolved_at", "summary", "channel_name",
+                    "channel_id", "card_ts", "announce_ts", "is_drill")
+
+
+def _to_incident(row: IncidentRow) -> Incident:
+    values = {name: getattr(row, name) for name in _INCIDENT_FIELDS}
+    return Incident(id=row.id, severity=Severity(row.severity), status=Status(row.status),
+                    responders=tuple(row.responders), paged=tuple(row.paged), **values)
+
+
+def _copy_into(row: IncidentRow, incident: Incident) -> None:
+    for name in _INCIDENT_FIELDS:
+        setattr(row, name, getattr(incident, name))
+    row.severity = int(incident.severity)
+    row.status = incident.status.value
+    row.responders = list(incident.responders)
+    row.paged = list(incident.paged)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    actor: str
+    kind: str
+    text: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    incident_id: int | None
+    target: str
+    kind: str
+    payload: dict
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something to do outside the process, in order, after the transaction commits."""
+
+    target: str
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self._sessions = session_factory(engine)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator["Transaction"]:
+        async with self._sessions() as session, session.begin():
+            yield Transaction(session)
+
+
+class Transaction:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    # -- incidents ---------------------------------------------------------------------------------
+    async def incident(self, incident_id: int, *, for_update: bool = False) -> Incident | None:
+        row = await self._row(incident_id, for_update)
+        return _to_incident(row) if row else None
+
+    async def _row(self, incident_id: int, for_update: bool = False) -> IncidentRow | None:
+        query = select(IncidentRow).where(IncidentRow.id == incident_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def incident_by_channel(self, channel_id: str, *, for_update: bool = False) -> Incident | None:
+        query = select(IncidentRow).where(IncidentRow.channel_id == channel_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).scalar_one_or_none()
+        return _to_incident(row) if row else None
+
+    async def incident_by_request(self, request_key: str) -> Incident | None:
+        query = select(IncidentRow).where(IncidentRow.request_key == request_key)
+        row = (await self.session.execute(query)).scalar_one_or_none()
+        return _to_incident(row) if row else None
+
+    async def recent_open_with_slug(self, slug: str, since: datetime) -> Incident | None:
+        query = (select(IncidentRow).where(IncidentRow.title_slug == slug, IncidentRow.status != Status.RESOLVED.value,
+                                           IncidentRow.declared_at >= since).order_by(IncidentRow.id).limit(1))
+        row = (await self.session.execute(query)).scalar_one_or_none()
+        return _to_incident(row) if row else None
+
+    async def channel_names_like(self, base: str) -> set[str]:
+        query = select(IncidentRow.channel_name).where(IncidentRow.channel_name.startswith(base, autoescape=True))
+        return set((await self.session.execute(query)).scalars())
+
+    async def add_incident(self, incident: Incident, *, slug: str, request_key: str | None) -> Incident:
+        row = IncidentRow(title_slug=slug, request_key=request_key, severity=0, status="", responders=[], paged=[],
+                          title="", declared_by="", channel_name="")
+        _copy_into(row, incident)
+        self.session.add(row)
+        await self.session.flush()
+        return _to_incident(row)
+
+    async def save_incident(self, incident: Incident) -> None:
+        row = await self._row(incident.id)
+        _copy_into(row, incident)
+        await self.session.flush()
+
+    async def set_refs(self, incident_id: int, refs: dict[str, Any]) -> None:
+        allowed = {"channel_id", "channel_name", "card_ts", "announce_ts"}
+        values = {key: value for key, value in refs.items() if key in allowed}
+        if values:
+            await self.session.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(**values))
+
+    async def open_incidents(self) -> list[Incident]:
+        query = select(IncidentRow).where(IncidentRow.status != Status.RESOLVED.value).order_by(
+            IncidentRow.severity, IncidentRow.id)
+        return [_to_incident(row) for row in (await self.session.execute(query)).scalars()]
+
+    async def recently_resolved(self, limit: int) -> list[Incident]:
+        query = (select(IncidentRow).where(IncidentRow.status == Status.RESOLVED.value)
+                 .order_by(IncidentRow.resolved_at.desc()).limit(limit))
+        return [_to_incident(row) for row in (await self.session.execute(query)).scalars()]
+
+    # -- timeline ----------------------------------------------------------------------------------
+    async def has_timeline_key(self, dedup_key: str) -> bool:
+        query = select(TimelineRow.id).where(TimelineRow.dedup_key == dedup_key)
+        return (await self.session.execute(query)).first() is not None
+
+    async def append_timeline(self, incident_id: int, events: Sequence[Event], *, dedup_key: str | None = None) -> None:
+        for index, event in enumerate(events):
+            key = dedup_key if index == 0 else None
+            self.session.add(TimelineRow(incident_id=incident_id, at=event.at, actor=event.actor, kind=event.kind,
+                                         text=event.text, data=dict(event.data), dedup_key=key))
+        await self.session.flush()
+
+    async def timeline(self, incident_id: int) -> list[TimelineEntry]:
+        query = select(TimelineRow).where(TimelineRow.incident_id == incident_id).order_by(TimelineRow.at,
+                                                                                            TimelineRow.id)
+        return [TimelineEntry(r.at, r.actor, r.kind, r.text, r.data)
+                for r in (await self.session.execute(query)).scalars()]
+
+    # -- redeliveries --------------------------------------------------------------------------------
+    async def seen_request(self, key: str) -> bool:
+        return await self.session.get(ProcessedRequestRow, key) is not None
+
+    async def remember_request(self, key: str, at: datetime) -> None:
+        self.session.add(ProcessedRequestRow(key=key, at=at))
+        await self.session.flush()
+
+    # -- outbox ------------------------------------------------------------------------------------
+    async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime) -> None:
+        """Appends waves after the incident's existing ones, so effects leave in the order they were decided."""
+        query = select(func.max(OutboxRow.wave)).where(OutboxRow.incident_id == incident_id)
+        last = (await self.session.execute(query)).scalar() or 0
+        for offset, wave in enumerate(w for w in waves if w):
+            for effect in wave:
+                self.session.add(OutboxRow(incident_id=incident_id, wave=last + 1 + offset, target=effect.target,
+                                           kind=effect.kind, payload=dict(effect.payload), due_at=now, created_at=now))
+        await self.session.flush()
+
+
+class OutboxStore:
+    """What the dispatcher needs: claim ready effects under a lease, then settle them."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    async def claim_ready(self, now: datetime, owner: str, lease: timedelta, limit: int = 50) -> list[OutboxItem]:
+        earlier = OutboxRow.__table__.alias("earlier")
+        blocked = (select(earlier.c.id).where(earlier.c.incident_id == OutboxRow.incident_id,
+                                              earlier.c.status == "pending", earlier.c.wave < OutboxRow.wave)
+                   .exists())
+        query = (select(OutboxRow).where(OutboxRow.status == "pending", OutboxRow.due_at <= now,
+                                         (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now), ~blocked)
+                 .order_by(OutboxRow.id).limit(limit))
+        claimed: list[OutboxItem] = []
+        async with self.store.transaction() as tx:
+            rows = (await tx.session.execute(query)).scalars().all()
+            for row in rows:
+                # The conditional update is the lock: of two processes, only one sees rowcount 1.
+                result = await tx.session.execute(
+                    update(OutboxRow).where(OutboxRow.id == row.id, OutboxRow.status == "pending",
+                                            (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now))
+                    .values(lease_until=now + lease, lease_owner=owner, attempts=OutboxRow.attempts + 1)
+                    .execution_options(synchronize_session=False))
+                if result.rowcount == 1:
+                    claimed.append(OutboxItem(row.id, row.incident_id, row.target, row.kind, dict(row.payload),
+                                              row.attempts + 1))
+        return claimed
+
+    async def settle(self, item_id: int, *, status: str, now: datetime, error: str | None = None,
+                     retry_at: datetime | None = None, refs: dict | None = None, incident_id: int | None = None) -> None:
+        async with self.store.transaction() as tx:
+            if refs and incident_id is not None:
+                await tx.set_refs(incident_id, refs)
+            values: dict[str, Any] = {"lease_until": None, "lease_owner": None, "last_error": error}
+            if retry_at is not None:
+                values.update(status="pending", due_at=retry_at)
+            else:
+                values.update(status=status, done_at=now)
+            await tx.session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(**values))
+
+    async def next_due(self) -> datetime | None:
+        async with self.store.transaction() as tx:
+            query = select(func.min(func.coalesce(OutboxRow.lease_until, OutboxRow.due_at))).where(
+                OutboxRow.status == "pending")
+            value = (await tx.session.execute(query)).scalar()
+        if value is None:
+            return None
+        from bot.storage.tables import UTCDateTime  # the aggregate loses the column type
+        return UTCDateTime().process_result_value(value, self.store.engine.dialect) if not isinstance(value, str) \
+            else UTCDateTime().process_result_value(datetime.fromisoformat(value), self.store.engine.dialect)
+
+    async def counts(self) -> dict[str, int]:
+        async with self.store.transaction() as tx:
+            query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+            return dict((await tx.session.execute(query)).all())
+
+    async def release_leases(self, owner: str) -> None:
+        async with self.store.transaction() as tx:
+            await tx.session.execute(update(OutboxRow).where(OutboxRow.lease_owner == owner)
+                                     .values(lease_until=None, lease_owner=None))

@@ -1,0 +1,114 @@
+"""Tables. Every change to them goes with a migration in bot/storage/migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC and always hands back aware datetimes, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _at(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(default_factory=list) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+class IncidentRow(SQLModel, table=True):
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    title_slug: str = Field(index=True)
+    severity: int
+    status: str = Field(index=True)
+    description: str = ""
+    service: str = ""
+    declared_by: str
+    declared_at: datetime = _at(nullable=False)
+    commander: str | None = None
+    communicator: str | None = None
+    responders: list = _json()
+    paged: list = _json()
+    acknowledged_at: datetime | None = _at()
+    identified_at: datetime | None = _at()
+    mitigated_at: datetime | None = _at()
+    resolved_at: datetime | None = _at()
+    summary: str = ""
+    channel_name: str = Field(sa_column=Column(String(80), unique=True, nullable=False))
+    channel_id: str | None = Field(default=None, index=True)
+    card_ts: str | None = None
+    announce_ts: str | None = None
+    is_drill: bool = False
+    request_key: str | None = Field(default=None, sa_column=Column(String(200), unique=True, nullable=True))
+
+
+class TimelineRow(SQLModel, table=True):
+    __tablename__ = "timeline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    at: datetime = _at(nullable=False)
+    actor: str
+    kind: str
+    text: str
+    data: dict = _json(dict)
+    dedup_key: str | None = Field(default=None, sa_column=Column(String(200), unique=True, nullable=True))
+
+
+class OutboxRow(SQLModel, table=True):
+    """One effect leaving the process (a Slack call, a page, a status-page update).
+
+    Effects of one incident run wave by wave: nothing in wave n+1 starts before wave n is done, and
+    everything within a wave runs in parallel.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_ready", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id", index=True)
+    wave: int = 0
+    target: str
+    kind: str
+    payload: dict = _json(dict)
+    status: str = "pending"
+    attempts: int = 0
+    due_at: datetime = _at(nullable=False)
+    lease_until: datetime | None = _at()
+    lease_owner: str | None = None
+    last_error: str | None = None
+    created_at: datetime = _at(nullable=False)
+    done_at: datetime | None = _at()
+
+
+class ProcessedRequestRow(SQLModel, table=True):
+    """Keys of requests already handled (Slack trigger ids, event ids): redeliveries are ignored."""
+
+    __tablename__ = "processed_requests"
+
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    at: datetime = _at(nullable=False)

@@ -1,0 +1,105 @@
+"""The one composition root: builds adapters, services, the Bolt app, the dispatcher and the HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import structlog
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Environment, Settings
+from bot.core.ports import Clock
+from bot.http import server as http_server
+from bot.integrations.statuspage import LoggingStatusPage
+from bot.scheduler import Dispatcher
+from bot.services.incidents import IncidentService
+from bot.slack import actions, commands, events, views
+from bot.slack.directory import SlackDirectory
+from bot.slack.effects import SlackEffects
+from bot.slack.handling import SlackDeps
+from bot.storage import database
+from bot.storage.repository import Store
+
+log = structlog.get_logger("warroom")
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+@dataclass
+class Runtime:
+    env: Environment
+    settings: Settings
+    engine: AsyncEngine
+    store: Store
+    dispatcher: Dispatcher
+    incidents: IncidentService
+    app: AsyncApp
+    socket: AsyncSocketModeHandler
+
+
+def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
+    if not env.slack_bot_token or not env.slack_app_token:
+        raise SystemExit("SLACK_BOT_TOKEN and SLACK_APP_TOKEN must be set (or try `warroom demo`).")
+    clock = clock or SystemClock()
+    engine = database.create_engine(env.database_url)
+    store = Store(engine)
+    # Bolt's client keeps slack_sdk's default connection retry; the outbox client retries nothing itself,
+    # because the outbox reschedules instead of blocking.
+    bolt_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10)
+    effects_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
+                                    retry_handlers=[])
+    dispatcher = Dispatcher(store, {"slack": SlackEffects(effects_client, settings, clock),
+                                    "statuspage": LoggingStatusPage()}, clock)
+    incidents = IncidentService(store, settings, clock, SlackDirectory(bolt_client), dispatcher.wake)
+    app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None)
+    deps = SlackDeps(incidents, settings, clock)
+    for surface in (commands, actions, views, events):
+        surface.register(app, deps)
+    socket = AsyncSocketModeHandler(app, env.slack_app_token, ping_interval=10)
+    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket)
+
+
+async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
+    """`warroom run` and `warroom demo` both come through here."""
+    await database.upgrade(runtime.engine)
+    dispatcher_task = asyncio.create_task(runtime.dispatcher.run(), name="dispatcher")
+    runner = None
+    if http:
+        runner = await http_server.start(http_server.build_app(lambda: _readiness(runtime)), runtime.env.http_port)
+    await runtime.socket.connect_async()
+    log.info("warroom_ready", http_port=runtime.env.http_port if http else None)
+    if on_ready:
+        on_ready()
+    try:
+        await stop.wait()
+    finally:
+        log.info("warroom_stopping")
+        with contextlib.suppress(Exception):
+            await runtime.socket.close_async()
+        await runtime.dispatcher.stop()
+        dispatcher_task.cancel()
+        with contextlib.suppress(BaseException):
+            await dispatcher_task
+        if runner:
+            await runner.cleanup()
+        await runtime.engine.dispose()
+
+
+async def _readiness(runtime: Runtime) -> dict[str, bool]:
+    checks = {"database": True, "slack": False}
+    try:
+        await database.ping(runtime.engine)
+    except Exception:
+        checks["database"] = False
+    with contextlib.suppress(Exception):
+        checks["slack"] = await runtime.socket.client.is_connected()
+    return checks
