@@ -58,11 +58,14 @@ def after_severity_change(incident: Incident, event: Event, policy: SeverityPoli
 
 def after_role(event: Event) -> list[list[Effect]]:
     user = event.data["user"]
-    return [[
+    wave = [
         Effect(SLACK, "update_card"),
         Effect(SLACK, "invite", {"users": [user]}),
         Effect(SLACK, "post_message", {"template": "role", "text": event.text, "actor": event.actor}),
-    ]]
+    ]
+    if event.data["role"] == "ic":  # the topic names the commander
+        wave.append(Effect(SLACK, "set_topic"))
+    return [wave]
 
 
 def after_update(incident: Incident, events: list[Event]) -> list[list[Effect]]:

@@ -87,7 +87,7 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
 
 
 def card_fallback(incident: Incident) -> str:
-    return truncate(f"{incident.reference} {incident.severity.label} ({incident.status.label}): {incident.title}", 3000)
+    return f"{incident.reference} {incident.severity.label} ({incident.status.label}): {safe(incident.title, 2900)}"
 
 
 def section(text: str) -> Blocks:

@@ -1,0 +1,145 @@
+"""Shared fixtures: both databases, a fake clock, the Slack sandbox and the bot wired as in production.
+
+PostgreSQL tests need WARROOM_TEST_POSTGRES_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test);
+.ci/run sets it. Each test gets a database of its own, created and dropped around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.config import Environment, Settings, settings_from_mapping
+from bot.sandbox.server import APP_TOKEN, BOT_TOKEN, SlackSandbox
+from bot.storage import database
+from bot.storage.repository import Store
+
+POSTGRES_URL = os.environ.get("WARROOM_TEST_POSTGRES_URL")
+ALICE, BOB, CAROL, DAVE, ERIN = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"
+
+TEST_CONFIG = {
+    "slack": {"announce_channel": "incidents", "leadership_channel": "leadership"},
+    "oncall": {"primary": [BOB], "secondary": [CAROL]},
+}
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None):
+        self.current = start or datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> None:
+        self.current += timedelta(**delta)
+
+
+class FakeDirectory:
+    def __init__(self, users=(ALICE, BOB, CAROL, DAVE, ERIN), groups: dict[str, set[str]] | None = None):
+        self.users = set(users)
+        self.groups = groups or {}
+
+    async def user_exists(self, user_id: str) -> bool:
+        return user_id in self.users
+
+    async def in_usergroup(self, user_id: str, handle: str) -> bool:
+        return user_id in self.groups.get(handle, set())
+
+
+def _admin_dsn() -> str:
+    return POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def create_postgres_database() -> tuple[str, str]:
+    name = f"warroom_test_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(_admin_dsn())
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+async def drop_postgres_database(name: str) -> None:
+    connection = await asyncpg.connect(_admin_dsn())
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path: Path):
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need WARROOM_TEST_POSTGRES_URL (.ci/run sets it)")
+    name, url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(name)
+
+
+@pytest.fixture
+async def store(database_url):
+    engine = database.create_engine(database_url)
+    await database.upgrade(engine)
+    yield Store(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return settings_from_mapping(TEST_CONFIG)
+
+
+@pytest.fixture
+async def sandbox():
+    server = await SlackSandbox().start()
+    yield server
+    await server.stop()
+
+
+def sandbox_environment(sandbox: SlackSandbox, database_url: str, port: int = 0) -> Environment:
+    return Environment(slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=sandbox.api_url,
+                       database_url=database_url, http_port=port, config_path=Path("config.yaml"))
+
+
+@pytest.fixture
+async def bot_factory(sandbox, database_url, settings):
+    """Starts the real bot (wiring.build + wiring.serve, as `warroom run` does) in this process."""
+    from bot import wiring
+
+    running = []
+
+    async def start(settings_: Settings | None = None, clock=None):
+        runtime = wiring.build(sandbox_environment(sandbox, database_url), settings_ or settings, clock)
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=False))
+        await asyncio.wait_for(ready.wait(), 15)
+        running.append((stop, task))
+        return runtime
+
+    yield start
+    for stop, task in running:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.fixture
+async def bot(bot_factory):
+    return await bot_factory()

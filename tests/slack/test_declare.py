@@ -1,0 +1,79 @@
+"""Declaring, over real Socket Mode frames to the real Bolt app, on both databases."""
+
+import json
+
+from bot.sandbox.workspace import BOT_USER_ID
+from bot.slack.ids import ActionId
+from tests.conftest import ALICE, BOB, CAROL
+from tests.slack.helpers import (bot_texts, card, declare, replies_to, settle, submit_modal, war_rooms)
+
+
+async def test_declare_opens_the_war_room_and_announces_it(sandbox, bot):
+    ack = await sandbox.slash(ALICE, "general", "/incident", "declare sev2 Payments API returning 503")
+    assert "text" not in ack  # acked at once; the work follows
+    await settle(bot)
+    [room] = war_rooms(sandbox)
+    assert room.name == f"incident-{bot.dispatcher.clock.now():%Y%m%d}-payments-api-returning-503"
+    assert room.members >= {BOT_USER_ID, ALICE, BOB} and CAROL not in room.members
+    assert room.topic.startswith("SEV-2 · Investigating · no IC yet · Payments API returning 503")
+    assert "INC-1" in room.purpose
+    pinned = card(room)
+    assert room.messages[0] is pinned or room.messages[0].subtype == "channel_join"
+    assert pinned.blocks[0]["text"]["text"] == "INC-1 · SEV-2 · Payments API returning 503"
+    buttons = [e.get("action_id") for b in pinned.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [ActionId.SEVERITY_SELECT, ActionId.ASSIGN_ROLE, ActionId.POST_UPDATE, ActionId.RESOLVE]
+    assessment = [t for t in bot_texts(room) if "INCIDENT:" in t][0]
+    assert "Severity:* SEV-2 (Major)" in assessment and "Paging <@U0BOB>" in assessment
+    [announcement] = sandbox.workspace.channel("incidents").messages
+    assert f"<#{room.id}>" in announcement.text and "SEV-2 incident declared" in announcement.text
+    assert sandbox.workspace.channel("leadership").messages == []
+    assert any("Declared INC-1 (SEV-2)" in r for r in replies_to(sandbox, ALICE))
+
+
+async def test_sev1_pages_primary_and_secondary_and_tells_leadership(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev1 Checkout down")
+    assert {BOB, CAROL} <= room.members
+    [note] = sandbox.workspace.channel("leadership").messages
+    assert "SEV-1" in note.text and f"<#{room.id}>" in note.text
+
+
+async def test_declare_without_title_opens_a_modal_that_declares(sandbox, bot):
+    await sandbox.slash(ALICE, "general", "/incident", "declare")
+    await settle(bot)
+    assert war_rooms(sandbox) == []
+    view = sandbox.last_view(ALICE)
+    severity = [b for b in view["blocks"] if b["block_id"] == "severity"][0]["element"]
+    assert "Complete outage" in severity["options"][0]["description"]["text"]
+    await submit_modal(sandbox, bot, ALICE, {ActionId.TITLE_INPUT: "Search results empty",
+                                             ActionId.SEVERITY_INPUT: "1",
+                                             ActionId.DESCRIPTION_INPUT: "All searches return nothing",
+                                             ActionId.SERVICE_INPUT: "search-api"})
+    [room] = war_rooms(sandbox)
+    text = json.dumps(card(room).blocks)
+    assert "All searches return nothing" in text and "search-api" in text and "SEV-1" in text
+
+
+async def test_a_redelivered_envelope_makes_one_incident(sandbox, bot):
+    payload = sandbox.slash_payload(ALICE, "general", "/incident", "declare sev2 Cache stampede")
+    await sandbox.deliver("slash_commands", payload)
+    await sandbox.deliver("slash_commands", payload, retry_attempt=1)
+    await settle(bot)
+    assert len(war_rooms(sandbox)) == 1
+    assert len(sandbox.workspace.channel("incidents").messages) == 1
+
+
+async def test_two_people_declaring_the_same_thing_get_one_war_room(sandbox, bot):
+    import asyncio
+    await asyncio.gather(sandbox.slash(ALICE, "general", "/incident", "declare sev1 Login broken"),
+                         sandbox.slash(CAROL, "general", "/incident", "declare sev1 Login broken"))
+    await settle(bot)
+    [room] = war_rooms(sandbox)
+    assert {ALICE, CAROL} <= room.members
+    assert any("already open" in r for r in replies_to(sandbox, ALICE) + replies_to(sandbox, CAROL))
+
+
+async def test_declare_calls_slack_at_most_eight_times(sandbox, bot):
+    before = len(sandbox.calls)
+    await declare(sandbox, bot, ALICE, "sev2 Latency spike")
+    methods = [c.method for c in sandbox.calls[before:] if c.method not in ("auth.test", "conversations.list")]
+    assert len(methods) <= 8, methods

@@ -1,0 +1,23 @@
+from bot.slack.text import escape, mention, parse_user, safe
+
+
+def test_escape_defuses_broadcasts_and_mentions():
+    assert escape("<!channel> & <@U123>") == "&lt;!channel&gt; &amp; &lt;@U123&gt;"
+
+
+def test_safe_never_splits_an_entity():
+    text = safe("a" * 8 + "&&&&", 12)
+    assert text.endswith("…") and "&am…" not in text and len(text) <= 12
+
+
+def test_mention_only_for_real_user_ids():
+    assert mention("U0BOB") == "<@U0BOB>"
+    assert mention("<!channel>") == "_unassigned_"
+    assert mention(None) == "_unassigned_"
+
+
+def test_parse_user_forms():
+    assert parse_user("<@U0BOB|bob>") == "U0BOB"
+    assert parse_user("U0BOB") == "U0BOB"
+    assert parse_user("@bob") is None
+    assert parse_user("<!channel>") is None

@@ -1,0 +1,85 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Environment, load_settings
+from bot.core.incident import Severity
+from bot.core.severity import StatusPageState
+from bot.yamlsource import SourceInvalid
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def errors(path: Path) -> list[str]:
+    with pytest.raises(SourceInvalid) as caught:
+        load_settings(path)
+    return [str(e) for e in caught.value.errors]
+
+
+def test_the_shipped_config_is_valid_and_keeps_the_standard_policy():
+    settings = load_settings(ROOT / "config.yaml")
+    sev1 = settings.policy(Severity.SEV1)
+    assert sev1.page == ("primary", "secondary") and sev1.status_page is StatusPageState.MAJOR_OUTAGE
+    assert sev1.update_every == timedelta(minutes=15) and sev1.postmortem_required
+    assert settings.policy(Severity.SEV2).page == ("primary",)
+    assert settings.policy(Severity.SEV3).page == ()
+    assert settings.policy(Severity.SEV4).update_every is None
+    assert settings.slack.announce_channel == "incidents"
+
+
+def test_errors_name_file_line_and_field(tmp_path):
+    path = write(tmp_path, "slack:\n  announce_channel: 'Bad Name'\nseverities:\n  sev1:\n    bogus: 1\n  sev9: {}\n")
+    found = errors(path)
+    assert f"{path}:2: slack.announce_channel: String should match pattern '^[a-z0-9][a-z0-9_-]{{0,79}}$'" in found
+    assert f"{path}:5: severities.sev1.bogus: Extra inputs are not permitted" in found
+    assert any(e.startswith(f"{path}:6: severities.sev9") for e in found)
+
+
+def test_a_paged_slot_must_exist(tmp_path):
+    path = write(tmp_path, "oncall:\n  primary: [U1ABC]\nseverities:\n  sev1:\n    page: [primary, tertiary]\n")
+    assert any("tertiary" in e and "oncall does not define" in e for e in errors(path))
+
+
+def test_permission_rules_are_validated_with_their_line(tmp_path):
+    path = write(tmp_path, "permissions:\n  resolve: everybody\n")
+    assert errors(path) == [f"{path}:2: permissions.resolve: must be `anyone`, `ic` or `usergroup:<handle>`"]
+
+
+def test_environment_references_are_expanded_and_missing_ones_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv("WR_ANNOUNCE", "war-news")
+    path = write(tmp_path, "slack:\n  announce_channel: ${WR_ANNOUNCE}\n  leadership_channel: ${WR_MISSING:-execs}\n")
+    settings = load_settings(path)
+    assert settings.slack.announce_channel == "war-news" and settings.slack.leadership_channel == "execs"
+    path = write(tmp_path, "slack:\n  announce_channel: ${WR_NOT_SET}\n")
+    assert errors(path) == [f"{path}:2: slack.announce_channel: environment variable WR_NOT_SET is not set"]
+
+
+def test_invalid_yaml_and_missing_file_are_reported(tmp_path):
+    path = write(tmp_path, "slack:\n  announce_channel: [unclosed\n")
+    assert errors(path)[0].startswith(f"{path}:3: not valid YAML")
+    assert errors(tmp_path / "nope.yaml") == [f"{tmp_path / 'nope.yaml'}: file not found (set WARROOM_CONFIG or create it)"]
+
+
+def test_duplicate_keys_are_errors(tmp_path):
+    path = write(tmp_path, "slack:\n  announce_channel: a\n  announce_channel: b\n")
+    assert errors(path) == [f"{path}:3: slack.announce_channel: duplicate key"]
+
+
+def test_severity_overrides_merge_over_the_defaults(tmp_path):
+    path = write(tmp_path, "severities:\n  sev3:\n    update_every_minutes: 120\n    postmortem_required: true\n")
+    policy = load_settings(path).policy(Severity.SEV3)
+    assert policy.update_every == timedelta(hours=2) and policy.postmortem_required
+    assert policy.response_time == "1 hour"
+
+
+def test_environment_never_shows_tokens(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    env = Environment.from_os()
+    assert "xoxb-secret-value" not in repr(env)

@@ -1,0 +1,139 @@
+"""The outbox dispatcher on the real database: order, retries, leases, two processes, restarts."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.core import incident as core
+from bot.core.incident import Severity
+from bot.core.ports import RetryLater
+from bot.scheduler import Dispatcher
+from bot.storage.repository import Effect
+from bot.storage.tables import OutboxRow
+
+
+class Recorder:
+    def __init__(self, fail: dict | None = None, delay: float = 0.0):
+        self.done: list[str] = []
+        self.fail = dict(fail or {})
+        self.delay = delay
+
+    async def perform(self, kind, payload, incident):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        outcome = self.fail.get(payload["name"])
+        if isinstance(outcome, list) and outcome:
+            raise outcome.pop(0)
+        self.done.append(payload["name"])
+        return {}
+
+
+async def enqueue(store, clock, waves):
+    """Effects are ordered per incident, so they are queued under a real one."""
+    incident, _ = core.declare(f"test {uuid.uuid4().hex}", Severity.SEV3, "U1", clock.now())
+    incident = core.Incident(**{**incident.__dict__, "channel_name": uuid.uuid4().hex})
+    async with store.transaction() as tx:
+        incident = await tx.add_incident(incident, slug=incident.channel_name, request_key=None)
+        await tx.enqueue(incident.id, [[Effect("t", "k", {"name": n}) for n in wave] for wave in waves], clock.now())
+
+
+async def statuses(store):
+    async with store.transaction() as tx:
+        rows = (await tx.session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars().all()
+    return {row.payload["name"]: (row.status, row.attempts) for row in rows}
+
+
+async def run_until(dispatcher, condition, timeout=5.0):
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await condition():
+            assert asyncio.get_running_loop().time() < deadline, "condition not met"
+            await asyncio.sleep(0.01)
+    finally:
+        await dispatcher.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_waves_run_in_order_and_all_effects_finish(store, clock):
+    recorder = Recorder(delay=0.01)
+    await enqueue(store, clock, [["a"], ["b1", "b2", "b3"], ["c"]])
+    dispatcher = Dispatcher(store, {"t": recorder}, clock)
+
+    async def finished():
+        return len(recorder.done) == 5
+    await run_until(dispatcher, finished)
+    assert recorder.done[0] == "a" and set(recorder.done[1:4]) == {"b1", "b2", "b3"} and recorder.done[4] == "c"
+
+
+async def test_a_transient_failure_is_retried_after_retry_after_and_holds_later_waves(store, clock):
+    recorder = Recorder(fail={"a": [RetryLater("429", after_seconds=30)]})
+    await enqueue(store, clock, [["a"], ["b"]])
+    dispatcher = Dispatcher(store, {"t": recorder}, clock)
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        await asyncio.sleep(0.3)
+        assert recorder.done == []  # "a" waits 30 s, and "b" waits for "a"
+        assert (await statuses(store))["a"] == ("pending", 1)
+        clock.advance(seconds=31)
+        dispatcher.wake()
+        for _ in range(200):
+            if recorder.done == ["a", "b"]:
+                break
+            await asyncio.sleep(0.01)
+        assert recorder.done == ["a", "b"]
+    finally:
+        await dispatcher.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_permanent_failure_is_recorded_and_does_not_block_the_rest(store, clock):
+    recorder = Recorder(fail={"a": [ValueError("bad blocks")]})
+    await enqueue(store, clock, [["a"], ["b"]])
+    dispatcher = Dispatcher(store, {"t": recorder}, clock)
+
+    async def finished():
+        return recorder.done == ["b"]
+    await run_until(dispatcher, finished)
+    assert (await statuses(store))["a"] == ("failed", 1)
+
+
+async def test_two_dispatchers_perform_each_effect_exactly_once(store, clock):
+    first, second = Recorder(delay=0.005), Recorder(delay=0.005)
+    await enqueue(store, clock, [[f"e{n}" for n in range(40)]])
+    dispatchers = [Dispatcher(store, {"t": first}, clock), Dispatcher(store, {"t": second}, clock)]
+    tasks = [asyncio.create_task(d.run()) for d in dispatchers]
+    try:
+        for _ in range(500):
+            if len(first.done) + len(second.done) >= 40:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+    finally:
+        for d in dispatchers:
+            await d.stop()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    everything = first.done + second.done
+    assert sorted(everything) == sorted(f"e{n}" for n in range(40))
+
+
+async def test_an_effect_leased_by_a_dead_process_is_taken_over_when_the_lease_expires(store, clock):
+    await enqueue(store, clock, [["a"]])
+    crashed = Dispatcher(store, {}, clock, lease=timedelta(seconds=60))
+    claimed = await crashed.outbox.claim_ready(clock.now(), crashed.owner, crashed.lease)
+    assert [c.payload["name"] for c in claimed] == ["a"]  # ...and then the process died
+    recorder = Recorder()
+    survivor = Dispatcher(store, {"t": recorder}, clock)
+    assert await survivor.outbox.claim_ready(clock.now(), survivor.owner, survivor.lease) == []
+    clock.advance(seconds=61)
+
+    async def finished():
+        return recorder.done == ["a"]
+    await run_until(survivor, finished)
+    assert (await statuses(store))["a"] == ("done", 2)
