@@ -9,14 +9,16 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from bot.config import Environment, Settings, load_settings
 from bot.yamlsource import SourceInvalid
 
-app = typer.Typer(help="warroom: Slack-first incident response.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help="warroom: Slack-first incident response.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _settings(env: Environment) -> Settings:
@@ -24,7 +26,7 @@ def _settings(env: Environment) -> Settings:
         return load_settings(env.config_path)
     except SourceInvalid as exc:
         for error in exc.errors:
-            err.print(f"[red]error[/red] {error}", markup=True)
+            err.print(Text.assemble(("error ", "red"), str(error)))
         raise typer.Exit(2) from None
 
 
@@ -36,9 +38,9 @@ def run() -> None:
     log.configure()
     env = _environment()
     settings = _settings(env)
-    runtime = wiring.build(env, settings)
 
     async def main() -> None:
+        runtime = wiring.build(env, settings)  # inside the loop: the Socket Mode client needs one
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -63,7 +65,7 @@ def check() -> None:
     env = _environment()
     settings = _settings(env)
     policies = ", ".join(f"{p.severity.label} pages {'+'.join(p.page) or 'nobody'}" for p in settings.policies.values())
-    Console(highlight=False).print(f"{env.config_path}: OK ({policies})")
+    Console(highlight=False, soft_wrap=True).print(f"{env.config_path}: OK ({policies})")
 
 
 @db_app.command("upgrade")
@@ -81,7 +83,7 @@ def db_upgrade() -> None:
             await engine.dispose()
 
     asyncio.run(main())
-    Console(highlight=False).print("database is up to date")
+    Console(highlight=False, soft_wrap=True).print("database is up to date")
 
 
 def _environment() -> Environment:
@@ -89,7 +91,7 @@ def _environment() -> Environment:
         return Environment.from_os()
     except SourceInvalid as exc:
         for error in exc.errors:
-            err.print(f"error {error}")
+            err.print(Text.assemble(("error ", "red"), str(error)))
         raise typer.Exit(2) from None
 
 

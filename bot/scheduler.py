@@ -23,6 +23,18 @@ log = structlog.get_logger("warroom.dispatcher")
 MAX_BACKOFF = 300.0
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def backoff_seconds(attempts: int) -> float:
     return min(MAX_BACKOFF, 0.5 * 2 ** max(0, attempts - 1))
 
@@ -45,7 +57,21 @@ class Dispatcher:
     def wake(self) -> None:
         self._wakeup.set()
 
+    async def recover(self) -> None:
+        """After a restart: take back effects leased by dead processes on this host, and retry what is pending
+        now rather than at the end of a long back-off (a restart is usually the operator saying "try again")."""
+        host = socket.gethostname()
+        for owner in await self.outbox.lease_owners():
+            owner_host, _, rest = owner.partition(":")
+            pid = rest.partition(":")[0]
+            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+                log.info("outbox_lease_recovered", owner=owner)
+                await self.outbox.release_leases(owner)
+        await self.outbox.retry_now(self.clock.now())
+
     async def run(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.recover()
         while not self._stopping:
             self._wakeup.clear()
             try:

@@ -83,8 +83,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
         await stop.wait()
     finally:
         log.info("warroom_stopping")
-        with contextlib.suppress(Exception):
-            await runtime.socket.close_async()
+        await _close_socket(runtime.socket)
         await runtime.dispatcher.stop()
         dispatcher_task.cancel()
         with contextlib.suppress(BaseException):
@@ -92,6 +91,18 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
         if runner:
             await runner.cleanup()
         await runtime.engine.dispose()
+
+
+async def _close_socket(handler: AsyncSocketModeHandler) -> None:
+    # slack_sdk closes the WebSocket while its own receiver task is still reading from it, and aiohttp then
+    # waits its full 10 s close timeout; stopping the receiver first makes shutdown immediate.
+    client = handler.client
+    client.auto_reconnect_enabled = False
+    for task in (client.message_receiver, client.current_session_monitor):
+        if task is not None:
+            task.cancel()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(handler.close_async(), timeout=5)
 
 
 async def _readiness(runtime: Runtime) -> dict[str, bool]:

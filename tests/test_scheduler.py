@@ -1,6 +1,7 @@
 """The outbox dispatcher on the real database: order, retries, leases, two processes, restarts."""
 
 import asyncio
+import socket
 import uuid
 from datetime import timedelta
 
@@ -134,6 +135,24 @@ async def test_an_effect_leased_by_a_dead_process_is_taken_over_when_the_lease_e
     clock.advance(seconds=61)
 
     async def finished():
-        return recorder.done == ["a"]
+        return (await statuses(store))["a"] == ("done", 2)
     await run_until(survivor, finished)
-    assert (await statuses(store))["a"] == ("done", 2)
+    assert recorder.done == ["a"]
+
+
+async def test_on_restart_effects_leased_by_a_dead_process_on_this_host_are_taken_back_at_once(store, clock):
+    await enqueue(store, clock, [["a"]])
+    dead = Dispatcher(store, {}, clock, lease=timedelta(minutes=10))
+    dead.owner = f"{socket.gethostname()}:{2 ** 22 + 12345}:dead"  # above any pid this machine hands out
+    await dead.outbox.claim_ready(clock.now(), dead.owner, dead.lease)
+    elsewhere = Dispatcher(store, {}, clock)
+    await enqueue(store, clock, [["b"]])
+    await elsewhere.outbox.claim_ready(clock.now(), "other-host:1:x", timedelta(minutes=10))
+    recorder = Recorder()
+    restarted = Dispatcher(store, {"t": recorder}, clock)
+
+    async def finished():
+        return (await statuses(store))["a"][0] == "done"
+    await run_until(restarted, finished)
+    assert recorder.done == ["a"]  # another host's lease is respected until it expires
+    assert (await statuses(store))["b"][0] == "pending"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import structlog
+
 from bot.config import Settings
 from bot.core import incident as core
 from bot.core.incident import DomainError, Incident, Role, Severity, Status
@@ -18,6 +20,9 @@ from bot.core.ports import Clock, Directory
 from bot.core.severity import targets_to_page
 from bot.services import effects
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
+
+
+log = structlog.get_logger("warroom.incidents")
 
 
 class NotInWarRoom(DomainError):
@@ -59,6 +64,9 @@ class IncidentService:
                 continue
         else:
             raise DomainError("Could not declare the incident: too many simultaneous declarations, try again.")
+        structlog.contextvars.bind_contextvars(incident_id=result.incident.id)
+        log.info("incident_declared" if result.created else "incident_joined", severity=result.incident.severity.label,
+                 channel_name=result.incident.channel_name, drill=result.incident.is_drill)
         self.wake()
         return result
 
@@ -207,6 +215,8 @@ class IncidentService:
             raise DomainError(f"{decision.reason} (config: permissions.{action} = {rule.describe()})")
 
     async def _commit(self, tx: Transaction, incident: Incident, events, waves, now) -> None:
+        structlog.contextvars.bind_contextvars(incident_id=incident.id)
+        log.info("incident_changed", events=[event.kind for event in events])
         await tx.save_incident(incident)
         await tx.append_timeline(incident.id, events)
         await tx.enqueue(incident.id, waves, now)

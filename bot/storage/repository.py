@@ -237,6 +237,17 @@ class OutboxStore:
             query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
             return dict((await tx.session.execute(query)).all())
 
+    async def lease_owners(self) -> set[str]:
+        async with self.store.transaction() as tx:
+            query = select(OutboxRow.lease_owner).where(OutboxRow.status == "pending",
+                                                        OutboxRow.lease_owner.is_not(None)).distinct()
+            return set((await tx.session.execute(query)).scalars())
+
+    async def retry_now(self, now: datetime) -> None:
+        async with self.store.transaction() as tx:
+            await tx.session.execute(update(OutboxRow).where(OutboxRow.status == "pending", OutboxRow.due_at > now)
+                                     .values(due_at=now))
+
     async def release_leases(self, owner: str) -> None:
         async with self.store.transaction() as tx:
             await tx.session.execute(update(OutboxRow).where(OutboxRow.lease_owner == owner)

@@ -1,0 +1,56 @@
+"""The `warroom` command line, run as a user runs it."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def warroom(*args, env=None, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
+
+
+def test_check_accepts_the_shipped_config():
+    result = warroom("check", env={"WARROOM_CONFIG": str(ROOT / "config.yaml")})
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout and "SEV-1 pages primary+secondary" in result.stdout
+
+
+def test_check_names_file_line_and_field(tmp_path):
+    bad = tmp_path / "config.yaml"
+    bad.write_text("slack:\n  announce_channel: ok\npermissions:\n  change_severity: whoever\n")
+    result = warroom("check", env={"WARROOM_CONFIG": str(bad)})
+    assert result.returncode == 2
+    assert f"{bad}:4: permissions.change_severity: must be" in result.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path):
+    database = tmp_path / "w.db"
+    result = warroom("db", "upgrade", env={"DATABASE_URL": f"sqlite+aiosqlite:///{database}"})
+    assert result.returncode == 0, result.stderr
+    tables = {row[0] for row in sqlite3.connect(database).execute("select name from sqlite_master")}
+    assert {"incidents", "timeline", "outbox", "processed_requests", "alembic_version"} <= tables
+
+
+def test_run_without_tokens_explains_what_is_missing(tmp_path):
+    env = {"SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": "", "WARROOM_CONFIG": str(ROOT / "config.yaml"),
+           "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"}
+    result = warroom("run", env=env)
+    assert result.returncode != 0 and "SLACK_BOT_TOKEN and SLACK_APP_TOKEN must be set" in result.stderr
+
+
+def test_demo_runs_a_whole_incident_and_writes_the_report(tmp_path):
+    result = warroom("demo", "--postmortem-dir", str(tmp_path / "pm"), cwd=tmp_path, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for expected in ("declare sev2 Payments API returning 503", "Escalated from SEV-2 to SEV-1",
+                     "Only the Incident Commander", "All clear", "#incidents", "#leadership"):
+        assert expected in out, expected
+    [report] = (tmp_path / "pm").glob("INC-1-*.md")
+    text = report.read_text()
+    assert "## Timeline (UTC)" in text and "Escalated from SEV-2 to SEV-1" in text and "@alice" in text
+    assert not list(tmp_path.glob("*.db")), "the demo must not leave a database in the working directory"
