@@ -76,12 +76,13 @@ class Dispatcher:
             self._wakeup.clear()
             try:
                 claimed = await self.outbox.claim_ready(self.clock.now(), self.owner, self.lease)
+                incidents = await self._incidents_of(claimed)
             except Exception:
                 log.exception("outbox_claim_failed")
-                claimed = []
+                claimed, incidents = [], {}
                 await asyncio.sleep(1)
             for item in claimed:
-                task = asyncio.create_task(self._perform(item))
+                task = asyncio.create_task(self._perform(item, incidents.get(item.incident_id)))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
             if claimed:
@@ -99,17 +100,20 @@ class Dispatcher:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=max(timeout, 0.005))
 
-    async def _perform(self, item: OutboxItem) -> None:
+    async def _incidents_of(self, items: list[OutboxItem]):
+        ids = {item.incident_id for item in items if item.incident_id is not None}
+        if not ids:
+            return {}
+        async with self.store.reading() as tx:
+            return await tx.incidents(ids)
+
+    async def _perform(self, item: OutboxItem, incident) -> None:
         bound = log.bind(effect=f"{item.target}.{item.kind}", incident_id=item.incident_id, attempt=item.attempts)
         async with self._slots:
             performer = self.performers.get(item.target)
             try:
                 if performer is None:
                     raise LookupError(f"no performer for target {item.target!r}")
-                incident = None
-                if item.incident_id is not None:
-                    async with self.store.transaction() as tx:
-                        incident = await tx.incident(item.incident_id)
                 refs = await performer.perform(item.kind, item.payload, incident)
                 await self.outbox.settle(item.id, status="done", now=self.clock.now(), refs=refs or None,
                                          incident_id=item.incident_id)

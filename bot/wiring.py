@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import aiohttp
 import structlog
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -22,6 +23,7 @@ from bot.services.incidents import IncidentService
 from bot.slack import actions, commands, events, views
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects import SlackEffects
+from bot.slack.socket import EarlyAckSocketModeHandler
 from bot.slack.handling import SlackDeps
 from bot.storage import database
 from bot.storage.repository import Store
@@ -44,6 +46,7 @@ class Runtime:
     incidents: IncidentService
     app: AsyncApp
     socket: AsyncSocketModeHandler
+    http: aiohttp.ClientSession
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -54,18 +57,22 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     store = Store(engine)
     # Bolt's client keeps slack_sdk's default connection retry; the outbox client retries nothing itself,
     # because the outbox reschedules instead of blocking.
-    bolt_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10)
+    # One HTTP session for all Web API calls: slack_sdk otherwise opens a new one for every call.
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+    bolt_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10, session=http)
     effects_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
-                                    retry_handlers=[])
+                                    retry_handlers=[], session=http)
     dispatcher = Dispatcher(store, {"slack": SlackEffects(effects_client, settings, clock),
                                     "statuspage": LoggingStatusPage()}, clock)
     incidents = IncidentService(store, settings, clock, SlackDirectory(bolt_client), dispatcher.wake)
-    app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None)
+    # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
+    app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
+                   process_before_response=True)
     deps = SlackDeps(incidents, settings, clock)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
-    socket = AsyncSocketModeHandler(app, env.slack_app_token, ping_interval=10)
-    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket)
+    socket = EarlyAckSocketModeHandler(app, env.slack_app_token, ping_interval=10)
+    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
@@ -90,6 +97,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
             await dispatcher_task
         if runner:
             await runner.cleanup()
+        await runtime.http.close()
         await runtime.engine.dispose()
 
 

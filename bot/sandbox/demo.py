@@ -63,9 +63,7 @@ class Script:
                       minutes: float = 2) -> None:
         who = self.sandbox.workspace.users[user]
         self.narrate(minutes=minutes, text=f"{who} in #{self.sandbox.workspace.channel(channel).name}: {command} {plain(text, self.sandbox.workspace)}")
-        ack = await self.sandbox.slash(user, channel, command, text)
-        if ack.get("text"):
-            self.console.print(f"  [dim](only visible to {who})[/dim] {plain(ack['text'], self.sandbox.workspace)}")
+        await self.sandbox.slash(user, channel, command, text)
         await self.settle()
 
     async def say(self, user: str, channel: str, text: str, minutes: float = 2):

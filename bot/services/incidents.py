@@ -94,7 +94,8 @@ class IncidentService:
             await tx.append_timeline(incident.id, events)
             invitees = [draft.declared_by] + [u for u in paged if u != draft.declared_by]
             await tx.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
-                                                                self.settings.slack.leadership_channel), now)
+                                                                self.settings.slack.leadership_channel), now,
+                             new_incident=True)
             return Declared(incident, created=True)
 
     # -- changes to an open incident ---------------------------------------------------------------
@@ -169,7 +170,7 @@ class IncidentService:
 
     # -- queries -----------------------------------------------------------------------------------
     async def incident_in(self, channel_id: str) -> Incident:
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:
             incident = await tx.incident_by_channel(channel_id)
         if incident is None:
             raise NotInWarRoom("This command works in an incident's war-room channel. "
@@ -177,19 +178,19 @@ class IncidentService:
         return incident
 
     async def find_in(self, channel_id: str) -> Incident | None:
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:
             return await tx.incident_by_channel(channel_id)
 
     async def open_incidents(self) -> list[Incident]:
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:
             return await tx.open_incidents()
 
     async def recently_resolved(self, limit: int = 5) -> list[Incident]:
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:
             return await tx.recently_resolved(limit)
 
     async def timeline(self, incident_id: int) -> list[TimelineEntry]:
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:
             return await tx.timeline(incident_id)
 
     # -- helpers -----------------------------------------------------------------------------------

@@ -19,29 +19,31 @@ DEFAULT_SEVERITY = Severity.SEV3
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.command("/incident")
     async def incident_command(ack, command, respond, client):
+        await ack()
         try:
             parsed = parse(command.get("text", ""))
         except DomainError as exc:
-            await ack(text=f":warning: {exc}")
+            await responder(respond)(f":warning: {exc}")
             return
-        await ack()
         structlog.contextvars.bind_contextvars(channel=command["channel_id"], user=command["user_id"])
         await guarded(responder(respond), _run(parsed, command, respond, client, deps))
 
     @app.command("/postmortem")
-    async def postmortem_command(ack):
-        await ack(text=":memo: Post-mortem drafting is not available in this version yet; "
-                       "`/incident status` shows the timing and the war room keeps the history.")
+    async def postmortem_command(ack, respond):
+        await ack()
+        await responder(respond)(":memo: Post-mortem drafting is not available in this version yet; "
+                                 "`/incident status` shows the timing and the war room keeps the history.")
 
     @app.command("/oncall")
-    async def oncall_command(ack):
+    async def oncall_command(ack, respond):
+        await ack()
         slots = deps.settings.file.oncall.slots
         if not any(slots.values()):
-            await ack(text="No on-call people are configured (config.yaml, section `oncall`).")
+            await responder(respond)("No on-call people are configured (config.yaml, section `oncall`).")
             return
         lines = [f"*{slot.capitalize()}*: " + ", ".join(f"<@{u}>" for u in users) for slot, users in slots.items()
                  if users]
-        await ack(text="*On call now*\n" + "\n".join(lines))
+        await responder(respond)("*On call now*\n" + "\n".join(lines))
 
 
 async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) -> None:

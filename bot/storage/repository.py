@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, AsyncIterator, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -69,10 +69,17 @@ class Store:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self._sessions = session_factory(engine)
+        self._readers = session_factory(engine, read_only=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator["Transaction"]:
         async with self._sessions() as session, session.begin():
+            yield Transaction(session)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator["Transaction"]:
+        """For queries only: on SQLite it does not wait for, or block, the writer."""
+        async with self._readers() as session, session.begin():
             yield Transaction(session)
 
 
@@ -81,6 +88,10 @@ class Transaction:
         self.session = session
 
     # -- incidents ---------------------------------------------------------------------------------
+    async def incidents(self, incident_ids: set[int]) -> dict[int, Incident]:
+        query = select(IncidentRow).where(IncidentRow.id.in_(incident_ids))
+        return {row.id: _to_incident(row) for row in (await self.session.execute(query)).scalars()}
+
     async def incident(self, incident_id: int, *, for_update: bool = False) -> Incident | None:
         row = await self._row(incident_id, for_update)
         return _to_incident(row) if row else None
@@ -148,11 +159,12 @@ class Transaction:
         return (await self.session.execute(query)).first() is not None
 
     async def append_timeline(self, incident_id: int, events: Sequence[Event], *, dedup_key: str | None = None) -> None:
-        for index, event in enumerate(events):
-            key = dedup_key if index == 0 else None
-            self.session.add(TimelineRow(incident_id=incident_id, at=event.at, actor=event.actor, kind=event.kind,
-                                         text=event.text, data=dict(event.data), dedup_key=key))
-        await self.session.flush()
+        if not events:
+            return
+        rows = [{"incident_id": incident_id, "at": event.at, "actor": event.actor, "kind": event.kind,
+                 "text": event.text, "data": dict(event.data), "dedup_key": dedup_key if index == 0 else None}
+                for index, event in enumerate(events)]
+        await self.session.execute(insert(TimelineRow), rows)
 
     async def timeline(self, incident_id: int) -> list[TimelineEntry]:
         query = select(TimelineRow).where(TimelineRow.incident_id == incident_id).order_by(TimelineRow.at,
@@ -169,15 +181,19 @@ class Transaction:
         await self.session.flush()
 
     # -- outbox ------------------------------------------------------------------------------------
-    async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime) -> None:
+    async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime, *,
+                      new_incident: bool = False) -> None:
         """Appends waves after the incident's existing ones, so effects leave in the order they were decided."""
-        query = select(func.max(OutboxRow.wave)).where(OutboxRow.incident_id == incident_id)
-        last = (await self.session.execute(query)).scalar() or 0
-        for offset, wave in enumerate(w for w in waves if w):
-            for effect in wave:
-                self.session.add(OutboxRow(incident_id=incident_id, wave=last + 1 + offset, target=effect.target,
-                                           kind=effect.kind, payload=dict(effect.payload), due_at=now, created_at=now))
-        await self.session.flush()
+        last = 0
+        if not new_incident:
+            query = select(func.max(OutboxRow.wave)).where(OutboxRow.incident_id == incident_id)
+            last = (await self.session.execute(query)).scalar() or 0
+        rows = [{"incident_id": incident_id, "wave": last + 1 + offset, "target": effect.target, "kind": effect.kind,
+                 "payload": dict(effect.payload), "status": "pending", "attempts": 0, "due_at": now,
+                 "created_at": now}
+                for offset, wave in enumerate(w for w in waves if w) for effect in wave]
+        if rows:
+            await self.session.execute(insert(OutboxRow), rows)
 
 
 class OutboxStore:
@@ -191,23 +207,22 @@ class OutboxStore:
         blocked = (select(earlier.c.id).where(earlier.c.incident_id == OutboxRow.incident_id,
                                               earlier.c.status == "pending", earlier.c.wave < OutboxRow.wave)
                    .exists())
-        query = (select(OutboxRow).where(OutboxRow.status == "pending", OutboxRow.due_at <= now,
-                                         (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now), ~blocked)
+        free = (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now)
+        ready = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_at <= now, free, ~blocked)
                  .order_by(OutboxRow.id).limit(limit))
-        claimed: list[OutboxItem] = []
         async with self.store.transaction() as tx:
-            rows = (await tx.session.execute(query)).scalars().all()
-            for row in rows:
-                # The conditional update is the lock: of two processes, only one sees rowcount 1.
-                result = await tx.session.execute(
-                    update(OutboxRow).where(OutboxRow.id == row.id, OutboxRow.status == "pending",
-                                            (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now))
-                    .values(lease_until=now + lease, lease_owner=owner, attempts=OutboxRow.attempts + 1)
-                    .execution_options(synchronize_session=False))
-                if result.rowcount == 1:
-                    claimed.append(OutboxItem(row.id, row.incident_id, row.target, row.kind, dict(row.payload),
-                                              row.attempts + 1))
-        return claimed
+            ids = list((await tx.session.execute(ready)).scalars())
+            if not ids:
+                return []
+            # The conditional update is the lock: of two processes, only one gets a row back for each id.
+            claim = (update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.status == "pending", free)
+                     .values(lease_until=now + lease, lease_owner=owner, attempts=OutboxRow.attempts + 1)
+                     .returning(OutboxRow.id, OutboxRow.incident_id, OutboxRow.target, OutboxRow.kind,
+                                OutboxRow.payload, OutboxRow.attempts)
+                     .execution_options(synchronize_session=False))
+            rows = (await tx.session.execute(claim)).all()
+        return sorted((OutboxItem(row.id, row.incident_id, row.target, row.kind, dict(row.payload), row.attempts)
+                       for row in rows), key=lambda item: item.id)
 
     async def settle(self, item_id: int, *, status: str, now: datetime, error: str | None = None,
                      retry_at: datetime | None = None, refs: dict | None = None, incident_id: int | None = None) -> None:
@@ -222,7 +237,7 @@ class OutboxStore:
             await tx.session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(**values))
 
     async def next_due(self) -> datetime | None:
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:
             query = select(func.min(func.coalesce(OutboxRow.lease_until, OutboxRow.due_at))).where(
                 OutboxRow.status == "pending")
             value = (await tx.session.execute(query)).scalar()
@@ -233,12 +248,12 @@ class OutboxStore:
             else UTCDateTime().process_result_value(datetime.fromisoformat(value), self.store.engine.dialect)
 
     async def counts(self) -> dict[str, int]:
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:
             query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
             return dict((await tx.session.execute(query)).all())
 
     async def lease_owners(self) -> set[str]:
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:
             query = select(OutboxRow.lease_owner).where(OutboxRow.status == "pending",
                                                         OutboxRow.lease_owner.is_not(None)).distinct()
             return set((await tx.session.execute(query)).scalars())

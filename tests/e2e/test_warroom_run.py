@@ -85,7 +85,8 @@ async def test_a_whole_incident_through_warroom_run(sandbox, warroom):
     await warroom.start()
     ws = sandbox.workspace
     # bad input first: nothing is created
-    assert "Unknown subcommand" in (await sandbox.slash(ALICE, "general", "/incident", "explode"))["text"]
+    await sandbox.slash(ALICE, "general", "/incident", "explode")
+    await eventually(sandbox, lambda: any("Unknown subcommand" in e.text for e in sandbox.ephemerals_for(ALICE)))
     payload = sandbox.slash_payload(ALICE, "general", "/incident", "declare sev2 Payments API <!channel> 503")
     await sandbox.deliver("slash_commands", payload)
     await sandbox.deliver("slash_commands", payload, retry_attempt=1)  # Slack redelivers

@@ -9,10 +9,15 @@ from tests.slack.helpers import (bot_texts, card, declare, everything_the_bot_po
 
 
 async def test_unknown_subcommands_and_bad_arguments_get_specific_replies(sandbox, bot):
-    assert "Unknown subcommand `frobnicate`" in (await sandbox.slash(ALICE, "general", "/incident", "frobnicate"))["text"]
-    assert "use 1, 2, 3 or 4" in (await sandbox.slash(ALICE, "general", "/incident", "sev 9"))["text"]
-    assert "use ic, responder or communicator" in (await sandbox.slash(ALICE, "general", "/incident",
-                                                                       "role janitor <@U0BOB>"))["text"]
+    for text in ("frobnicate", "sev 9", "role janitor <@U0BOB>"):
+        ack = await sandbox.slash(ALICE, "general", "/incident", text)
+        assert ack == {}  # acked at once; the answer comes as an ephemeral reply
+    await settle(bot)
+    replies = replies_to(sandbox, ALICE)
+    assert any("Unknown subcommand `frobnicate`" in r for r in replies)
+    assert any("use 1, 2, 3 or 4" in r for r in replies)
+    assert any("use ic, responder or communicator" in r for r in replies)
+    assert war_rooms(sandbox) == []
     room = await declare(sandbox, bot, ALICE, "sev3 Flaky health checks")
     await sandbox.slash(ALICE, room.id, "/incident", "role ic <@U0NOBODY>")
     await sandbox.slash(ALICE, room.id, "/incident", "runbook")
@@ -96,10 +101,13 @@ async def test_the_bot_reconnects_when_slack_asks_and_keeps_working(sandbox, bot
 
 
 async def test_oncall_and_postmortem_commands_answer(sandbox, bot):
-    oncall = await sandbox.slash(ALICE, "general", "/oncall")
-    assert "<@U0BOB>" in oncall["text"] and "Primary" in oncall["text"]
-    postmortem = await sandbox.slash(ALICE, "general", "/postmortem")
-    assert "not available in this version" in postmortem["text"]
+    await sandbox.slash(ALICE, "general", "/oncall")
+    await settle(bot)
+    oncall = replies_to(sandbox, ALICE)[-1]
+    assert "<@U0BOB>" in oncall and "Primary" in oncall
+    await sandbox.slash(ALICE, "general", "/postmortem")
+    await settle(bot)
+    assert "not available in this version" in replies_to(sandbox, ALICE)[-1]
 
 
 async def test_an_update_too_long_for_one_block_is_cut_but_kept(sandbox, bot):

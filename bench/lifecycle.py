@@ -1,0 +1,126 @@
+"""Figures for the incident lifecycle, over Socket Mode against the sandbox, with `warroom run` as its own
+process (as in production). Prints figures; asserts nothing.
+
+    python bench/lifecycle.py            # SQLite in a temp dir
+    DATABASE_URL=postgresql+asyncpg://... python bench/lifecycle.py
+
+Targets (issue 2): ack p99 <= 25 ms for 50 concurrent `/incident status`; card posted <= 250 ms after the
+envelope with 100 ms added to every Slack call; <= 8 Slack calls per declare; idle RSS <= 120 MB;
+`warroom run` ready <= 2 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bot.sandbox.server import APP_TOKEN, BOT_TOKEN, SlackSandbox  # noqa: E402
+
+CONFIG = "slack: {announce_channel: incidents}\noncall: {primary: [U0BOB], secondary: [U0CAROL]}\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def start_warroom(sandbox: SlackSandbox, workdir: Path) -> tuple[subprocess.Popen, float, int]:
+    port = free_port()
+    (workdir / "config.yaml").write_text(CONFIG)
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": sandbox.api_url,
+           "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}"),
+           "WARROOM_CONFIG": str(workdir / "config.yaml"), "WARROOM_HTTP_PORT": str(port)}
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=(workdir / "warroom.log").open("w"))
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
+                    if response.status == 200:
+                        return process, time.perf_counter() - started, port
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.01)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def timed_ack(sandbox: SlackSandbox, channel: str) -> float:
+    payload = sandbox.slash_payload("U0ALICE", channel, "/incident", "status")
+    started = time.perf_counter()
+    await sandbox.deliver("slash_commands", payload)
+    return (time.perf_counter() - started) * 1000
+
+
+async def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="warroom-bench-"))
+    sandbox = await SlackSandbox().start()
+    process, ready_seconds, _ = await start_warroom(sandbox, workdir)
+    try:
+        print(f"warroom run ready (process start to /readyz 200): {ready_seconds * 1000:.0f} ms  (target <= 2000)")
+        await asyncio.sleep(3)
+        rss = psutil.Process(process.pid).memory_info().rss / 2 ** 20
+        print(f"idle RSS after start: {rss:.1f} MB  (target <= 120)")
+
+        # declare critical path, 100 ms added to every Slack call
+        sandbox.latency = 0.100
+        paths, calls = [], []
+        for n in range(5):
+            before = len(sandbox.calls)
+            sent = time.monotonic()
+            await sandbox.slash("U0ALICE", "general", "/incident", f"declare sev2 Bench incident {n}")
+            card_at = None
+            deadline = time.monotonic() + 10
+            while card_at is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+                for call in sandbox.calls[before:]:
+                    if call.method == "chat.postMessage" and "'header'" in str(call.params.get("blocks")):
+                        card_at = call.at
+            if card_at is None:
+                raise SystemExit("the card was never posted; see the log in " + str(workdir))
+            paths.append((card_at - sent) * 1000)
+            await asyncio.sleep(0.8)
+            calls.append([c.method for c in sandbox.calls[before:] if c.method not in ("auth.test",
+                                                                                        "conversations.list")])
+        print(f"declare -> card posted, 100 ms per Slack call: median {statistics.median(paths):.0f} ms, "
+              f"max {max(paths):.0f} ms  (target <= 250)")
+        print(f"Slack API calls per SEV-2 declare: {statistics.median(len(c) for c in calls):.0f}  (target <= 8): "
+              f"{', '.join(sorted(calls[-1]))}")
+        sandbox.latency = 0.0
+
+        # ack latency: 50 concurrent /incident status, in a war room, five rounds
+        room = [c for c in sandbox.workspace.channels.values() if c.name.startswith("incident-")][0]
+        for _ in range(20):  # warm-up
+            await timed_ack(sandbox, room.id)
+        latencies: list[float] = []
+        for _ in range(5):
+            latencies += await asyncio.gather(*[timed_ack(sandbox, room.id) for _ in range(50)])
+            await asyncio.sleep(0.5)
+        print(f"ack latency, 50 concurrent /incident status x5: p50 {percentile(latencies, 50):.1f} ms, "
+              f"p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms  (target p99 <= 25)")
+        rss = psutil.Process(process.pid).memory_info().rss / 2 ** 20
+        print(f"RSS after the run: {rss:.1f} MB")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        await sandbox.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
