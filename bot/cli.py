@@ -61,11 +61,26 @@ def demo(postmortem_dir: Path = typer.Option(Path("postmortems"), help="Where th
 
 @app.command()
 def check() -> None:
-    """Validate config.yaml; errors name file, line and field."""
+    """Validate config.yaml and every runbook; errors name file, line and field."""
+    from bot.runbooks import lint
+
     env = _environment()
     settings = _settings(env)
+    out = Console(highlight=False, soft_wrap=True)
     policies = ", ".join(f"{p.severity.label} pages {'+'.join(p.page) or 'nobody'}" for p in settings.policies.values())
-    Console(highlight=False, soft_wrap=True).print(f"{env.config_path}: OK ({policies})")
+    out.print(f"{env.config_path}: OK ({policies})")
+    directory = Path(settings.file.runbooks.directory)
+    runbooks, errors = lint(directory)
+    for error in errors:
+        err.print(Text.assemble(("error ", "red"), str(error)))
+    out.print(f"{directory}: {len(runbooks)} runbooks OK" + (f", {len(errors)} errors" if errors else ""))
+    unknown = set(settings.file.runbooks.execution.allow) - {c.id for r in runbooks for s in r.steps
+                                                             for c in s.commands if c.executable}
+    for command_id in sorted(unknown):
+        err.print(Text.assemble(("warning ", "yellow"), f"{env.config_path}: runbooks.execution.allow: "
+                                f"`{command_id}` is no executable command of any runbook"))
+    if errors:
+        raise typer.Exit(2)
 
 
 @db_app.command("upgrade")

@@ -86,11 +86,32 @@ class DeclareSection(_Strict):
     dedup_window_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
 
 
+class ExecutionSection(_Strict):
+    enabled: bool = False
+    allow: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]] = Field(default_factory=list)
+    runners: str = "ic"
+    output_limit: Annotated[int, Field(ge=200, le=2800)] = 2000
+
+    @field_validator("runners")
+    @classmethod
+    def _valid_runners(cls, value: str) -> str:
+        rule = Rule.parse(value)
+        if rule.audience.value == "anyone":
+            raise ValueError("must be `ic` or `usergroup:<handle>`: running commands is never open to anyone")
+        return value
+
+
+class RunbooksSection(_Strict):
+    directory: str = "runbooks"
+    execution: ExecutionSection = ExecutionSection()
+
+
 class ConfigFile(_Strict):
     slack: SlackSection = SlackSection()
     permissions: PermissionsSection = PermissionsSection()
     oncall: OncallSection = OncallSection()
     declare: DeclareSection = DeclareSection()
+    runbooks: RunbooksSection = RunbooksSection()
     severities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], SeveritySection] = Field(default_factory=dict)
 
     @model_validator(mode="after")

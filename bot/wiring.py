@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timezone
 
 import aiohttp
@@ -20,7 +21,11 @@ from bot.http import server as http_server
 from bot.integrations.statuspage import LoggingStatusPage
 from bot.scheduler import Dispatcher
 from bot.services.incidents import IncidentService
-from bot.slack import actions, commands, events, views
+from bot.integrations.executor import SubprocessRunner
+from bot.runbooks import Catalog
+from bot.services.runbooks import RunbookService
+from bot.slack import actions, commands, events, runbook_actions, views
+from bot.slack.runbook_effects import RunbookEffects
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects import SlackEffects
 from bot.slack.socket import EarlyAckSocketModeHandler
@@ -47,6 +52,7 @@ class Runtime:
     app: AsyncApp
     socket: AsyncSocketModeHandler
     http: aiohttp.ClientSession
+    runbooks: RunbookService
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -62,17 +68,25 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     bolt_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10, session=http)
     effects_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
                                     retry_handlers=[], session=http)
-    dispatcher = Dispatcher(store, {"slack": SlackEffects(effects_client, settings, clock),
-                                    "statuspage": LoggingStatusPage()}, clock)
-    incidents = IncidentService(store, settings, clock, SlackDirectory(bolt_client), dispatcher.wake)
+    directory = SlackDirectory(bolt_client)
+    performers: dict = {"statuspage": LoggingStatusPage()}
+    dispatcher = Dispatcher(store, performers, clock)
+    incidents = IncidentService(store, settings, clock, directory, dispatcher.wake)
+    catalog = Catalog(Path(settings.file.runbooks.directory))
+    catalog.refresh()
+    runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, SubprocessRunner(),
+                              dispatcher.wake)
+    performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for)
+    performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
     app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
                    process_before_response=True)
-    deps = SlackDeps(incidents, settings, clock)
+    deps = SlackDeps(incidents, settings, clock, runbooks)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
+    runbook_actions.register(app, runbooks)
     socket = EarlyAckSocketModeHandler(app, env.slack_app_token, ping_interval=10)
-    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http)
+    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:

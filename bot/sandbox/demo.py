@@ -4,6 +4,7 @@ driven through a scripted SEV-1 from declaration to all-clear."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import logging
 import tempfile
 from datetime import datetime, timedelta, timezone
@@ -21,6 +22,7 @@ from bot.services import postmortems
 from bot.slack.ids import ActionId
 
 DEMO_CONFIG = Path(__file__).with_name("demo_config.yaml")
+SHIPPED_RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 ALICE, BOB, CAROL, DAVE = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"
 
 
@@ -81,7 +83,10 @@ async def run_demo(out_dir: Path) -> int:
     env = Environment(slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=sandbox.api_url,
                       database_url=f"sqlite+aiosqlite:///{workdir / 'demo.db'}", http_port=0,
                       config_path=DEMO_CONFIG)
-    runtime = wiring.build(env, load_settings(DEMO_CONFIG), clock)
+    settings = load_settings(DEMO_CONFIG)
+    runbooks = settings.file.runbooks.model_copy(update={"directory": str(SHIPPED_RUNBOOKS)})
+    settings = replace(settings, file=settings.file.model_copy(update={"runbooks": runbooks}))
+    runtime = wiring.build(env, settings, clock)
     stop, ready = asyncio.Event(), asyncio.Event()
     bot = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set))
     try:
@@ -103,6 +108,25 @@ async def run_demo(out_dir: Path) -> int:
         await asyncio.gather(bot, return_exceptions=True)
         await sandbox.stop()
         logging.shutdown()
+
+
+async def walk_runbook(s: Script, sandbox: SlackSandbox, room: str) -> None:
+    """bob ticks the checklist and finishes each step; the second step takes option B."""
+    def current_step():
+        return sandbox.messages_with_action(room, ActionId.RUNBOOK_DONE)[-1]
+
+    s.narrate("bob ticks both checks of step 1 and clicks [Done]", minutes=2)
+    await sandbox.click(BOB, room, current_step().ts, f"{ActionId.RUNBOOK_CHECK_PREFIX}0", value=["0", "1"])
+    await sandbox.click(BOB, room, current_step().ts, ActionId.RUNBOOK_DONE)
+    await s.settle()
+    s.narrate("bob picks option B (a deploy changed the pool size) and clicks [Done]", minutes=2)
+    await sandbox.click(BOB, room, current_step().ts, f"{ActionId.RUNBOOK_BRANCH_PREFIX}1")
+    await s.settle()
+    await sandbox.click(BOB, room, current_step().ts, ActionId.RUNBOOK_DONE)
+    await s.settle()
+    s.narrate("after the rollback, alice checks the recovery criteria and clicks [Done]", minutes=12)
+    await sandbox.click(ALICE, room, current_step().ts, ActionId.RUNBOOK_DONE)
+    await s.settle()
 
 
 async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_dir: Path) -> Path:
@@ -128,6 +152,8 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     await s.settle()
     await s.command(CAROL, room.id, "update identified Bad config in deploy 4f2a shrank the DB pool; rolling back.",
                     minutes=6)
+    await s.command(ALICE, room.id, "runbook database-connection-pool-exhausted", minutes=1)
+    await walk_runbook(s, sandbox, room.id)
     await s.command(BOB, room.id, "timeline Rollback of 4f2a started")
 
     s.narrate("carol clicks [Post update] on the card: monitoring", minutes=9)

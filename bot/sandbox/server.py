@@ -224,7 +224,7 @@ class SlackSandbox:
                     return block.get("block_id", ""), element
         raise LookupError(f"no element with action_id {action_id!r} in the message")
 
-    def click_payload(self, user: str, channel: str, ts: str | None, action_id: str, *, value: str | None = None,
+    def click_payload(self, user: str, channel: str, ts: str | None, action_id: str, *, value=None,
                       ephemeral: Ephemeral | None = None) -> dict:
         chan = self.workspace.channel(channel)
         message = ephemeral if ephemeral else chan.find(ts)
@@ -242,6 +242,9 @@ class SlackSandbox:
             action["selected_option"] = chosen[0]
         elif element["type"] in ("users_select",):
             action["selected_user"] = value
+        elif element["type"] == "checkboxes":
+            chosen = [o for o in element["options"] if o["value"] in (value or [])]
+            action["selected_options"] = chosen
         container = {"type": "message", "message_ts": message.ts, "channel_id": chan.id,
                      "is_ephemeral": ephemeral is not None}
         body = {"type": "block_actions", "user": self._user_obj(user), "api_app_id": APP_ID, "token": "legacy",
@@ -252,7 +255,7 @@ class SlackSandbox:
             body["message"] = message.to_api()
         return body
 
-    async def click(self, user: str, channel: str, ts: str | None, action_id: str, *, value: str | None = None,
+    async def click(self, user: str, channel: str, ts: str | None, action_id: str, *, value=None,
                     ephemeral: Ephemeral | None = None, **options) -> dict:
         payload = self.click_payload(user, channel, ts, action_id, value=value, ephemeral=ephemeral)
         return await self.deliver("interactive", payload, **options)
@@ -326,6 +329,17 @@ class SlackSandbox:
                                 **options)
 
     # -- reading the workspace ---------------------------------------------------------------------
+    def messages_with_action(self, channel: str, action_id: str) -> list:
+        """Messages of a channel that carry an element with this action_id, oldest first."""
+        found = []
+        for message in self.workspace.channel(channel).messages:
+            try:
+                self._find_element(message.blocks, action_id)
+            except LookupError:
+                continue
+            found.append(message)
+        return found
+
     def ephemerals_for(self, user: str) -> list[Ephemeral]:
         return [e for e in self.workspace.ephemerals if e.user == user]
 

@@ -38,7 +38,8 @@ def severity_option(policy: SeverityPolicy) -> Option:
                   description=truncate(policy.description, OPTION_LIMIT))
 
 
-def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], now: datetime) -> Blocks:
+def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], now: datetime,
+                  suggested_runbooks: list | None = None) -> Blocks:
     policy = policies[incident.severity]
     drill = " [DRILL]" if incident.is_drill else ""
     header = truncate(f"{incident.reference}{drill} · {incident.severity.label} · {incident.title}", HEADER_LIMIT)
@@ -73,6 +74,8 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
     if details:
         blocks.append(SectionBlock(text=truncate("\n".join(details), SECTION_LIMIT)))
     links = [f"War room: <#{incident.channel_id}>" if incident.channel_id else f"War room: #{incident.channel_name}"]
+    for runbook in (suggested_runbooks or [])[:2]:
+        links.append(f":blue_book: Suggested runbook: *{safe(runbook.title, 100)}* (`/incident runbook {runbook.id}`)")
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(links))]))
     if incident.is_open:
         blocks.append(ActionsBlock(block_id="incident_card_actions", elements=[
@@ -206,8 +209,9 @@ def resolve_modal(channel_id: str, incident: Incident, summary: str = "") -> dic
 
 # -- replies to commands ------------------------------------------------------------------------------
 
-def status_reply(incident: Incident, policies, now: datetime) -> Blocks:
-    return incident_card(incident, policies, now)[:-1] if incident.is_open else incident_card(incident, policies, now)
+def status_reply(incident: Incident, policies, now: datetime, suggested_runbooks: list | None = None) -> Blocks:
+    card = incident_card(incident, policies, now, suggested_runbooks)
+    return card[:-1] if incident.is_open else card
 
 
 def incident_list(open_incidents: list[Incident], resolved: list[Incident], now: datetime) -> Blocks:
@@ -237,6 +241,7 @@ HELP = """*warroom — incident commands*
 `/incident role <ic|responder|communicator> @person` hand out a role
 `/incident update [investigating|identified|monitoring] <text>` post a status update (no text: a form)
 `/incident timeline <text>` add a note to the timeline (a :pushpin: reaction or a pin adds a message)
+`/incident runbook [id]` walk a runbook step by step (no id: suggestions first)
 `/incident resolve [summary]` resolve, after a confirmation
 `/incident status` · `/incident list` · `/incident help`
 Severities: SEV-1 critical (respond in 5 min) · SEV-2 major (15 min) · SEV-3 minor (1 h) · SEV-4 low (next business day)"""

@@ -6,7 +6,7 @@ import structlog
 from slack_bolt.async_app import AsyncApp
 
 from bot.core.incident import DomainError, Severity
-from bot.slack import blocks
+from bot.slack import blocks, runbook_blocks
 from bot.slack.handling import SlackDeps, guarded, responder
 from bot.slack.parsing import Parsed, parse
 from bot.slack.text import safe
@@ -82,6 +82,8 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
         incident = await service.check_may(channel, "resolve", user)
         await client.views_open(trigger_id=command["trigger_id"],
                                 view=blocks.resolve_modal(channel, incident, parsed.text))
+    elif parsed.name == "runbook" and deps.runbooks is not None:
+        await _runbook(parsed.text, channel, user, key, respond, deps)
     elif parsed.name == "status":
         await _status(channel, respond, deps)
     elif parsed.name == "list":
@@ -90,13 +92,24 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
         raise DomainError(f"`/incident {parsed.name}` is not available in this version of warroom yet.")
 
 
+async def _runbook(name: str, channel: str, user: str, key: str, respond, deps: SlackDeps) -> None:
+    if name:
+        run = await deps.runbooks.start(channel, name.split()[0].lower(), user, key)
+        await responder(respond)(f":blue_book: Started *{safe(run.runbook.title, 200)}* in this war room.")
+        return
+    _, suggested, everything = await deps.runbooks.choices(channel)
+    await respond(text="Pick a runbook", blocks=runbook_blocks.picker(suggested, everything),
+                  response_type="ephemeral")
+
+
 async def _status(channel: str, respond, deps: SlackDeps) -> None:
     incident = await deps.incidents.find_in(channel)
     if incident is None:
         await _list(respond, deps)
         return
+    suggested = deps.runbooks.suggested_for(incident) if deps.runbooks else []
     await respond(text=blocks.card_fallback(incident), response_type="ephemeral",
-                  blocks=blocks.status_reply(incident, deps.settings.policies, deps.clock.now()))
+                  blocks=blocks.status_reply(incident, deps.settings.policies, deps.clock.now(), suggested))
 
 
 async def _list(respond, deps: SlackDeps) -> None:

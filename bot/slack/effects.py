@@ -43,7 +43,8 @@ async def call(coroutine) -> Any:
 
 
 class SlackEffects:
-    def __init__(self, client: AsyncWebClient, settings: Settings, clock: Clock):
+    def __init__(self, client: AsyncWebClient, settings: Settings, clock: Clock, suggest=lambda incident: []):
+        self.suggest = suggest
         self.client = client
         self.settings = settings
         self.clock = clock
@@ -101,7 +102,7 @@ class SlackEffects:
             return await self._update_card(payload, incident)
         response = await call(self.client.chat_postMessage(
             channel=incident.channel_id, text=blocks.card_fallback(incident),
-            blocks=blocks.incident_card(incident, self.settings.policies, self.clock.now())))
+            blocks=blocks.incident_card(incident, self.settings.policies, self.clock.now(), self.suggest(incident))))
         return {"card_ts": response["ts"]}
 
     async def _pin_card(self, payload, incident: Incident):
@@ -118,7 +119,7 @@ class SlackEffects:
             return
         await call(self.client.chat_update(
             channel=incident.channel_id, ts=incident.card_ts, text=blocks.card_fallback(incident),
-            blocks=blocks.incident_card(incident, self.settings.policies, self.clock.now())))
+            blocks=blocks.incident_card(incident, self.settings.policies, self.clock.now(), self.suggest(incident))))
 
     async def _post_message(self, payload, incident: Incident):
         text = self._render(payload, incident)

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.core.incident import DomainError
 from bot.core.ports import Clock
 from bot.services.incidents import Duplicate, IncidentService
+from bot.services.runbooks import RunbookService
 
 log = structlog.get_logger("warroom.slack")
 
@@ -22,6 +23,7 @@ class SlackDeps:
     incidents: IncidentService
     settings: Settings
     clock: Clock
+    runbooks: "RunbookService | None" = None
 
 
 async def guarded(reply: Reply, work: Awaitable):

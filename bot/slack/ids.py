@@ -18,6 +18,16 @@ class ActionId(StrEnum):
     STATUS_INPUT = "status_input"
     UPDATE_TEXT_INPUT = "update_text_input"
     SUMMARY_INPUT = "summary_input"
+    # runbooks; the prefixed ones end in an index so that ids stay unique within a message
+    RUNBOOK_PICK = "runbook_pick"
+    RUNBOOK_DONE = "runbook_done"
+    RUNBOOK_SKIP = "runbook_skip"
+    RUNBOOK_NOTE = "runbook_note"
+    RUNBOOK_BRANCH_PREFIX = "runbook_branch_"
+    RUNBOOK_CHECK_PREFIX = "runbook_check_"
+    RUNBOOK_RUN_PREFIX = "runbook_run_"
+    RUNBOOK_APPROVE = "runbook_approve"
+    NOTE_INPUT = "note_input"
 
 
 class CallbackId(StrEnum):
@@ -25,3 +35,4 @@ class CallbackId(StrEnum):
     ROLE_MODAL = "assign_role_modal"
     UPDATE_MODAL = "post_update_modal"
     RESOLVE_MODAL = "resolve_incident_modal"
+    RUNBOOK_NOTE_MODAL = "runbook_note_modal"

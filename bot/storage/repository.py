@@ -227,7 +227,10 @@ class OutboxStore:
     async def settle(self, item_id: int, *, status: str, now: datetime, error: str | None = None,
                      retry_at: datetime | None = None, refs: dict | None = None, incident_id: int | None = None) -> None:
         async with self.store.transaction() as tx:
-            if refs and incident_id is not None:
+            if refs and "run_id" in refs:
+                from bot.storage.runs import RunRepository  # runs builds on this module
+                await RunRepository(tx).set_refs(refs)
+            elif refs and incident_id is not None:
                 await tx.set_refs(incident_id, refs)
             values: dict[str, Any] = {"lease_until": None, "lease_owner": None, "last_error": error}
             if retry_at is not None:

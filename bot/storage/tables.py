@@ -112,3 +112,56 @@ class ProcessedRequestRow(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(String(200), primary_key=True))
     at: datetime = _at(nullable=False)
+
+
+class RunbookRunRow(SQLModel, table=True):
+    """A runbook being walked in an incident; `snapshot` is the runbook as it was when the run started."""
+
+    __tablename__ = "runbook_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    runbook_id: str
+    snapshot: dict = _json(dict)
+    started_by: str
+    started_at: datetime = _at(nullable=False)
+    finished_at: datetime | None = _at()
+    header_ts: str | None = None
+    summary_ts: str | None = None
+
+
+class RunbookStepRow(SQLModel, table=True):
+    __tablename__ = "runbook_steps"
+    __table_args__ = (Index("ux_runbook_steps_position", "run_id", "position", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="runbook_runs.id")
+    position: int
+    state: str = "pending"
+    actor: str | None = None
+    at: datetime | None = _at()
+    notes: list = _json()
+    checked: list = _json()
+    branch: int | None = None
+    message_ts: str | None = None
+
+
+class CommandExecutionRow(SQLModel, table=True):
+    """The audit log of runbook commands run from Slack: who asked, who approved, what came back."""
+
+    __tablename__ = "command_executions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="runbook_runs.id", index=True)
+    position: int
+    command_id: str
+    argv: list = _json()
+    category: str
+    status: str
+    requested_by: str
+    approved_by: str | None = None
+    requested_at: datetime = _at(nullable=False)
+    started_at: datetime | None = _at()
+    finished_at: datetime | None = _at()
+    exit_code: int | None = None
+    output: str = ""

@@ -1,0 +1,266 @@
+"""Runbook runs in the war room, and (opt-in) running their commands.
+
+State lives in the database; each change locks the run's row, so two responders clicking the same step
+at once complete it once. A run keeps the runbook it started with, however the file changes afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import structlog
+
+from bot.config import Settings
+from bot.core import runbook as core
+from bot.core.incident import DomainError, Event, Incident
+from bot.core.permissions import Rule
+from bot.core.ports import Clock, Directory
+from bot.core.runbook import ExecutionPolicy, Run, Runbook, StepState
+from bot.runbooks import Catalog
+from bot.services.incidents import Duplicate, IncidentService
+from bot.storage.repository import Effect, IntegrityError, Store, Transaction
+from bot.storage.runs import Execution, RunMessages, RunRepository
+
+log = structlog.get_logger("warroom.runbooks")
+
+
+class CommandRunner(Protocol):
+    async def run(self, argv: list[str], timeout: float, output_limit: int) -> tuple[int | None, str, bool]:
+        """(exit code or None, output, timed out)."""
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: Run
+    incident: Incident
+    messages: RunMessages
+    executable: frozenset[str]
+
+
+class RunbookService:
+    def __init__(self, store: Store, catalog: Catalog, settings: Settings, clock: Clock, directory: Directory,
+                 incidents: IncidentService, runner: CommandRunner, wake: Callable[[], None] = lambda: None):
+        self.store, self.catalog, self.settings, self.clock = store, catalog, settings, clock
+        self.directory, self.incidents, self.runner, self.wake = directory, incidents, runner, wake
+        execution = settings.file.runbooks.execution
+        self.policy = ExecutionPolicy(execution.enabled, frozenset(execution.allow))
+        self.runners = Rule.parse(execution.runners)
+        self._background: set[asyncio.Task] = set()
+
+    # -- choosing ----------------------------------------------------------------------------------
+    async def choices(self, channel_id: str) -> tuple[Incident, list[Runbook], list[Runbook]]:
+        incident = await self.incidents.incident_in(channel_id)
+        everything = self.catalog.all()
+        return incident, core.suggest(everything, incident), everything
+
+    def suggested_for(self, incident: Incident) -> list[Runbook]:
+        return core.suggest(self.catalog.all(), incident)
+
+    # -- walking a run -----------------------------------------------------------------------------
+    async def start(self, channel_id: str, runbook_id: str, actor: str, request_key: str) -> Run:
+        runbook = self.catalog.get(runbook_id)
+        if runbook is None:
+            known = ", ".join(f"`{r.id}`" for r in self.catalog.all()) or "none are loaded"
+            raise DomainError(f"No runbook `{runbook_id[:64]}`. Available: {known}.")
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            incident = await self._incident(tx, channel_id, request_key)
+            run, events = core.start(runbook, incident, actor, now)
+            run = await RunRepository(tx).add(run)
+            await tx.append_timeline(incident.id, events)
+            await tx.enqueue(incident.id, [[_slack("runbook_header", run.id)],
+                                           [_slack("runbook_step", run.id, position=0)]], now)
+        self.wake()
+        return run
+
+    async def finish_step(self, run_id: int, position: int, state: StepState, actor: str, request_key: str) -> Run:
+        async def change(run: Run, now) -> tuple[Run, list[Event]]:
+            return core.finish_step(run, position, state, actor, now)
+
+        def effects(before: Run, after: Run) -> list[list[Effect]]:
+            wave = [_slack("runbook_step", after.id, position=position), _slack("runbook_header", after.id)]
+            if after.finished:
+                return [wave, [_slack("runbook_summary", after.id)]]
+            following = after.current
+            if following is not None and following > position:
+                wave.append(_slack("runbook_step", after.id, position=following))
+            return [wave]
+        return await self._change(run_id, request_key, change, effects)
+
+    async def note(self, run_id: int, position: int, text: str, actor: str, request_key: str) -> Run:
+        async def change(run, now):
+            return core.note_step(run, position, text, actor, now)
+        return await self._change(run_id, request_key, change,
+                                  lambda before, after: [[_slack("runbook_step", after.id, position=position)]])
+
+    async def choose_branch(self, run_id: int, position: int, branch: int, actor: str, request_key: str) -> Run:
+        async def change(run, now):
+            return core.choose_branch(run, position, branch, actor, now)
+        return await self._change(run_id, request_key, change,
+                                  lambda before, after: [[_slack("runbook_step", after.id, position=position)]])
+
+    async def check_items(self, run_id: int, position: int, chunk: int, selected: tuple[int, ...],
+                          request_key: str) -> Run:
+        """A checkbox group covers items chunk*10 .. chunk*10+9; ticks elsewhere are kept."""
+        async def change(run, now):
+            current = run.steps[position].checked if 0 <= position < len(run.steps) else ()
+            kept = tuple(i for i in current if not chunk * 10 <= i < chunk * 10 + 10)
+            return core.check_items(run, position, kept + selected), []
+        return await self._change(run_id, request_key, change, lambda before, after: [])
+
+    async def _change(self, run_id: int, request_key: str, change, effects) -> Run:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            runs = RunRepository(tx)
+            run = await runs.get(run_id, for_update=True)
+            if run is None:
+                raise DomainError("That runbook run no longer exists.")
+            await self._remember(tx, request_key)
+            updated, events = await change(run, now)
+            if updated != run:
+                await runs.save(updated, run)
+                await tx.append_timeline(run.incident_id, events)
+                await tx.enqueue(run.incident_id, effects(run, updated), now)
+        self.wake()
+        return updated
+
+    # -- views for the Slack performer -------------------------------------------------------------
+    async def view(self, run_id: int) -> RunView:
+        async with self.store.reading() as tx:
+            runs = RunRepository(tx)
+            run = await runs.get(run_id)
+            messages = await runs.messages(run_id)
+            incident = await tx.incident(run.incident_id)
+        executable = frozenset(self.policy.allowlist) if self.policy.enabled else frozenset()
+        return RunView(run, incident, messages, executable)
+
+    async def execution(self, execution_id: int) -> Execution:
+        async with self.store.reading() as tx:
+            return await RunRepository(tx).execution(execution_id)
+
+    async def runs_of(self, incident_id: int) -> list[Run]:
+        async with self.store.reading() as tx:
+            return await RunRepository(tx).for_incident(incident_id)
+
+    # -- executing commands ------------------------------------------------------------------------
+    async def request_execution(self, run_id: int, command_id: str, actor: str, request_key: str) -> str:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            runs = RunRepository(tx)
+            run = await runs.get(run_id, for_update=True)
+            if run is None:
+                raise DomainError("That runbook run no longer exists.")
+            incident = await tx.incident(run.incident_id)
+            position, command = run.runbook.command(command_id)
+            refusal = await self._refusal(command, actor, incident)
+            if refusal:
+                raise DomainError(refusal)
+            await self._remember(tx, request_key)
+            argv = shlex.split(command.run)  # from the runbook only: no user text ever reaches argv
+            status = "awaiting_approval" if command.needs_second_person else "running"
+            execution_id = await runs.add_execution(run_id=run_id, position=position, command_id=command.id,
+                                                    argv=argv, category=command.category, status=status,
+                                                    requested_by=actor, at=now)
+            text = (f"<@{actor}> asked to run `{command.id}` ({command.category}); it needs a second person's approval"
+                    if command.needs_second_person else f"<@{actor}> ran `{command.id}`")
+            await tx.append_timeline(incident.id, [Event("runbook_command", actor, now, text,
+                                                         {"execution": execution_id, "command": command.id})])
+            await tx.enqueue(incident.id, [[_slack("runbook_execution", run_id, execution_id=execution_id)]], now)
+        self.wake()
+        if command.needs_second_person:
+            return f"`{command.id}` is a {command.category.replace('_', ' ')} command: a second person must approve it."
+        self._spawn(execution_id, command.timeout_seconds)
+        return f"Running `{command.id}`; the output will appear in the step's thread."
+
+    async def approve_execution(self, execution_id: int, actor: str, request_key: str) -> str:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            runs = RunRepository(tx)
+            execution = await runs.execution(execution_id, for_update=True)
+            if execution is None:
+                raise DomainError("That command request no longer exists.")
+            if execution.status != "awaiting_approval":
+                raise Duplicate()
+            if execution.requested_by == actor:
+                raise DomainError("A second person must approve: you asked for this run yourself.")
+            run = await runs.get(execution.run_id)
+            incident = await tx.incident(run.incident_id)
+            if self.runners.usergroup and not await self.directory.in_usergroup(actor, self.runners.usergroup):
+                raise DomainError(f"Only members of @{self.runners.usergroup} may approve runbook commands.")
+            if not incident.is_open:
+                raise DomainError(f"{incident.reference} is resolved.")
+            await self._remember(tx, request_key)
+            await runs.update_execution(execution_id, status="running", approved_by=actor)
+            await tx.append_timeline(incident.id, [Event("runbook_command", actor, now,
+                                                         f"<@{actor}> approved running `{execution.command_id}`",
+                                                         {"execution": execution_id})])
+            await tx.enqueue(incident.id, [[_slack("runbook_execution", run.id, execution_id=execution_id)]], now)
+        _, command = run.runbook.command(execution.command_id)
+        self.wake()
+        self._spawn(execution_id, command.timeout_seconds)
+        return f"Approved; running `{execution.command_id}`."
+
+    def _spawn(self, execution_id: int, timeout: int) -> None:
+        task = asyncio.create_task(self._execute(execution_id, timeout))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _execute(self, execution_id: int, timeout: int) -> None:
+        async with self.store.transaction() as tx:
+            execution = await RunRepository(tx).execution(execution_id)
+            await RunRepository(tx).update_execution(execution_id, started_at=self.clock.now())
+        limit = self.settings.file.runbooks.execution.output_limit
+        try:
+            exit_code, output, timed_out = await self.runner.run(execution.argv, timeout, limit)
+        except Exception as exc:  # the program is missing, not executable, ...
+            exit_code, output, timed_out = None, f"could not start: {exc}", False
+        status = "timed_out" if timed_out else ("succeeded" if exit_code == 0 else "failed")
+        now = self.clock.now()
+        log.info("runbook_command_finished", execution=execution_id, command=execution.command_id, status=status,
+                 exit_code=exit_code)
+        async with self.store.transaction() as tx:
+            runs = RunRepository(tx)
+            await runs.update_execution(execution_id, status=status, exit_code=exit_code, output=output,
+                                        finished_at=now)
+            run = await runs.get(execution.run_id)
+            outcome = "timed out" if timed_out else f"exit code {exit_code}"
+            await tx.append_timeline(run.incident_id, [Event("runbook_command", execution.requested_by, now,
+                                                             f"`{execution.command_id}` finished: {outcome}",
+                                                             {"execution": execution_id, "status": status})])
+            await tx.enqueue(run.incident_id, [[_slack("runbook_execution", run.id, execution_id=execution_id)]],
+                             now)
+        self.wake()
+
+    async def drain(self) -> None:
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _refusal(self, command, actor: str, incident: Incident) -> str | None:
+        group = self.runners.usergroup or None
+        in_group = await self.directory.in_usergroup(actor, group) if group else None
+        return core.execution_refusal(self.policy, command, actor=actor, incident=incident, actor_in_group=in_group,
+                                      group=group)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    async def _incident(self, tx: Transaction, channel_id: str, request_key: str) -> Incident:
+        incident = await tx.incident_by_channel(channel_id)
+        if incident is None:
+            raise DomainError("Runbooks run inside an incident's war-room channel.")
+        await self._remember(tx, request_key)
+        return incident
+
+    async def _remember(self, tx: Transaction, request_key: str) -> None:
+        if not request_key:
+            return
+        if await tx.seen_request(request_key):
+            raise Duplicate()
+        try:
+            await tx.remember_request(request_key, self.clock.now())
+        except IntegrityError:
+            raise Duplicate() from None
+
+
+def _slack(kind: str, run_id: int, **payload) -> Effect:
+    return Effect("runbook", kind, {"run_id": run_id, **payload})

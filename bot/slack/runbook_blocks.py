@@ -1,0 +1,215 @@
+"""Block Kit for runbook runs: the header with its progress bar, one message per step, the summary.
+
+However long a runbook is, every message stays inside Slack's limits: checklists go ten to a checkbox
+group, text longer than a block is split over several blocks, and nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, CheckboxesElement, ConfirmObject, ContextBlock,
+                                     DividerBlock, InputBlock, MarkdownTextObject, Option, OptionGroup,
+                                     PlainTextInputElement, SectionBlock, StaticSelectElement)
+from slack_sdk.models.views import View
+
+from bot.core.incident import format_duration
+from bot.core.runbook import Run, Runbook, StepState
+from bot.slack.ids import ActionId, CallbackId
+from bot.slack.text import mention, safe, slack_date, truncate
+
+MESSAGE_BLOCKS = 50
+CHUNK = 2900
+STATE_MARK = {StepState.PENDING: ":white_square:", StepState.DONE: ":white_check_mark:",
+              StepState.SKIPPED: ":fast_forward:"}
+
+
+def _value(**data) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _sections(text: str) -> list[SectionBlock]:
+    """Long text over as many sections as it needs, cut at line ends where possible."""
+    blocks, rest = [], text
+    while rest:
+        if len(rest) <= CHUNK:
+            blocks.append(SectionBlock(text=rest))
+            break
+        cut = rest.rfind("\n", 0, CHUNK)
+        cut = cut if cut > CHUNK // 2 else CHUNK
+        blocks.append(SectionBlock(text=rest[:cut]))
+        rest = rest[cut:].lstrip("\n")
+    return blocks
+
+
+def progress_bar(run: Run, width: int = 10) -> str:
+    total = len(run.steps)
+    finished = total - sum(1 for s in run.steps if s.state is StepState.PENDING)
+    filled = round(width * finished / total) if total else width
+    return "▓" * filled + "░" * (width - filled) + f" {finished}/{total}"
+
+
+def header(run: Run) -> list[dict]:
+    runbook = run.runbook
+    current = run.current
+    now_line = (f"*Now:* step {current + 1} · {safe(runbook.steps[current].title, 200)}" if current is not None
+                else "*Finished* :tada:")
+    text = (f":blue_book: *Runbook: {safe(runbook.title, 200)}* · started by {mention(run.started_by)}\n"
+            f"`{progress_bar(run)}`  {now_line}")
+    context = f"`{runbook.id}`" + (f" · estimated {safe(runbook.estimated_resolution, 50)}"
+                                   if runbook.estimated_resolution else "")
+    return [b.to_dict() for b in [SectionBlock(text=truncate(text, CHUNK)),
+                                  ContextBlock(elements=[MarkdownTextObject(text=context)])]]
+
+
+def step(run: Run, position: int, executable: frozenset[str]) -> list[dict]:
+    spec = run.runbook.steps[position]
+    progress = run.steps[position]
+    pending = progress.state is StepState.PENDING
+    kind = " · verification" if spec.verification else ""
+    blocks: list = [SectionBlock(text=truncate(
+        f"{STATE_MARK[progress.state]} *Step {position + 1}/{len(run.steps)}{kind} · {safe(spec.title, 300)}*", CHUNK))]
+    if spec.notes:
+        blocks += _sections(f"_{safe(spec.notes, 20000)}_")
+    blocks += _checklist(run, position, pending)
+    if spec.branches:
+        lines = []
+        for index, branch in enumerate(spec.branches):
+            chosen = progress.branch == index
+            lines.append(f"{':point_right:' if chosen else '•'} *{safe(branch.title, 200)}*")
+            if chosen:
+                lines += [f"    ◦ {safe(item, 1000)}" for item in branch.items]
+        blocks += _sections("*Options*\n" + "\n".join(lines))
+        if pending:
+            buttons = [ButtonElement(text=truncate(branch.title, 75), action_id=f"{ActionId.RUNBOOK_BRANCH_PREFIX}{i}",
+                                     value=_value(run=run.id, step=position, branch=i))
+                       for i, branch in enumerate(spec.branches[:25])]
+            for start in range(0, len(buttons), 5):
+                blocks.append(ActionsBlock(elements=buttons[start:start + 5]))
+    for index, command in enumerate(spec.commands):
+        blocks += _sections(f"```{command.run}```" if len(command.run) < CHUNK - 6 else command.run)
+        if pending and command.executable and command.id in executable and index < 20:
+            guarded = command.needs_second_person
+            label = f"Run {command.id}" + (" (needs approval)" if guarded else "")
+            blocks.append(ActionsBlock(elements=[ButtonElement(
+                text=truncate(label, 75), action_id=f"{ActionId.RUNBOOK_RUN_PREFIX}{index}",
+                value=_value(run=run.id, command=command.id), style="danger" if guarded else None,
+                confirm=ConfirmObject(title="Run this command?", confirm="Run", deny="Cancel",
+                                      text=truncate(f"`{command.run}` ({command.category.replace('_', ' ')})", 300)))]))
+    if spec.links:
+        links = " · ".join(f"<{link.url}|{safe(link.title, 100)}>" for link in spec.links[:10])
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(":link: " + links, CHUNK))]))
+    for author, note in progress.notes[-5:]:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(
+            f":memo: {mention(author)}: {safe(note, 2800)}", CHUNK))]))
+    if len(progress.notes) > 5:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(progress.notes) - 5} earlier notes "
+                                                                     "on the timeline")]))
+    if pending:
+        value = _value(run=run.id, step=position)
+        blocks.append(ActionsBlock(elements=[
+            ButtonElement(text="Done", action_id=ActionId.RUNBOOK_DONE, value=value, style="primary"),
+            ButtonElement(text="Skip", action_id=ActionId.RUNBOOK_SKIP, value=value),
+            ButtonElement(text="Add note", action_id=ActionId.RUNBOOK_NOTE, value=value)]))
+    else:
+        verb = "Done" if progress.state is StepState.DONE else "Skipped"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"{verb} by {mention(progress.actor)} · {slack_date(progress.at)}")]))
+    return _fit([b.to_dict() for b in blocks])
+
+
+def _checklist(run: Run, position: int, pending: bool) -> list:
+    items = run.runbook.steps[position].items
+    if not items:
+        return []
+    checked = set(run.steps[position].checked)
+    blocks: list = []
+    long_items = [f"{i + 1}. {safe(item, 3000)}" for i, item in enumerate(items) if len(item) > 75]
+    if long_items:
+        blocks += _sections("\n".join(long_items))
+    if not pending:
+        lines = [f"{':ballot_box_with_check:' if i in checked else '◻️'} {safe(truncate(item, 300), 400)}"
+                 for i, item in enumerate(items)]
+        return blocks + _sections("\n".join(lines))
+    for chunk in range(0, min(len(items), 200), 10):
+        options = [Option(value=str(i), text=truncate(f"{i + 1}. {items[i]}", 75))
+                   for i in range(chunk, min(chunk + 10, len(items)))]
+        initial = [o for o in options if int(o.value) in checked] or None
+        blocks.append(ActionsBlock(elements=[CheckboxesElement(
+            action_id=f"{ActionId.RUNBOOK_CHECK_PREFIX}{chunk // 10}", options=options, initial_options=initial)]))
+    return blocks
+
+
+def _fit(blocks: list[dict]) -> list[dict]:
+    """Keeps the message within 50 blocks: the step's own actions always survive, the middle is folded."""
+    if len(blocks) <= MESSAGE_BLOCKS:
+        return blocks
+    head, tail = blocks[:MESSAGE_BLOCKS - 3], blocks[-2:]
+    folded = len(blocks) - len(head) - len(tail)
+    note = ContextBlock(elements=[MarkdownTextObject(
+        text=f"…{folded} more blocks of this step are in the runbook file; ask the IC to split the step")]).to_dict()
+    return head + [note] + tail
+
+
+def summary(run: Run, now: datetime) -> list[dict]:
+    counts = run.counts()
+    notes = sum(len(s.notes) for s in run.steps)
+    took = format_duration((run.finished_at or now) - run.started_at)
+    text = (f":checkered_flag: *Runbook finished: {safe(run.runbook.title, 200)}*\n"
+            f"{counts['done']} steps done · {counts['skipped']} skipped · {notes} notes · took {took}")
+    skipped = [f"• {safe(run.runbook.steps[i].title, 200)}" for i, s in enumerate(run.steps)
+               if s.state is StepState.SKIPPED]
+    if skipped:
+        text += "\n*Skipped:*\n" + "\n".join(skipped[:30])
+    return [b.to_dict() for b in _sections(text)]
+
+
+def picker(suggested: list[Runbook], everything: list[Runbook]) -> list[dict]:
+    def option(runbook: Runbook) -> Option:
+        return Option(value=runbook.id, text=truncate(runbook.title, 75),
+                      description=truncate(runbook.description, 75))
+    groups = []
+    if suggested:
+        groups.append(OptionGroup(label="Suggested for this incident", options=[option(r) for r in suggested[:10]]))
+    rest = [r for r in everything if r not in suggested[:10]][:90]
+    if rest:
+        groups.append(OptionGroup(label="All runbooks", options=[option(r) for r in rest]))
+    if not groups:
+        return [SectionBlock(text="No runbooks are loaded: add YAML files to the runbooks directory.").to_dict()]
+    return [b.to_dict() for b in [
+        SectionBlock(text="Pick a runbook to walk through in this war room:",
+                     accessory=StaticSelectElement(action_id=ActionId.RUNBOOK_PICK, placeholder="Choose a runbook",
+                                                   option_groups=groups))]]
+
+
+def execution(command_id: str, command: str, status: str, requested_by: str, approved_by: str | None,
+              exit_code: int | None, output: str, execution_id: int) -> list[dict]:
+    if status == "awaiting_approval":
+        return [b.to_dict() for b in [
+            SectionBlock(text=truncate(f":lock: {mention(requested_by)} wants to run `{command_id}`:\n```{command}```\n"
+                                       "A second person must approve.", CHUNK)),
+            ActionsBlock(elements=[ButtonElement(text="Approve and run", action_id=ActionId.RUNBOOK_APPROVE,
+                                                 value=_value(execution=execution_id), style="danger",
+                                                 confirm=ConfirmObject(title="Approve this command?", confirm="Run",
+                                                                       deny="Cancel", text=truncate(command, 300)))])]]
+    if status == "running":
+        by = f", approved by {mention(approved_by)}" if approved_by else ""
+        return [SectionBlock(text=truncate(f":hourglass_flowing_sand: Running `{command_id}` for "
+                                           f"{mention(requested_by)}{by}…", CHUNK)).to_dict()]
+    mark = {"succeeded": ":white_check_mark:", "failed": ":x:", "timed_out": ":alarm_clock:"}.get(status, ":grey_question:")
+    outcome = "timed out" if status == "timed_out" else f"exit code {exit_code}"
+    body = output.replace("```", "'''") or "(no output)"
+    return [b.to_dict() for b in [SectionBlock(text=f"{mark} `{command_id}` finished: {outcome}"),
+                                  *_sections(f"```{body[:CHUNK - 6]}```")]][:MESSAGE_BLOCKS]
+
+
+def note_modal(run_id: int, position: int, step_title: str) -> dict:
+    return View(type="modal", callback_id=CallbackId.RUNBOOK_NOTE_MODAL, title="Add a note", submit="Add",
+                close="Cancel", private_metadata=_value(run=run_id, step=position), blocks=[
+                    SectionBlock(text=truncate(f"Step: *{safe(step_title, 300)}*", CHUNK)),
+                    InputBlock(block_id="note", label="Note", element=PlainTextInputElement(
+                        action_id=ActionId.NOTE_INPUT, multiline=True, max_length=2800))]).to_dict()
+
+
+__all__ = ["header", "step", "summary", "picker", "execution", "note_modal", "progress_bar", "DividerBlock"]

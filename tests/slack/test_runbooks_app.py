@@ -1,0 +1,224 @@
+"""Runbooks in the war room, through the real app over Socket Mode, on both databases."""
+
+import asyncio
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import settings_from_mapping
+from bot.slack.ids import ActionId
+from bot.storage.runs import RunRepository
+from tests.conftest import ALICE, BOB, CAROL, TEST_CONFIG
+from tests.slack.helpers import declare, replies_to, settle, submit_modal
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+EXEC_RUNBOOK = f"""id: exec-test
+title: Execution test
+description: Commands run from Slack.
+services: [exec-svc]
+steps:
+  - title: Commands
+    commands:
+      - id: say-hello
+        run: {PY} -c "print('hello from the runbook')"
+        executable: true
+        category: read_only
+      - id: slow
+        run: {PY} -c "import time; time.sleep(30)"
+        executable: true
+        timeout_seconds: 1
+      - id: risky-rollback
+        run: {PY} -c "print('rolled back')"
+        executable: true
+        category: deploy_rollback
+      - id: not-allowed
+        run: {PY} -c "print('nope')"
+        executable: true
+  - title: Verify
+    verification: true
+    items: [all good]
+"""
+
+
+def dump(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@pytest.fixture
+def runbook_dir(tmp_path) -> Path:
+    directory = tmp_path / "runbooks"
+    shutil.copytree(ROOT / "runbooks", directory)
+    (directory / "exec-test.yaml").write_text(EXEC_RUNBOOK)
+    return directory
+
+
+@pytest.fixture
+def runbook_settings(runbook_dir):
+    return settings_from_mapping({**TEST_CONFIG, "runbooks": {"directory": str(runbook_dir), "execution": {
+        "enabled": True, "allow": ["say-hello", "slow", "risky-rollback"], "runners": "ic"}}})
+
+
+@pytest.fixture
+async def bot(bot_factory, runbook_settings):
+    return await bot_factory(runbook_settings)
+
+
+def step_messages(sandbox, room):
+    return [m for m in room.messages if m.blocks and m.blocks[0].get("text", {}).get("text", "").find("*Step ") >= 0]
+
+
+def current(sandbox, room):
+    return sandbox.messages_with_action(room.id, ActionId.RUNBOOK_DONE)[-1]
+
+
+async def timeline_kinds(bot, room):
+    incident = await bot.incidents.find_in(room.id)
+    return [e.kind for e in await bot.incidents.timeline(incident.id)]
+
+
+async def test_a_whole_runbook_clicked_through(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev2 DB connection pool exhausted")
+    assert "Suggested runbook: *Database connection pool exhausted*" in dump(room.messages[0].blocks +
+                                                                                    [b for m in room.messages for b in m.blocks])
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook")
+    await settle(bot)
+    [picker] = [e for e in sandbox.ephemerals_for(ALICE) if e.blocks and "accessory" in e.blocks[0]]
+    groups = picker.blocks[0]["accessory"]["option_groups"]
+    assert groups[0]["options"][0]["value"] == "database-connection-pool-exhausted"
+    await sandbox.click(ALICE, room.id, None, ActionId.RUNBOOK_PICK, value="database-connection-pool-exhausted",
+                        ephemeral=picker)
+    await settle(bot)
+    header = [m for m in room.messages if "Runbook: Database connection pool exhausted" in m.text][0]
+    assert "0/3" in dump(header.blocks)
+    step = current(sandbox, room)
+    await sandbox.click(BOB, room.id, step.ts, f"{ActionId.RUNBOOK_CHECK_PREFIX}0", value=["0", "1"])
+    await sandbox.click(BOB, room.id, step.ts, ActionId.RUNBOOK_DONE)
+    await settle(bot)
+    assert "Done by <@U0BOB>" in dump(room.find(step.ts).blocks)
+    assert ":ballot_box_with_check: Check waiting clients" in dump(room.find(step.ts).blocks)
+    assert "1/3" in dump(room.find(header.ts).blocks)
+    step = current(sandbox, room)
+    await sandbox.click(BOB, room.id, step.ts, f"{ActionId.RUNBOOK_BRANCH_PREFIX}2")
+    await sandbox.click(BOB, room.id, step.ts, ActionId.RUNBOOK_NOTE)
+    await settle(bot)
+    await submit_modal(sandbox, bot, BOB, {ActionId.NOTE_INPUT: "raised pool to 80 <!channel>"})
+    assert "Raise the pool size" in dump(room.find(step.ts).blocks)
+    assert "raised pool to 80 &lt;!channel&gt;" in dump(room.find(step.ts).blocks)
+    await sandbox.click(CAROL, room.id, step.ts, ActionId.RUNBOOK_SKIP)
+    await settle(bot)
+    await sandbox.click(ALICE, room.id, current(sandbox, room).ts, ActionId.RUNBOOK_DONE)
+    await settle(bot)
+    summary = [m for m in room.messages if "Runbook finished" in m.text]
+    assert len(summary) == 1 and "2 steps done · 1 skipped · 1 notes" in dump(summary[0].blocks)
+    assert "Finished" in dump(room.find(header.ts).blocks)
+    assert sandbox.messages_with_action(room.id, ActionId.RUNBOOK_DONE) == []
+    kinds = await timeline_kinds(bot, room)
+    assert kinds.count("runbook_step") == 3 and {"runbook_started", "runbook_branch", "runbook_note",
+                                                  "runbook_finished"} <= set(kinds)
+
+
+async def test_start_by_name_and_unknown_names(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev2 Something")
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook no-such-thing")
+    await sandbox.slash(ALICE, "general", "/incident", "runbook disk-filling-up")
+    await settle(bot)
+    replies = replies_to(sandbox, ALICE)
+    assert any("No runbook `no-such-thing`. Available:" in r and "`disk-filling-up`" in r for r in replies)
+    assert any("war-room channel" in r for r in replies)
+
+
+async def test_two_people_clicking_done_at_once_complete_the_step_once(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev3 Disk filling up")
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook disk-filling-up")
+    await settle(bot)
+    step = current(sandbox, room)
+    await asyncio.gather(*[sandbox.click(user, room.id, step.ts, ActionId.RUNBOOK_DONE)
+                           for user in (ALICE, BOB, CAROL, BOB)])
+    await settle(bot)
+    assert (await timeline_kinds(bot, room)).count("runbook_step") == 1
+    assert len(step_messages(sandbox, room)) == 2
+
+
+async def test_a_run_survives_a_restart_and_keeps_the_runbook_it_started_with(sandbox, bot_factory,
+                                                                             runbook_settings, runbook_dir):
+    first = await bot_factory(runbook_settings)
+    room = await declare(sandbox, first, ALICE, "sev3 Disk filling up")
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook disk-filling-up")
+    await settle(first)
+    path = runbook_dir / "disk-filling-up.yaml"
+    path.write_text(path.read_text().replace("title: Free space", "title: Edited while running"))
+    await sandbox.click(BOB, room.id, current(sandbox, room).ts, ActionId.RUNBOOK_DONE)
+    await settle(first)
+    assert "Free space" in dump(current(sandbox, room).blocks)
+    await first.socket.close_async()
+    second = await bot_factory(runbook_settings)  # same database, a new process's worth of state
+    step = current(sandbox, room)
+    await sandbox.click(BOB, room.id, step.ts, ActionId.RUNBOOK_DONE)
+    await settle(second)
+    assert "Done by <@U0BOB>" in dump(room.find(step.ts).blocks)
+    assert "Edited while running" not in dump([m.blocks for m in room.messages])
+    assert len(step_messages(sandbox, room)) == 3
+
+
+async def run_button(sandbox, room, command_id):
+    step = step_messages(sandbox, room)[0]
+    for block in step.blocks:
+        for element in block.get("elements", []):
+            if element.get("value") and f'"command":"{command_id}"' in element["value"]:
+                return step, element["action_id"]
+    return step, None
+
+
+async def test_executable_commands_the_allowlist_the_ic_and_the_audit_log(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev2 exec-svc broken")
+    await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook exec-test")
+    await settle(bot)
+    step, hello = await run_button(sandbox, room, "say-hello")
+    assert (await run_button(sandbox, room, "not-allowed"))[1] is None  # not allowlisted: no button
+    await sandbox.click(BOB, room.id, step.ts, hello)
+    await settle(bot)
+    assert any("Only the Incident Commander (<@U0ALICE>)" in r for r in replies_to(sandbox, BOB))
+    await sandbox.click(ALICE, room.id, step.ts, hello)
+    await settle(bot)
+    await bot.runbooks.drain()
+    await settle(bot)
+    thread = [m for m in room.messages if m.thread_ts == step.ts]
+    assert any("hello from the runbook" in dump(m.blocks) and "exit code 0" in dump(m.blocks)
+               for m in thread)
+    run_id = json.loads(step.blocks[-1]["elements"][0]["value"])["run"]
+    with pytest.raises(Exception, match="not in the execution allowlist"):
+        await bot.runbooks.request_execution(run_id, "not-allowed", ALICE, "")
+
+    _, slow = await run_button(sandbox, room, "slow")
+    await sandbox.click(ALICE, room.id, step.ts, slow)
+    await settle(bot)
+    await bot.runbooks.drain()
+    await settle(bot)
+    assert any("`slow` finished: timed out" in dump(m.blocks) for m in room.messages if m.thread_ts)
+
+    _, risky = await run_button(sandbox, room, "risky-rollback")
+    await sandbox.click(ALICE, room.id, step.ts, risky)
+    await settle(bot)
+    [approval] = sandbox.messages_with_action(room.id, ActionId.RUNBOOK_APPROVE)
+    await sandbox.click(ALICE, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)
+    await settle(bot)
+    assert any("A second person must approve" in r for r in replies_to(sandbox, ALICE))
+    await sandbox.click(BOB, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)
+    await sandbox.click(CAROL, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)  # too late: already approved
+    await settle(bot)
+    await bot.runbooks.drain()
+    await settle(bot)
+    assert any("rolled back" in dump(m.blocks) for m in room.messages if m.thread_ts == step.ts)
+
+    async with bot.store.reading() as tx:
+        audit = await RunRepository(tx).executions()
+    assert [(e.command_id, e.status, e.requested_by, e.approved_by) for e in audit] == [
+        ("say-hello", "succeeded", ALICE, None), ("slow", "timed_out", ALICE, None),
+        ("risky-rollback", "succeeded", ALICE, BOB)]
+    assert audit[0].argv == [sys.executable, "-c", "print('hello from the runbook')"]
+    assert (await timeline_kinds(bot, room)).count("runbook_command") >= 6
