@@ -73,7 +73,8 @@ def check() -> None:
     runbooks, errors = lint(directory)
     for error in errors:
         err.print(Text.assemble(("error ", "red"), str(error)))
-    out.print(f"{directory}: {len(runbooks)} runbooks OK" + (f", {len(errors)} errors" if errors else ""))
+    problems = f", {len(errors)} error{'s' if len(errors) != 1 else ''}" if errors else ""
+    out.print(f"{directory}: {len(runbooks)} runbooks OK{problems}")
     unknown = set(settings.file.runbooks.execution.allow) - {c.id for r in runbooks for s in r.steps
                                                              for c in s.commands if c.executable}
     for command_id in sorted(unknown):

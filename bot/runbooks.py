@@ -134,7 +134,7 @@ class Catalog:
     errors: list[SourceError] = field(default_factory=list)
     _signature: tuple = ()
 
-    def refresh(self) -> None:
+    def refresh(self, *, report: bool = True) -> None:
         """Reloads when a file was added, removed or edited; runs already started keep their own copy."""
         files = sorted(self.directory.glob("*.y*ml")) if self.directory.is_dir() else []
         signature = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
@@ -153,7 +153,7 @@ class Catalog:
                                                               f"(also in {runbooks[runbook.id].source})"))
                 continue
             runbooks[runbook.id] = runbook
-        for error in errors:
+        for error in errors if report else ():
             log.warning("runbook_invalid", error=str(error))
         self.runbooks, self.errors, self._signature = runbooks, errors, signature
 
@@ -168,5 +168,5 @@ class Catalog:
 
 def lint(directory: Path) -> tuple[list[Runbook], list[SourceError]]:
     catalog = Catalog(directory)
-    catalog.refresh()
+    catalog.refresh(report=False)
     return list(catalog.runbooks.values()), catalog.errors

@@ -54,3 +54,21 @@ def test_demo_runs_a_whole_incident_and_writes_the_report(tmp_path):
     text = report.read_text()
     assert "## Timeline (UTC)" in text and "Escalated from SEV-2 to SEV-1" in text and "@alice" in text
     assert not list(tmp_path.glob("*.db")), "the demo must not leave a database in the working directory"
+
+
+def test_check_lints_runbooks_and_fails_on_a_broken_one(tmp_path):
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "broken.yaml").write_text("id: broken\ntitle: Broken\ndescription: d\nsteps:\n  - title: Empty\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"runbooks:\n  directory: {runbooks}\n  execution:\n    allow: [nothing-like-this]\n")
+    result = warroom("check", env={"WARROOM_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert f"{runbooks}/broken.yaml:5: steps.0: an empty step" in result.stderr
+    assert "`nothing-like-this` is no executable command of any runbook" in result.stderr
+    assert "0 runbooks OK, 1 error" in result.stdout and "runbook_invalid" not in result.stdout
+
+
+def test_check_counts_the_shipped_runbooks():
+    result = warroom("check", env={"WARROOM_CONFIG": str(ROOT / "config.yaml")})
+    assert "runbooks: 7 runbooks OK" in result.stdout

@@ -195,13 +195,9 @@ class IncidentService:
 
     # -- helpers -----------------------------------------------------------------------------------
     async def _load(self, tx: Transaction, channel_id: str, request_key: str, now) -> Incident:
-        if request_key:
-            if await tx.seen_request(request_key):
-                raise Duplicate()
-            try:
-                await tx.remember_request(request_key, now)
-            except IntegrityError:  # the same request, being handled right now by another worker
-                raise Duplicate() from None
+        # A concurrent duplicate on PostgreSQL waits here for the first one's commit, then sees it.
+        if request_key and not await tx.first_time(request_key, now):
+            raise Duplicate()
         incident = await tx.incident_by_channel(channel_id, for_update=True)
         if incident is None:
             raise NotInWarRoom("This command works in an incident's war-room channel. "

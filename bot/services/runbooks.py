@@ -21,7 +21,7 @@ from bot.core.ports import Clock, Directory
 from bot.core.runbook import ExecutionPolicy, Run, Runbook, StepState
 from bot.runbooks import Catalog
 from bot.services.incidents import Duplicate, IncidentService
-from bot.storage.repository import Effect, IntegrityError, Store, Transaction
+from bot.storage.repository import Effect, Store, Transaction
 from bot.storage.runs import Execution, RunMessages, RunRepository
 
 log = structlog.get_logger("warroom.runbooks")
@@ -128,12 +128,11 @@ class RunbookService:
         return updated
 
     # -- views for the Slack performer -------------------------------------------------------------
-    async def view(self, run_id: int) -> RunView:
+    async def view(self, run_id: int, incident: Incident | None = None) -> RunView:
         async with self.store.reading() as tx:
-            runs = RunRepository(tx)
-            run = await runs.get(run_id)
-            messages = await runs.messages(run_id)
-            incident = await tx.incident(run.incident_id)
+            run, messages = await RunRepository(tx).view(run_id)
+            if incident is None:
+                incident = await tx.incident(run.incident_id)
         executable = frozenset(self.policy.allowlist) if self.policy.enabled else frozenset()
         return RunView(run, incident, messages, executable)
 
@@ -252,14 +251,8 @@ class RunbookService:
         return incident
 
     async def _remember(self, tx: Transaction, request_key: str) -> None:
-        if not request_key:
-            return
-        if await tx.seen_request(request_key):
+        if request_key and not await tx.first_time(request_key, self.clock.now()):
             raise Duplicate()
-        try:
-            await tx.remember_request(request_key, self.clock.now())
-        except IntegrityError:
-            raise Duplicate() from None
 
 
 def _slack(kind: str, run_id: int, **payload) -> Effect:

@@ -24,7 +24,7 @@ class RunbookEffects:
     async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
         if incident is None or not incident.channel_id:
             raise PermanentSlackError("runbook effect without a war room")
-        view = await self.service.view(payload["run_id"])
+        view = await self.service.view(payload["run_id"], incident)
         run, channel = view.run, incident.channel_id
         title = safe(run.runbook.title, 200)
         if kind == "runbook_header":

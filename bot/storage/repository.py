@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any, AsyncIterator, Sequence
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -173,12 +175,13 @@ class Transaction:
                 for r in (await self.session.execute(query)).scalars()]
 
     # -- redeliveries --------------------------------------------------------------------------------
-    async def seen_request(self, key: str) -> bool:
-        return await self.session.get(ProcessedRequestRow, key) is not None
-
-    async def remember_request(self, key: str, at: datetime) -> None:
-        self.session.add(ProcessedRequestRow(key=key, at=at))
-        await self.session.flush()
+    async def first_time(self, key: str, at: datetime) -> bool:
+        """Records a request key in one statement; False when it was recorded before (a redelivery)."""
+        insert_for = postgresql_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        table = ProcessedRequestRow.__table__
+        statement = (insert_for(table).values(key=key, at=at).on_conflict_do_nothing(index_elements=["key"])
+                     .returning(table.c.key))
+        return (await self.session.execute(statement)).first() is not None
 
     # -- outbox ------------------------------------------------------------------------------------
     async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime, *,

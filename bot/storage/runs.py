@@ -10,7 +10,9 @@ from sqlalchemy import select, update
 
 from bot.core.runbook import Branch, Command, Link, Run, Runbook, Step, StepProgress, StepState
 from bot.storage.repository import Transaction
-from bot.storage.tables import CommandExecutionRow, RunbookRunRow, RunbookStepRow
+from bot.storage.tables import CommandExecutionRow, RunbookRunRow
+
+RUNS = RunbookRunRow.__table__
 
 
 def snapshot(runbook: Runbook) -> dict[str, Any]:
@@ -24,6 +26,18 @@ def from_snapshot(data: dict[str, Any]) -> Runbook:
                   for s in data["steps"])
     return Runbook(data["id"], data["title"], data["description"], steps, data["severity"], tuple(data["alerts"]),
                    tuple(data["services"]), data["estimated_resolution"], data["source"])
+
+
+def _progress_out(step: StepProgress, message_ts: str | None) -> dict[str, Any]:
+    return {"state": step.state.value, "actor": step.actor, "at": step.at.isoformat() if step.at else None,
+            "notes": [list(n) for n in step.notes], "checked": list(step.checked), "branch": step.branch,
+            "message_ts": message_ts}
+
+
+def _progress_in(entry: dict[str, Any]) -> StepProgress:
+    return StepProgress(StepState(entry["state"]), entry["actor"],
+                        datetime.fromisoformat(entry["at"]) if entry["at"] else None,
+                        tuple(tuple(n) for n in entry["notes"]), tuple(entry["checked"]), entry["branch"])
 
 
 @dataclass(frozen=True)
@@ -51,65 +65,69 @@ class Execution:
 class RunRepository:
     def __init__(self, tx: Transaction):
         self.session = tx.session
+        self._message_ts: dict[int, list] = {}  # from the last read of each run, for save()
 
     async def add(self, run: Run) -> Run:
-        row = RunbookRunRow(incident_id=run.incident_id, runbook_id=run.runbook.id, snapshot=snapshot(run.runbook),
-                            started_by=run.started_by, started_at=run.started_at)
-        self.session.add(row)
-        await self.session.flush()
-        for position in range(len(run.steps)):
-            self.session.add(RunbookStepRow(run_id=row.id, position=position, notes=[], checked=[]))
-        await self.session.flush()
-        return Run(row.id, run.incident_id, run.runbook, run.started_by, run.started_at, run.steps)
+        values = dict(incident_id=run.incident_id, runbook_id=run.runbook.id, snapshot=snapshot(run.runbook),
+                      started_by=run.started_by, started_at=run.started_at,
+                      progress=[_progress_out(step, None) for step in run.steps])
+        run_id = (await self.session.execute(RUNS.insert().values(**values).returning(RUNS.c.id))).scalar_one()
+        return Run(run_id, run.incident_id, run.runbook, run.started_by, run.started_at, run.steps)
 
-    async def get(self, run_id: int, *, for_update: bool = False) -> Run | None:
-        query = select(RunbookRunRow).where(RunbookRunRow.id == run_id)
+    async def _row(self, run_id: int, for_update: bool):
+        query = select(RUNS).where(RUNS.c.id == run_id)
         if for_update:
             query = query.with_for_update()
-        row = (await self.session.execute(query)).scalar_one_or_none()
+        return (await self.session.execute(query)).one_or_none()
+
+    async def get(self, run_id: int, *, for_update: bool = False) -> Run | None:
+        row = await self._row(run_id, for_update)
         if row is None:
             return None
-        steps = (await self.session.execute(select(RunbookStepRow).where(RunbookStepRow.run_id == run_id)
-                                            .order_by(RunbookStepRow.position))).scalars().all()
-        progress = tuple(StepProgress(StepState(s.state), s.actor, s.at, tuple(tuple(n) for n in s.notes),
-                                      tuple(s.checked), s.branch) for s in steps)
-        return Run(row.id, row.incident_id, from_snapshot(row.snapshot), row.started_by, row.started_at, progress,
-                   row.finished_at)
+        self._message_ts[run_id] = [entry.get("message_ts") for entry in row.progress]
+        return self._run(row)
+
+    @staticmethod
+    def _run(row) -> Run:
+        return Run(row.id, row.incident_id, from_snapshot(row.snapshot), row.started_by, row.started_at,
+                   tuple(_progress_in(entry) for entry in row.progress), row.finished_at)
+
+    async def view(self, run_id: int) -> tuple[Run, RunMessages] | None:
+        row = await self._row(run_id, False)
+        if row is None:
+            return None
+        return self._run(row), self._messages(row)
+
+    @staticmethod
+    def _messages(row) -> RunMessages:
+        return RunMessages(row.header_ts, row.summary_ts,
+                           {i: e["message_ts"] for i, e in enumerate(row.progress) if e.get("message_ts")})
 
     async def save(self, run: Run, before: Run) -> None:
-        for position, (new, old) in enumerate(zip(run.steps, before.steps)):
-            if new != old:
-                await self.session.execute(
-                    update(RunbookStepRow).where(RunbookStepRow.run_id == run.id, RunbookStepRow.position == position)
-                    .values(state=new.state.value, actor=new.actor, at=new.at, notes=[list(n) for n in new.notes],
-                            checked=list(new.checked), branch=new.branch))
-        if run.finished_at != before.finished_at:
-            await self.session.execute(update(RunbookRunRow).where(RunbookRunRow.id == run.id)
-                                       .values(finished_at=run.finished_at))
+        """Writes the run's progress; the caller holds the row lock taken by get(for_update=True)."""
+        message_ts = self._message_ts[run.id]
+        progress = [_progress_out(step, ts) for step, ts in zip(run.steps, message_ts)]
+        await self.session.execute(update(RUNS).where(RUNS.c.id == run.id)
+                                   .values(progress=progress, finished_at=run.finished_at))
 
     async def for_incident(self, incident_id: int) -> list[Run]:
-        ids = (await self.session.execute(select(RunbookRunRow.id).where(RunbookRunRow.incident_id == incident_id)
-                                          .order_by(RunbookRunRow.id))).scalars().all()
-        return [await self.get(run_id) for run_id in ids]
+        rows = (await self.session.execute(select(RUNS).where(RUNS.c.incident_id == incident_id)
+                                           .order_by(RUNS.c.id))).all()
+        return [self._run(row) for row in rows]
 
     async def messages(self, run_id: int) -> RunMessages:
-        row = await self.session.get(RunbookRunRow, run_id)
-        steps = (await self.session.execute(select(RunbookStepRow.position, RunbookStepRow.message_ts)
-                                            .where(RunbookStepRow.run_id == run_id))).all()
-        return RunMessages(row.header_ts, row.summary_ts, {p: ts for p, ts in steps if ts})
+        return self._messages(await self._row(run_id, False))
 
     async def set_refs(self, refs: dict[str, Any]) -> None:
         run_id = refs["run_id"]
-        if "header_ts" in refs:
-            await self.session.execute(update(RunbookRunRow).where(RunbookRunRow.id == run_id)
-                                       .values(header_ts=refs["header_ts"]))
-        if "summary_ts" in refs:
-            await self.session.execute(update(RunbookRunRow).where(RunbookRunRow.id == run_id)
-                                       .values(summary_ts=refs["summary_ts"]))
+        values: dict[str, Any] = {key: refs[key] for key in ("header_ts", "summary_ts") if key in refs}
         if "step_ts" in refs:
-            await self.session.execute(update(RunbookStepRow).where(RunbookStepRow.run_id == run_id,
-                                                                    RunbookStepRow.position == refs["position"])
-                                       .values(message_ts=refs["step_ts"]))
+            row = await self._row(run_id, True)
+            progress = [dict(entry) for entry in row.progress]
+            progress[refs["position"]]["message_ts"] = refs["step_ts"]
+            values["progress"] = progress
+        if values:
+            await self.session.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
     # -- the audit log -----------------------------------------------------------------------------
     async def add_execution(self, *, run_id: int, position: int, command_id: str, argv: list[str], category: str,

@@ -128,22 +128,9 @@ class RunbookRunRow(SQLModel, table=True):
     finished_at: datetime | None = _at()
     header_ts: str | None = None
     summary_ts: str | None = None
-
-
-class RunbookStepRow(SQLModel, table=True):
-    __tablename__ = "runbook_steps"
-    __table_args__ = (Index("ux_runbook_steps_position", "run_id", "position", unique=True),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(foreign_key="runbook_runs.id")
-    position: int
-    state: str = "pending"
-    actor: str | None = None
-    at: datetime | None = _at()
-    notes: list = _json()
-    checked: list = _json()
-    branch: int | None = None
-    message_ts: str | None = None
+    # one entry per step: state, actor, at, notes, checked, branch, message_ts. One row, not a hundred,
+    # because every click reads and writes the whole run.
+    progress: list = _json()
 
 
 class CommandExecutionRow(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""runbook runs, their steps, and the command execution audit log
+"""runbook runs with their progress, and the command execution audit log
 
 Revision ID: 0002
 Revises: 0001
@@ -26,21 +26,8 @@ def upgrade() -> None:
         sa.Column("finished_at", AT, nullable=True),
         sa.Column("header_ts", sa.String(), nullable=True),
         sa.Column("summary_ts", sa.String(), nullable=True),
+        sa.Column("progress", sa.JSON(), nullable=False),
     )
-    op.create_table(
-        "runbook_steps",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("run_id", sa.Integer(), sa.ForeignKey("runbook_runs.id"), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("state", sa.String(), nullable=False),
-        sa.Column("actor", sa.String(), nullable=True),
-        sa.Column("at", AT, nullable=True),
-        sa.Column("notes", sa.JSON(), nullable=False),
-        sa.Column("checked", sa.JSON(), nullable=False),
-        sa.Column("branch", sa.Integer(), nullable=True),
-        sa.Column("message_ts", sa.String(), nullable=True),
-    )
-    op.create_index("ux_runbook_steps_position", "runbook_steps", ["run_id", "position"], unique=True)
     op.create_table(
         "command_executions",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -62,6 +49,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("command_executions")
-    op.drop_index("ux_runbook_steps_position", table_name="runbook_steps")
-    op.drop_table("runbook_steps")
     op.drop_table("runbook_runs")
