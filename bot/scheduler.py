@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -56,6 +56,18 @@ class Dispatcher:
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    def lease_for_hand_over(self) -> tuple[str, datetime]:
+        return self.owner, self.clock.now() + self.lease
+
+    def hand_over(self, items: list[OutboxItem], incident=None) -> None:
+        """Performs effects a service leased to this dispatcher in its own transaction (see Store.transaction):
+        the first wave of a change leaves without another claim round trip."""
+        for item in items:
+            task = asyncio.create_task(self._perform(item, incident))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        self.wake()
 
     async def recover(self) -> None:
         """After a restart: take back effects leased by dead processes on this host, and retry what is pending
@@ -114,6 +126,9 @@ class Dispatcher:
             try:
                 if performer is None:
                     raise LookupError(f"no performer for target {item.target!r}")
+                if incident is None and item.incident_id is not None:
+                    async with self.store.reading() as tx:
+                        incident = await tx.incident(item.incident_id)
                 refs = await performer.perform(item.kind, item.payload, incident)
                 await self.outbox.settle(item.id, status="done", now=self.clock.now(), refs=refs or None,
                                          incident_id=item.incident_id)

@@ -71,11 +71,11 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     directory = SlackDirectory(bolt_client)
     performers: dict = {"statuspage": LoggingStatusPage()}
     dispatcher = Dispatcher(store, performers, clock)
-    incidents = IncidentService(store, settings, clock, directory, dispatcher.wake)
+    incidents = IncidentService(store, settings, clock, directory, dispatcher)
     catalog = Catalog(Path(settings.file.runbooks.directory))
     catalog.refresh()
     runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, SubprocessRunner(),
-                              dispatcher.wake)
+                              dispatcher)
     performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.

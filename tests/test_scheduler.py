@@ -156,3 +156,33 @@ async def test_on_restart_effects_leased_by_a_dead_process_on_this_host_are_take
     await run_until(restarted, finished)
     assert recorder.done == ["a"]  # another host's lease is respected until it expires
     assert (await statuses(store))["b"][0] == "pending"
+
+
+async def test_effects_handed_over_in_the_services_transaction_are_leased_and_performed_once(store, clock):
+    recorder = Recorder()
+    dispatcher = Dispatcher(store, {"t": recorder}, clock)
+    other = Dispatcher(store, {"t": Recorder()}, clock)
+    incident, _ = core.declare("handed over", Severity.SEV3, "U1", clock.now())
+    incident = core.Incident(**{**incident.__dict__, "channel_name": uuid.uuid4().hex})
+    async with store.transaction(lease=dispatcher.lease_for_hand_over()) as tx:
+        incident = await tx.add_incident(incident, slug="h", request_key=None)
+        await tx.enqueue(incident.id, [[Effect("t", "k", {"name": "a1"}), Effect("t", "k", {"name": "a2"})],
+                                       [Effect("t", "k", {"name": "b"})]], clock.now())
+    assert sorted(item.payload["name"] for item in tx.handed_over) == ["a1", "a2"]
+    assert await other.outbox.claim_ready(clock.now(), other.owner, other.lease) == []  # leased, and b waits
+    dispatcher.hand_over(tx.handed_over, incident)
+
+    async def finished():
+        return all(status == "done" for status, _ in (await statuses(store)).values())
+    await run_until(dispatcher, finished)
+    assert sorted(recorder.done[:2]) == ["a1", "a2"] and recorder.done[2] == "b"
+
+
+async def test_nothing_is_handed_over_while_earlier_effects_of_the_incident_wait(store, clock):
+    dispatcher = Dispatcher(store, {}, clock)
+    await enqueue(store, clock, [["first"]])
+    async with store.reading() as tx:
+        incident_id = (await tx.open_incidents())[0].id
+    async with store.transaction(lease=dispatcher.lease_for_hand_over()) as tx:
+        await tx.enqueue(incident_id, [[Effect("t", "k", {"name": "second"})]], clock.now())
+    assert tx.handed_over == []

@@ -37,3 +37,26 @@ class RetryLater(Exception):
     def __init__(self, reason: str, after_seconds: float | None = None):
         super().__init__(reason)
         self.after_seconds = after_seconds
+
+
+class Dispatch(Protocol):
+    """The outbox dispatcher, as services see it."""
+
+    def lease_for_hand_over(self) -> tuple[str, datetime] | None: ...
+
+    def hand_over(self, items: list, incident: Incident | None = None) -> None: ...
+
+    def wake(self) -> None: ...
+
+
+class NoDispatch:
+    """For services used without a dispatcher (tests, the CLI): effects wait in the outbox."""
+
+    def lease_for_hand_over(self) -> None:
+        return None
+
+    def hand_over(self, items: list, incident: Incident | None = None) -> None:
+        pass
+
+    def wake(self) -> None:
+        pass

@@ -7,8 +7,6 @@ wakes the dispatcher. A request key (Slack's trigger id or event id) makes a red
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 import structlog
 
 from bot.config import Settings
@@ -16,7 +14,7 @@ from bot.core import incident as core
 from bot.core.incident import DomainError, Incident, Role, Severity, Status
 from bot.core.naming import channel_base, next_free_name, slugify
 from bot.core.permissions import decide
-from bot.core.ports import Clock, Directory
+from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.severity import targets_to_page
 from bot.services import effects
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
@@ -41,12 +39,18 @@ class Declared:
 
 class IncidentService:
     def __init__(self, store: Store, settings: Settings, clock: Clock, directory: Directory,
-                 wake_dispatcher: Callable[[], None] = lambda: None):
+                 dispatch: Dispatch | None = None):
         self.store = store
         self.settings = settings
         self.clock = clock
         self.directory = directory
-        self.wake = wake_dispatcher
+        self.dispatch = dispatch or NoDispatch()
+
+    def _writing(self):
+        return self.store.transaction(lease=self.dispatch.lease_for_hand_over())
+
+    def _sent(self, tx: Transaction, incident: Incident | None = None) -> None:
+        self.dispatch.hand_over(tx.handed_over, incident)
 
     # -- declare -----------------------------------------------------------------------------------
     async def declare(self, *, title: str, severity: Severity, actor: str, request_key: str | None,
@@ -57,7 +61,7 @@ class IncidentService:
         slug = slugify(draft.title, 60)
         for _ in range(5):
             try:
-                result = await self._declare_once(draft, events, slug, request_key)
+                result, tx = await self._declare_once(draft, events, slug, request_key)
                 break
             except IntegrityError:
                 # Someone declared the same thing at the same moment: the retry finds theirs.
@@ -67,12 +71,13 @@ class IncidentService:
         structlog.contextvars.bind_contextvars(incident_id=result.incident.id)
         log.info("incident_declared" if result.created else "incident_joined", severity=result.incident.severity.label,
                  channel_name=result.incident.channel_name, drill=result.incident.is_drill)
-        self.wake()
+        self._sent(tx, result.incident)
         return result
 
-    async def _declare_once(self, draft: Incident, events, slug: str, request_key: str | None) -> Declared:
+    async def _declare_once(self, draft: Incident, events, slug: str,
+                            request_key: str | None) -> tuple[Declared, Transaction]:
         now = draft.declared_at
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             if request_key:
                 existing = await tx.incident_by_request(request_key)
                 if existing:
@@ -83,7 +88,7 @@ class IncidentService:
                                                               f"<@{draft.declared_by}> declared the same incident "
                                                               f"again and was added")])
                 await tx.enqueue(twin.id, effects.after_join(draft.declared_by), now)
-                return Declared(twin, created=False)
+                return Declared(twin, created=False), tx
             policy = self.settings.policy(draft.severity)
             slots = () if draft.is_drill else targets_to_page(policy, ())
             paged = effects.paged_users(policy, slots, self.settings.oncall)
@@ -96,12 +101,12 @@ class IncidentService:
             await tx.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
                                                                 self.settings.slack.leadership_channel), now,
                              new_incident=True)
-            return Declared(incident, created=True)
+            return Declared(incident, created=True), tx
 
     # -- changes to an open incident ---------------------------------------------------------------
     async def change_severity(self, channel_id: str, severity: Severity, actor: str, request_key: str) -> Incident:
         now = self.clock.now()
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             await self._check_permission(incident, "change_severity", "change the severity of", actor)
             updated, events = core.change_severity(incident, severity, actor, now)
@@ -112,35 +117,35 @@ class IncidentService:
                 updated = core.Incident(**{**updated.__dict__, "paged": updated.paged + new_slots})
                 await self._commit(tx, updated, events, effects.after_severity_change(
                     updated, events[0], policy, newly_paged, self.settings.slack.leadership_channel), now)
-        self.wake()
+        self._sent(tx, updated)
         return updated
 
     async def assign_role(self, channel_id: str, role: Role, user: str, actor: str, request_key: str) -> Incident:
         if not await self.directory.user_exists(user):
             raise DomainError(f"I can't find a user `{user}` in this workspace: mention them as @name.")
         now = self.clock.now()
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             updated, events = core.assign_role(incident, role, user, actor, now)
             if events:
                 await self._commit(tx, updated, events, effects.after_role(events[0]), now)
-        self.wake()
+        self._sent(tx, updated)
         return updated
 
     async def post_update(self, channel_id: str, text: str, status: Status | None, actor: str,
                           request_key: str) -> Incident:
         now = self.clock.now()
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             updated, events = core.post_update(incident, text, status, actor, now)
             await self._commit(tx, updated, events, effects.after_update(updated, events), now)
-        self.wake()
+        self._sent(tx, updated)
         return updated
 
     async def add_note(self, channel_id: str, text: str, actor: str, request_key: str, *, permalink: str = "",
                        kind: str = "note", dedup_key: str | None = None) -> Incident:
         now = self.clock.now()
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             if dedup_key and await tx.has_timeline_key(dedup_key):
                 raise Duplicate()
@@ -150,13 +155,13 @@ class IncidentService:
 
     async def resolve(self, channel_id: str, summary: str, actor: str, request_key: str) -> Incident:
         now = self.clock.now()
-        async with self.store.transaction() as tx:
+        async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             await self._check_permission(incident, "resolve", "resolve", actor)
             updated, events = core.resolve(incident, summary, actor, now)
             policy = self.settings.policy(updated.severity)
             await self._commit(tx, updated, events, effects.after_resolve(updated, events[0], policy), now)
-        self.wake()
+        self._sent(tx, updated)
         return updated
 
     async def check_may(self, channel_id: str, action: str, actor: str) -> Incident:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.core import runbook as core
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.permissions import Rule
-from bot.core.ports import Clock, Directory
+from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.runbook import ExecutionPolicy, Run, Runbook, StepState
 from bot.runbooks import Catalog
 from bot.services.incidents import Duplicate, IncidentService
@@ -42,9 +42,10 @@ class RunView:
 
 class RunbookService:
     def __init__(self, store: Store, catalog: Catalog, settings: Settings, clock: Clock, directory: Directory,
-                 incidents: IncidentService, runner: CommandRunner, wake: Callable[[], None] = lambda: None):
+                 incidents: IncidentService, runner: CommandRunner, dispatch: Dispatch | None = None):
         self.store, self.catalog, self.settings, self.clock = store, catalog, settings, clock
-        self.directory, self.incidents, self.runner, self.wake = directory, incidents, runner, wake
+        self.directory, self.incidents, self.runner = directory, incidents, runner
+        self.dispatch = dispatch or NoDispatch()
         execution = settings.file.runbooks.execution
         self.policy = ExecutionPolicy(execution.enabled, frozenset(execution.allow))
         self.runners = Rule.parse(execution.runners)
@@ -73,7 +74,7 @@ class RunbookService:
             await tx.append_timeline(incident.id, events)
             await tx.enqueue(incident.id, [[_slack("runbook_header", run.id)],
                                            [_slack("runbook_step", run.id, position=0)]], now)
-        self.wake()
+        self.dispatch.wake()
         return run
 
     async def finish_step(self, run_id: int, position: int, state: StepState, actor: str, request_key: str) -> Run:
@@ -113,7 +114,7 @@ class RunbookService:
 
     async def _change(self, run_id: int, request_key: str, change, effects) -> Run:
         now = self.clock.now()
-        async with self.store.transaction() as tx:
+        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
             runs = RunRepository(tx)
             run = await runs.get(run_id, for_update=True)
             if run is None:
@@ -124,7 +125,7 @@ class RunbookService:
                 await runs.save(updated, run)
                 await tx.append_timeline(run.incident_id, events)
                 await tx.enqueue(run.incident_id, effects(run, updated), now)
-        self.wake()
+        self.dispatch.hand_over(tx.handed_over)
         return updated
 
     # -- views for the Slack performer -------------------------------------------------------------
@@ -168,7 +169,7 @@ class RunbookService:
             await tx.append_timeline(incident.id, [Event("runbook_command", actor, now, text,
                                                          {"execution": execution_id, "command": command.id})])
             await tx.enqueue(incident.id, [[_slack("runbook_execution", run_id, execution_id=execution_id)]], now)
-        self.wake()
+        self.dispatch.wake()
         if command.needs_second_person:
             return f"`{command.id}` is a {command.category.replace('_', ' ')} command: a second person must approve it."
         self._spawn(execution_id, command.timeout_seconds)
@@ -198,7 +199,7 @@ class RunbookService:
                                                          {"execution": execution_id})])
             await tx.enqueue(incident.id, [[_slack("runbook_execution", run.id, execution_id=execution_id)]], now)
         _, command = run.runbook.command(execution.command_id)
-        self.wake()
+        self.dispatch.wake()
         self._spawn(execution_id, command.timeout_seconds)
         return f"Approved; running `{execution.command_id}`."
 
@@ -231,7 +232,7 @@ class RunbookService:
                                                              {"execution": execution_id, "status": status})])
             await tx.enqueue(run.incident_id, [[_slack("runbook_execution", run.id, execution_id=execution_id)]],
                              now)
-        self.wake()
+        self.dispatch.wake()
 
     async def drain(self) -> None:
         await asyncio.gather(*self._background, return_exceptions=True)

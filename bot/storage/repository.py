@@ -74,9 +74,11 @@ class Store:
         self._readers = session_factory(engine, read_only=True)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator["Transaction"]:
+    async def transaction(self, *, lease: tuple[str, datetime] | None = None) -> AsyncIterator["Transaction"]:
+        """`lease` (owner, until): effects this transaction queues that may leave at once are leased to that
+        dispatcher already, and listed in `handed_over` for it to perform without claiming them again."""
         async with self._sessions() as session, session.begin():
-            yield Transaction(session)
+            yield Transaction(session, lease)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator["Transaction"]:
@@ -86,8 +88,10 @@ class Store:
 
 
 class Transaction:
-    def __init__(self, session: AsyncSession):
+    def __init__(self, session: AsyncSession, lease: tuple[str, datetime] | None = None):
         self.session = session
+        self.lease = lease
+        self.handed_over: list[OutboxItem] = []
 
     # -- incidents ---------------------------------------------------------------------------------
     async def incidents(self, incident_ids: set[int]) -> dict[int, Incident]:
@@ -187,14 +191,30 @@ class Transaction:
     async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime, *,
                       new_incident: bool = False) -> None:
         """Appends waves after the incident's existing ones, so effects leave in the order they were decided."""
-        last = 0
+        last, pending = 0, 0
         if not new_incident:
-            query = select(func.max(OutboxRow.wave)).where(OutboxRow.incident_id == incident_id)
-            last = (await self.session.execute(query)).scalar() or 0
+            query = select(func.max(OutboxRow.wave), func.count(OutboxRow.id).filter(OutboxRow.status == "pending")
+                           ).where(OutboxRow.incident_id == incident_id)
+            last, pending = (await self.session.execute(query)).one()
+            last = last or 0
+        waves = [list(w) for w in waves if w]
+        if not waves:
+            return
+        # Nothing of this incident is still waiting: the first wave may leave at once, already leased.
+        first = []
+        if self.lease and not pending and incident_id is not None:
+            owner, until = self.lease
+            first = [{"incident_id": incident_id, "wave": last + 1, "target": e.target, "kind": e.kind,
+                      "payload": dict(e.payload), "status": "pending", "attempts": 1, "due_at": now, "created_at": now,
+                      "lease_owner": owner, "lease_until": until} for e in waves[0]]
+            table = OutboxRow.__table__
+            for row in first:
+                item_id = (await self.session.execute(table.insert().values(**row).returning(table.c.id))).scalar_one()
+                self.handed_over.append(OutboxItem(item_id, incident_id, row["target"], row["kind"], row["payload"], 1))
         rows = [{"incident_id": incident_id, "wave": last + 1 + offset, "target": effect.target, "kind": effect.kind,
                  "payload": dict(effect.payload), "status": "pending", "attempts": 0, "due_at": now,
                  "created_at": now}
-                for offset, wave in enumerate(w for w in waves if w) for effect in wave]
+                for offset, wave in enumerate(waves) if not (offset == 0 and first) for effect in wave]
         if rows:
             await self.session.execute(insert(OutboxRow), rows)
 
