@@ -106,12 +106,18 @@ class RunbooksSection(_Strict):
     execution: ExecutionSection = ExecutionSection()
 
 
+class RemindersSection(_Strict):
+    ic_nudge_minutes: Annotated[int, Field(ge=0, le=240)] = 10
+    snooze_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+
+
 class ConfigFile(_Strict):
     slack: SlackSection = SlackSection()
     permissions: PermissionsSection = PermissionsSection()
     oncall: OncallSection = OncallSection()
     declare: DeclareSection = DeclareSection()
     runbooks: RunbooksSection = RunbooksSection()
+    reminders: RemindersSection = RemindersSection()
     severities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], SeveritySection] = Field(default_factory=dict)
 
     @model_validator(mode="after")

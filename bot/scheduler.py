@@ -53,9 +53,12 @@ class Dispatcher:
         self._running: set[asyncio.Task] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
+        self.also_wake: list = []  # e.g. the timer loop: a change may have set a timer sooner than it sleeps
 
     def wake(self) -> None:
         self._wakeup.set()
+        for also in self.also_wake:
+            also()
 
     def lease_for_hand_over(self) -> tuple[str, datetime]:
         return self.owner, self.clock.now() + self.lease
@@ -143,7 +146,7 @@ class Dispatcher:
             except Exception as exc:
                 bound.error("effect_failed", error=repr(exc))
                 await self.outbox.settle(item.id, status="failed", now=self.clock.now(), error=repr(exc)[:500])
-        self.wake()
+        self._wakeup.set()  # the next wave may go; timers are not concerned
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Waits until nothing is pending or in flight (used by the demo and tests)."""
@@ -164,3 +167,59 @@ class Dispatcher:
         await asyncio.gather(*self._running, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.outbox.release_leases(self.owner)
+
+
+class TimerLoop:
+    """Fires due timers (reminders, nudges). Sleeps until the next one is due or until woken."""
+
+    def __init__(self, store: Store, handlers: dict, clock: Clock, *, lease: timedelta = timedelta(seconds=60),
+                 idle_wait: float = 30.0):
+        from bot.storage.timers import TimerStore  # the outbox half of this module needs none of it
+
+        self.timers = TimerStore(store)
+        self.handlers = handlers
+        self.clock = clock
+        self.lease = lease
+        self.idle_wait = idle_wait
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:t{id(self):x}"
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()
+            try:
+                due = await self.timers.claim_due(self.clock.now(), self.owner, self.lease)
+            except Exception:
+                log.exception("timer_claim_failed")
+                due = []
+                await asyncio.sleep(1)
+            for timer in due:
+                handler = self.handlers.get(timer.kind)
+                try:
+                    if handler is None:
+                        raise LookupError(f"no handler for timer kind {timer.kind!r}")
+                    await handler(timer)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # The lease lapses and the timer is tried again, by this process or another.
+                    log.exception("timer_failed", kind=timer.kind, key=timer.key)
+            if due:
+                continue
+            timeout = self.idle_wait
+            with contextlib.suppress(Exception):
+                next_due = await self.timers.next_due()
+                if next_due is not None:
+                    timeout = max(0.0, min(timeout, (next_due - self.clock.now()).total_seconds()))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=max(timeout, 0.01))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+        with contextlib.suppress(Exception):
+            await self.timers.release(self.owner)

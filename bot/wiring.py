@@ -19,7 +19,9 @@ from bot.config import Environment, Settings
 from bot.core.ports import Clock
 from bot.http import server as http_server
 from bot.integrations.statuspage import LoggingStatusPage
-from bot.scheduler import Dispatcher
+from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
+from bot.scheduler import Dispatcher, TimerLoop
+from bot.services.reminders import ReminderService
 from bot.services.incidents import IncidentService
 from bot.integrations.executor import SubprocessRunner
 from bot.runbooks import Catalog
@@ -53,6 +55,8 @@ class Runtime:
     socket: AsyncSocketModeHandler
     http: aiohttp.ClientSession
     runbooks: RunbookService
+    reminders: ReminderService
+    timers: TimerLoop
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -77,22 +81,26 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, SubprocessRunner(),
                               dispatcher)
     performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for)
+    reminders = ReminderService(store, settings, clock, dispatcher)
+    timers = TimerLoop(store, {STATUS_REMINDER: reminders.fire, IC_NUDGE: reminders.fire}, clock)
+    dispatcher.also_wake.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
     app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
                    process_before_response=True)
-    deps = SlackDeps(incidents, settings, clock, runbooks)
+    deps = SlackDeps(incidents, settings, clock, runbooks, reminders)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
     runbook_actions.register(app, runbooks)
     socket = EarlyAckSocketModeHandler(app, env.slack_app_token, ping_interval=10)
-    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks)
+    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
     """`warroom run` and `warroom demo` both come through here."""
     await database.upgrade(runtime.engine)
     dispatcher_task = asyncio.create_task(runtime.dispatcher.run(), name="dispatcher")
+    timers_task = asyncio.create_task(runtime.timers.run(), name="timers")
     runner = None
     if http:
         runner = await http_server.start(http_server.build_app(lambda: _readiness(runtime)), runtime.env.http_port)
@@ -105,10 +113,12 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
     finally:
         log.info("warroom_stopping")
         await _close_socket(runtime.socket)
+        await runtime.timers.stop()
         await runtime.dispatcher.stop()
-        dispatcher_task.cancel()
-        with contextlib.suppress(BaseException):
-            await dispatcher_task
+        for task in (timers_task, dispatcher_task):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         if runner:
             await runner.cleanup()
         await runtime.http.close()

@@ -110,6 +110,7 @@ class Incident:
     card_ts: str | None = None
     announce_ts: str | None = None
     is_drill: bool = False
+    last_update_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -144,7 +145,8 @@ def declare(title: str, severity: Severity, actor: str, at: datetime, *, descrip
     if not title:
         raise DomainError("An incident needs a title, e.g. `/incident declare sev2 Checkout errors`.")
     incident = Incident(title=title, severity=severity, declared_by=actor, declared_at=at,
-                        description=description.strip(), service=service.strip(), is_drill=is_drill)
+                        description=description.strip(), service=service.strip(), is_drill=is_drill,
+                        last_update_at=at)  # the declaration is the first word to stakeholders
     drill = " (drill)" if is_drill else ""
     return incident, [Event("declared", actor, at, f"Declared {severity.label}{drill}: {title}",
                             {"severity": severity.value})]
@@ -213,7 +215,7 @@ def post_update(incident: Incident, text: str, status: Status | None, actor: str
         events.append(Event("status_changed", actor, at, f"Status: {incident.status.label} → {status.label}",
                             {"from": incident.status.value, "to": status.value}))
     events.append(Event("update", actor, at, text, {"status": updated.status.value}))
-    return _acknowledged(updated, at), events
+    return _acknowledged(replace(updated, last_update_at=at), at), events
 
 
 def add_note(incident: Incident, text: str, actor: str, at: datetime, *, permalink: str = "",

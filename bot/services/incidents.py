@@ -7,17 +7,20 @@ wakes the dispatcher. A request key (Slack's trigger id or event id) makes a red
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 import structlog
 
 from bot.config import Settings
 from bot.core import incident as core
 from bot.core.incident import DomainError, Incident, Role, Severity, Status
+from bot.core import reminders
 from bot.core.naming import channel_base, next_free_name, slugify
 from bot.core.permissions import decide
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.severity import targets_to_page
 from bot.services import effects
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
+from bot.storage.timers import TimerRepository
 
 
 log = structlog.get_logger("warroom.incidents")
@@ -101,6 +104,7 @@ class IncidentService:
             await tx.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
                                                                 self.settings.slack.leadership_channel), now,
                              new_incident=True)
+            await self._schedule(tx, incident)
             return Declared(incident, created=True), tx
 
     # -- changes to an open incident ---------------------------------------------------------------
@@ -209,6 +213,27 @@ class IncidentService:
                                "Use `/incident list` to find one, or `/incident declare` to start one.")
         return incident
 
+    async def _schedule(self, tx: Transaction, incident: Incident) -> None:
+        """Moves the incident's timers to match its new state, in the same transaction as the change."""
+        timers = TimerRepository(tx)
+        reminder = reminders.status_reminder_key(incident.id)
+        due = reminders.next_status_reminder(incident, self.settings.policy(incident.severity),
+                                             incident.last_update_at or incident.declared_at)
+        current = await timers.get(reminder)
+        if due is None:
+            await timers.cancel(reminder)
+        elif due <= self.clock.now() and current is not None and current.due_at > self.clock.now():
+            pass  # already overdue and reminded: keep the next reminder where it is
+        elif current is None or current.due_at != due:
+            await timers.set(reminder, reminders.STATUS_REMINDER, due, incident_id=incident.id)
+        nudge = reminders.ic_nudge_key(incident.id)
+        minutes = self.settings.file.reminders.ic_nudge_minutes
+        if not incident.is_open or incident.commander or not minutes:
+            await timers.cancel(nudge)
+        elif await timers.get(nudge) is None:
+            await timers.set(nudge, reminders.IC_NUDGE, incident.declared_at + timedelta(minutes=minutes),
+                             incident_id=incident.id)
+
     async def _check_permission(self, incident: Incident, action: str, verb: str, actor: str) -> None:
         rule = self.settings.file.permissions.rule(action)
         in_group = await self.directory.in_usergroup(actor, rule.usergroup) if rule.usergroup else None
@@ -219,6 +244,7 @@ class IncidentService:
     async def _commit(self, tx: Transaction, incident: Incident, events, waves, now) -> None:
         structlog.contextvars.bind_contextvars(incident_id=incident.id)
         log.info("incident_changed", events=[event.kind for event in events])
+        await self._schedule(tx, incident)
         await tx.save_incident(incident)
         await tx.append_timeline(incident.id, events)
         await tx.enqueue(incident.id, waves, now)

@@ -110,7 +110,14 @@ class RunbookService:
             current = run.steps[position].checked if 0 <= position < len(run.steps) else ()
             kept = tuple(i for i in current if not chunk * 10 <= i < chunk * 10 + 10)
             return core.check_items(run, position, kept + selected), []
-        return await self._change(run_id, request_key, change, lambda before, after: [])
+
+        def effects(before: Run, after: Run) -> list[list[Effect]]:
+            # Slack keeps a pending step's ticks itself; a tick that arrives after Done (requests can be
+            # handled out of order) must show on the finished step's message.
+            if after.steps[position].state is StepState.PENDING:
+                return []
+            return [[_slack("runbook_step", after.id, position=position)]]
+        return await self._change(run_id, request_key, change, effects)
 
     async def _change(self, run_id: int, request_key: str, change, effects) -> Run:
         now = self.clock.now()

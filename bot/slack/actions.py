@@ -14,6 +14,16 @@ from bot.slack.ids import ActionId
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     service = deps.incidents
 
+    @app.action(ActionId.SNOOZE_REMINDER)
+    async def snooze_clicked(ack, body, action, respond):
+        await ack()
+        reply = responder(respond)
+        user = body["user"]["id"]
+        message = await guarded(reply, deps.reminders.snooze(body["channel"]["id"], user,
+                                                             f"act:{action['action_ts']}:{user}"))
+        if message:
+            await reply(message)
+
     @app.action(ActionId.SEVERITY_SELECT)
     async def severity_selected(ack, body, action, respond):
         await ack()

@@ -141,6 +141,23 @@ def resolved_message(incident: Incident, summary: str, actor: str, postmortem_re
     return text
 
 
+def reminder(incident: Incident, policy: SeverityPolicy, kind: str, silent_for: str,
+             snooze_minutes: int) -> tuple[str, Blocks]:
+    if kind == "ic_nudge":
+        text = (f":warning: *{incident.reference} has had no Incident Commander for {silent_for}.* Someone take it: "
+                f"`/incident role ic @you` ({mention(incident.declared_by)}, this needs an owner).")
+        return text, section(text)
+    owner = incident.communicator or incident.commander
+    who = mention(owner) if owner else "Whoever is leading"
+    cadence = format_duration(policy.update_every) if policy.update_every else "—"
+    text = (f":alarm_clock: *Status update due* on {incident.reference} ({incident.severity.label}): nothing posted "
+            f"for {silent_for}. {who}, please post one for stakeholders (every {cadence} for "
+            f"{incident.severity.label}).")
+    return text, _render([SectionBlock(text=text), ActionsBlock(block_id="reminder_actions", elements=[
+        ButtonElement(text="Post update", action_id=ActionId.POST_UPDATE, value="update", style="primary"),
+        ButtonElement(text=f"Snooze {snooze_minutes} min", action_id=ActionId.SNOOZE_REMINDER, value="snooze")])])
+
+
 def topic(incident: Incident) -> str:
     owner = f"IC <@{incident.commander}>" if incident.commander else "no IC yet"
     return truncate(f"{incident.severity.label} · {incident.status.label} · {owner} · "

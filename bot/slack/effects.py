@@ -126,6 +126,13 @@ class SlackEffects:
         await call(self.client.chat_postMessage(channel=incident.channel_id, text=text,
                                                 blocks=blocks.section(text)))
 
+    async def _post_reminder(self, payload, incident: Incident):
+        if not incident.is_open:
+            return  # resolved while the reminder waited to leave
+        text, rendered = blocks.reminder(incident, self.settings.policy(incident.severity), payload["kind"],
+                                         payload.get("silent_for", ""), self.settings.file.reminders.snooze_minutes)
+        await call(self.client.chat_postMessage(channel=incident.channel_id, text=text, blocks=rendered))
+
     def _render(self, payload, incident: Incident, where: str = "room") -> str:
         template = payload.get("template")
         policy = self.settings.policy(incident.severity)

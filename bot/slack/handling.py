@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.core.incident import DomainError
 from bot.core.ports import Clock
 from bot.services.incidents import Duplicate, IncidentService
+from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 
 log = structlog.get_logger("warroom.slack")
@@ -24,6 +25,7 @@ class SlackDeps:
     settings: Settings
     clock: Clock
     runbooks: "RunbookService | None" = None
+    reminders: "ReminderService | None" = None
 
 
 async def guarded(reply: Reply, work: Awaitable):

@@ -28,6 +28,7 @@ class ActionId(StrEnum):
     RUNBOOK_RUN_PREFIX = "runbook_run_"
     RUNBOOK_APPROVE = "runbook_approve"
     NOTE_INPUT = "note_input"
+    SNOOZE_REMINDER = "reminder_snooze"
 
 
 class CallbackId(StrEnum):

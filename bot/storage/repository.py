@@ -21,7 +21,7 @@ __all__ = ["Store", "Transaction", "TimelineEntry", "OutboxItem", "IntegrityErro
 
 _INCIDENT_FIELDS = ("title", "description", "service", "declared_by", "declared_at", "commander", "communicator",
                     "acknowledged_at", "identified_at", "mitigated_at", "resolved_at", "summary", "channel_name",
-                    "channel_id", "card_ts", "announce_ts", "is_drill")
+                    "channel_id", "card_ts", "announce_ts", "is_drill", "last_update_at")
 
 
 def _to_incident(row: IncidentRow) -> Incident:

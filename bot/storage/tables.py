@@ -63,6 +63,7 @@ class IncidentRow(SQLModel, table=True):
     card_ts: str | None = None
     announce_ts: str | None = None
     is_drill: bool = False
+    last_update_at: datetime | None = _at()
     request_key: str | None = Field(default=None, sa_column=Column(String(200), unique=True, nullable=True))
 
 
@@ -152,3 +153,22 @@ class CommandExecutionRow(SQLModel, table=True):
     finished_at: datetime | None = _at()
     exit_code: int | None = None
     output: str = ""
+
+
+class TimerRow(SQLModel, table=True):
+    """A moment something must happen (a status reminder, a nudge). One row per key, moved rather than
+    duplicated, and claimed under a lease so that two processes never fire it twice."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id", index=True)
+    kind: str
+    due_at: datetime = _at(nullable=False)
+    status: str = "pending"
+    payload: dict = _json(dict)
+    lease_until: datetime | None = _at()
+    lease_owner: str | None = None
+    fired: int = 0

@@ -209,6 +209,7 @@ async def test_executable_commands_the_allowlist_the_ic_and_the_audit_log(sandbo
     await settle(bot)
     assert any("A second person must approve" in r for r in replies_to(sandbox, ALICE))
     await sandbox.click(BOB, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)
+    await settle(bot)
     await sandbox.click(CAROL, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)  # too late: already approved
     await settle(bot)
     await bot.runbooks.drain()

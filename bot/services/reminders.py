@@ -1,0 +1,75 @@
+"""Status-update reminders and the no-Incident-Commander nudge, fired from timers.
+
+A timer fires in one transaction with what it posts, so a crash before the commit fires it again and a
+crash after it does not: each reminder is posted exactly once, whatever the number of processes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+
+from bot.config import Settings
+from bot.core import reminders as core
+from bot.core.incident import DomainError, Event, Incident, format_duration
+from bot.core.ports import Clock, Dispatch, NoDispatch
+from bot.services.incidents import Duplicate
+from bot.storage.repository import Effect, Store
+from bot.storage.timers import Timer, TimerRepository
+
+log = structlog.get_logger("warroom.reminders")
+
+
+class ReminderService:
+    def __init__(self, store: Store, settings: Settings, clock: Clock, dispatch: Dispatch | None = None):
+        self.store, self.settings, self.clock = store, settings, clock
+        self.dispatch = dispatch or NoDispatch()
+
+    async def fire(self, timer: Timer) -> None:
+        now = self.clock.now()
+        incident = None
+        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
+            timers = TimerRepository(tx)
+            current = await timers.get(timer.key)
+            if current is None or current.due_at > now:
+                return  # moved or cancelled since it was claimed; the claim lapses
+            incident = await tx.incident(timer.incident_id) if timer.incident_id else None
+            if incident is None:
+                await timers.settle(timer.id, None, False)
+                return
+            firing = self._decide(timer.kind, incident, now)
+            if firing.post:
+                await tx.enqueue(incident.id, [[Effect("slack", "post_reminder", {
+                    "kind": timer.kind, "silent_for": firing.silent_for})]], now)
+                log.info("reminder_posted", kind=timer.kind, incident_id=incident.id)
+            await timers.settle(timer.id, firing.next_due, firing.post)
+        self.dispatch.hand_over(tx.handed_over, incident)
+
+    def _decide(self, kind: str, incident: Incident, now) -> core.Firing:
+        if kind == core.STATUS_REMINDER:
+            policy = self.settings.policy(incident.severity)
+            return core.status_reminder(incident, policy, incident.last_update_at or incident.declared_at, now)
+        if kind == core.IC_NUDGE:
+            return core.ic_nudge(incident, now, timedelta(minutes=self.settings.file.reminders.ic_nudge_minutes))
+        return core.Firing(False, None)
+
+    async def snooze(self, channel_id: str, actor: str, request_key: str) -> str:
+        now = self.clock.now()
+        minutes = self.settings.file.reminders.snooze_minutes
+        async with self.store.transaction() as tx:
+            incident = await tx.incident_by_channel(channel_id, for_update=True)
+            if incident is None or not incident.is_open:
+                raise DomainError("There is no open incident in this channel to snooze reminders for.")
+            if request_key and not await tx.first_time(request_key, now):
+                raise Duplicate()
+            due = now + timedelta(minutes=minutes)
+            await TimerRepository(tx).set(core.status_reminder_key(incident.id), core.STATUS_REMINDER, due,
+                                          incident_id=incident.id)
+            await tx.append_timeline(incident.id, [Event("reminder_snoozed", actor, now,
+                                                         f"Status reminder snoozed for {minutes} min")])
+        self.dispatch.wake()
+        return f":zzz: Status reminder snoozed for {minutes} minutes (until {due:%H:%M} UTC)."
+
+
+__all__ = ["ReminderService", "format_duration"]

@@ -1,0 +1,40 @@
+"""timers for reminders and nudges; when an incident last had a status update
+
+Revision ID: 0003
+Revises: 0002
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+AT = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "timers",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("key", sa.String(200), nullable=False, unique=True),
+        sa.Column("incident_id", sa.Integer(), sa.ForeignKey("incidents.id"), nullable=True, index=True),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("due_at", AT, nullable=False),
+        sa.Column("status", sa.String(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("lease_until", AT, nullable=True),
+        sa.Column("lease_owner", sa.String(), nullable=True),
+        sa.Column("fired", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_timers_due", "timers", ["status", "due_at"])
+    with op.batch_alter_table("incidents") as batch:
+        batch.add_column(sa.Column("last_update_at", AT, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("incidents") as batch:
+        batch.drop_column("last_update_at")
+    op.drop_index("ix_timers_due", table_name="timers")
+    op.drop_table("timers")
