@@ -55,6 +55,7 @@ class SlackSandbox:
         self._runner: web.AppRunner | None = None
         self._connected = asyncio.Event()
         self.connections_opened = 0
+        self.sockets_opened = 0
         self.port = 0
 
     # -- server ------------------------------------------------------------------------------------
@@ -150,6 +151,7 @@ class SlackSandbox:
         await socket.send_json({"type": "hello", "num_connections": len(self._sockets) + 1,
                                 "connection_info": {"app_id": APP_ID}, "debug_info": {"host": "sandbox"}})
         self._sockets.append(socket)
+        self.sockets_opened += 1
         self._connected.set()
         try:
             async for frame in socket:
@@ -182,7 +184,8 @@ class SlackSandbox:
         self._acks[envelope_id] = future
         envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload":
                     kind != "events_api", "retry_attempt": retry_attempt, "retry_reason": "timeout" if retry_attempt else ""}
-        await self._sockets[next(self._counter) % len(self._sockets)].send_json(envelope)
+        # The newest connection: an older one may be closing after a refresh, as Slack's own are.
+        await self._sockets[-1].send_json(envelope)
         try:
             return await asyncio.wait_for(future, timeout)
         finally:

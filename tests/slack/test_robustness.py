@@ -93,9 +93,9 @@ async def test_a_channel_the_bot_made_before_a_crash_is_adopted(sandbox, bot):
 
 
 async def test_the_bot_reconnects_when_slack_asks_and_keeps_working(sandbox, bot):
-    opened = sandbox.connections_opened
+    opened = sandbox.sockets_opened
     await sandbox.disconnect()
-    await sandbox.wait_for(lambda: sandbox.connections_opened > opened, timeout=10)
+    await sandbox.wait_for(lambda: sandbox.sockets_opened > opened, timeout=10)
     room = await declare(sandbox, bot, ALICE, "sev3 After reconnect")
     assert card(room)
 
