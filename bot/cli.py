@@ -84,6 +84,49 @@ def check() -> None:
         raise typer.Exit(2)
 
 
+@app.command()
+def postmortem(incident: str = typer.Argument(..., help="Incident number, e.g. 12 or INC-12"),
+               output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file")) -> None:
+    """Print (or write) an incident's post-mortem: the stored draft, or one rendered from the timeline."""
+    from bot.core.incident import DomainError
+    from bot.services.postmortems import PostmortemService
+    from bot.storage import database
+    from bot.storage.repository import Store
+
+    env = _environment()
+    settings = _settings(env)
+    number = incident.upper().removeprefix("INC-")
+    if not number.isdigit():
+        err.print(Text.assemble(("error ", "red"), f"`{incident}` is not an incident number"))
+        raise typer.Exit(2)
+
+    async def main() -> str:
+        engine = database.create_engine(env.database_url)
+        try:
+            await database.upgrade(engine)
+            service = PostmortemService(Store(engine), settings, _WallClock())
+            return await service.text(int(number))
+        finally:
+            await engine.dispose()
+
+    try:
+        text = asyncio.run(main())
+    except DomainError as exc:
+        err.print(Text.assemble(("error ", "red"), str(exc)))
+        raise typer.Exit(1) from None
+    if output:
+        output.write_text(text, encoding="utf-8")
+        Console(highlight=False, soft_wrap=True).print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+class _WallClock:
+    def now(self):
+        from datetime import datetime, timezone
+        return datetime.now(timezone.utc)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations to DATABASE_URL."""

@@ -21,7 +21,12 @@ from bot.http import server as http_server
 from bot.integrations.statuspage import LoggingStatusPage
 from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
 from bot.scheduler import Dispatcher, TimerLoop
+from bot.services.postmortems import REMINDER as POSTMORTEM_REMINDER
+from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
+from bot.slack.history import SlackHistory
+from bot.slack.postmortem_effects import PostmortemEffects
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from bot.services.incidents import IncidentService
 from bot.integrations.executor import SubprocessRunner
 from bot.runbooks import Catalog
@@ -57,6 +62,7 @@ class Runtime:
     runbooks: RunbookService
     reminders: ReminderService
     timers: TimerLoop
+    postmortems: PostmortemService
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -82,18 +88,25 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
                               dispatcher)
     performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for)
     reminders = ReminderService(store, settings, clock, dispatcher)
-    timers = TimerLoop(store, {STATUS_REMINDER: reminders.fire, IC_NUDGE: reminders.fire}, clock)
+    # Reading a long channel for a post-mortem waits out 429s instead of failing.
+    history_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=30, session=http,
+                                    retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=10)])
+    postmortems = PostmortemService(store, settings, clock, SlackHistory(history_client), dispatcher)
+    performers["postmortem"] = PostmortemEffects(effects_client, postmortems)
+    timers = TimerLoop(store, {STATUS_REMINDER: reminders.fire, IC_NUDGE: reminders.fire,
+                               POSTMORTEM_REMINDER: postmortems.fire}, clock)
     dispatcher.also_wake.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
     app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
                    process_before_response=True)
-    deps = SlackDeps(incidents, settings, clock, runbooks, reminders)
+    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
     runbook_actions.register(app, runbooks)
     socket = EarlyAckSocketModeHandler(app, env.slack_app_token, ping_interval=10)
-    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers)
+    return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
+                   postmortems)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:

@@ -72,3 +72,26 @@ def test_check_lints_runbooks_and_fails_on_a_broken_one(tmp_path):
 def test_check_counts_the_shipped_runbooks():
     result = warroom("check", env={"WARROOM_CONFIG": str(ROOT / "config.yaml")})
     assert "runbooks: 7 runbooks OK" in result.stdout
+
+
+def test_postmortem_from_the_command_line(tmp_path):
+    database = tmp_path / "w.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}", "WARROOM_CONFIG": str(ROOT / "config.yaml")}
+    assert warroom("postmortem", "INC-1", env=env).returncode == 1  # no such incident yet
+    script = ("import asyncio, datetime\n"
+              "from bot.storage import database\nfrom bot.storage.repository import Store\n"
+              "from bot.services.incidents import IncidentService\nfrom bot.config import settings_from_mapping\n"
+              "from bot.core.incident import Severity\n"
+              "class C:\n    def now(self): return datetime.datetime(2026, 11, 27, 9, tzinfo=datetime.timezone.utc)\n"
+              "class D:\n    async def user_exists(self, u): return True\n"
+              "    async def in_usergroup(self, u, g): return False\n"
+              "async def main():\n"
+              f"    e = database.create_engine('sqlite+aiosqlite:///{database}')\n    await database.upgrade(e)\n"
+              "    s = IncidentService(Store(e), settings_from_mapping({}), C(), D())\n"
+              "    await s.declare(title='Disk full on db-3', severity=Severity.SEV3, actor='U0ALICE', request_key='k')\n"
+              "    await e.dispose()\nasyncio.run(main())\n")
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+    result = warroom("postmortem", "INC-1", "--output", str(tmp_path / "pm.md"), env=env)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "pm.md").read_text()
+    assert text.startswith("# Post-mortem: INC-1 · Disk full on db-3") and "Declared SEV-3: Disk full on db-3" in text

@@ -42,3 +42,39 @@ def facts(incident: Incident, timeline: Sequence[TimelineLike], name_of=lambda u
         severity_changes=[entry.text for entry in timeline if entry.kind == "severity_changed"],
         updates=[entry.text for entry in timeline if entry.kind == "update"],
     )
+
+
+@dataclass(frozen=True)
+class HistoryMessage:
+    """A human message of the war room, as the post-mortem uses it."""
+
+    ts: str
+    at: Any
+    author: str
+    text: str
+    thread_of: str | None = None
+    edited: bool = False
+
+
+def conversation(messages: Sequence[HistoryMessage], name_of=lambda user: user) -> list[dict[str, str]]:
+    """The war room's human conversation in time order, thread replies right after their parent."""
+    tops = sorted((m for m in messages if m.thread_of is None or m.thread_of == m.ts), key=lambda m: m.ts)
+    replies: dict[str, list[HistoryMessage]] = {}
+    for message in messages:
+        if message.thread_of and message.thread_of != message.ts:
+            replies.setdefault(message.thread_of, []).append(message)
+    rows = []
+    for top in tops:
+        for message in [top] + sorted(replies.get(top.ts, []), key=lambda m: m.ts):
+            rows.append({"at": f"{message.at:%H:%M}", "author": name_of(message.author),
+                         "text": message.text.replace("\n", " "), "reply": message is not top,
+                         "edited": message.edited})
+    return rows
+
+
+def due(incident: Incident, required: bool, hours: int = 48):
+    """When the post-mortem is due: 48 hours after the resolve, for severities that require one."""
+    from datetime import timedelta
+    if not required or incident.resolved_at is None:
+        return None
+    return incident.resolved_at + timedelta(hours=hours)

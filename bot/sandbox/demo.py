@@ -18,7 +18,6 @@ from bot.config import Environment, load_settings
 from bot.sandbox.server import APP_TOKEN, BOT_TOKEN, SlackSandbox
 from bot.sandbox.workspace import Workspace
 from bot.sandbox.transcript import plain, render_channel
-from bot.services import postmortems
 from bot.slack.ids import ActionId
 
 DEMO_CONFIG = Path(__file__).with_name("demo_config.yaml")
@@ -170,8 +169,10 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     await sandbox.submit_view(ALICE, view[-1]["id"], {ActionId.SUMMARY_INPUT: "Rolled back deploy 4f2a; DB pool restored to 50."})
     await s.settle()
 
+    await s.say(CAROL, room.id, "Dave deployed 4f2a without the usual canary, which let the pool change through.")
+    await s.command(ALICE, room.id, "", command="/postmortem", minutes=30)
     incident = await runtime.incidents.find_in(room.id)
-    text = await postmortems.render(runtime.incidents, incident.id, names=dict(ws.users))
+    text = await runtime.postmortems.text(incident.id)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{incident.reference}-{room.name}.md"
     path.write_text(text, encoding="utf-8")

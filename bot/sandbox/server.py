@@ -65,6 +65,7 @@ class SlackSandbox:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -126,6 +127,19 @@ class SlackSandbox:
         except KeyError as exc:
             return web.json_response({"ok": False, "error": "invalid_arguments", "missing": str(exc)})
         return web.json_response({"ok": True, **body})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        stored = self.workspace.files.get(request.match_info["file_id"])
+        if stored is None:
+            return web.Response(status=404)
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = next(iter(form.values()))
+            body = part.file.read() if hasattr(part, "file") else str(part).encode()
+        else:
+            body = await request.read()
+        stored["content"] = body.decode("utf-8", "replace")
+        return web.Response(text="OK - " + str(len(body)))
 
     async def _respond(self, request: web.Request) -> web.Response:
         origin = self._responses.get(request.match_info["key"])

@@ -104,16 +104,36 @@ class WebApi:
     def conversations_members(self, p):
         return {"members": sorted(self.ws.channel(p["channel"]).members), "response_metadata": {"next_cursor": ""}}
 
+    @staticmethod
+    def _page(items: list, p) -> dict:
+        start = int(p.get("cursor") or 0)
+        limit = max(1, min(int(p.get("limit") or 100), 999))
+        page = items[start:start + limit]
+        more = start + limit < len(items)
+        return {"messages": page, "has_more": more, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
     def conversations_history(self, p):
         channel = self.ws.channel(p["channel"])
-        top = [m.to_api() for m in reversed(channel.messages) if not m.thread_ts or m.thread_ts == m.ts]
-        return {"messages": top, "has_more": False, "response_metadata": {"next_cursor": ""}}
+        latest = p.get("latest")
+        inclusive = str(p.get("inclusive", "")).lower() in {"1", "true"}
+        top = []
+        for message in reversed(channel.messages):
+            if message.thread_ts and message.thread_ts != message.ts:
+                continue
+            if latest and (message.ts > latest or (message.ts == latest and not inclusive)):
+                continue
+            data = message.to_api()
+            replies = sum(1 for m in channel.messages if m.thread_ts == message.ts and m.ts != message.ts)
+            if replies:
+                data.update(thread_ts=message.ts, reply_count=replies)
+            top.append(data)
+        return self._page(top, p)
 
     def conversations_replies(self, p):
         channel = self.ws.channel(p["channel"])
         ts = p["ts"]
         thread = [m.to_api() for m in channel.messages if m.ts == ts or m.thread_ts == ts]
-        return {"messages": thread, "has_more": False}
+        return self._page(thread, p)
 
     # -- chat --------------------------------------------------------------------------------------
     def chat_postMessage(self, p):
@@ -174,6 +194,42 @@ class WebApi:
         bookmark = {"id": self.ws.new_id("Bk"), "title": p.get("title", ""), "link": p.get("link", "")}
         channel.bookmarks.append(bookmark)
         return {"bookmark": bookmark}
+
+    # -- canvases and files ---------------------------------------------------------------------------
+    def canvases_create(self, p):
+        if self.ws.canvases_disabled:
+            raise ApiError("canvas_disabled_user_team")
+        canvas_id = self.ws.new_id("F")
+        self.ws.canvases[canvas_id] = {"title": p.get("title", ""), "markdown": p["document_content"]["markdown"],
+                                       "channel_id": p.get("channel_id"), "edits": 0}
+        return {"canvas_id": canvas_id}
+
+    def canvases_edit(self, p):
+        canvas = self.ws.canvases.get(p.get("canvas_id", ""))
+        if canvas is None:
+            raise ApiError("canvas_not_found")
+        for change in p.get("changes", []):
+            if change.get("operation") == "replace":
+                canvas["markdown"] = change["document_content"]["markdown"]
+                canvas["edits"] += 1
+        return {}
+
+    def files_getUploadURLExternal(self, p):
+        file_id = self.ws.new_id("F")
+        self.ws.files[file_id] = {"filename": p.get("filename", ""), "length": int(p.get("length", 0)),
+                                  "content": None, "channel": None, "title": ""}
+        return {"upload_url": f"{self.base_url().removesuffix('api/')}upload/{file_id}", "file_id": file_id}
+
+    def files_completeUploadExternal(self, p):
+        files = p.get("files")
+        files = json.loads(files) if isinstance(files, str) else files
+        for entry in files:
+            stored = self.ws.files.get(entry["id"])
+            if stored is None or stored["content"] is None:
+                raise ApiError("file_not_found")
+            stored["title"] = entry.get("title", "")
+            stored["channel"] = p.get("channel_id")
+        return {"files": [{"id": entry["id"], "title": entry.get("title", "")} for entry in files]}
 
     # -- users ---------------------------------------------------------------------------------------
     def _user(self, user_id: str) -> dict:

@@ -97,6 +97,9 @@ class Workspace:
         self.channels: dict[str, Channel] = {}
         self.ephemerals: list[Ephemeral] = []
         self.views: dict[str, dict] = {}
+        self.canvases: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}
+        self.canvases_disabled = False
         self._ids = itertools.count(1)
         self._last_ts = 0.0
         for name in ("incidents", "leadership", "general"):

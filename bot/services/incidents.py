@@ -12,13 +12,14 @@ import structlog
 
 from bot.config import Settings
 from bot.core import incident as core
-from bot.core.incident import DomainError, Incident, Role, Severity, Status
 from bot.core import reminders
+from bot.core.incident import DomainError, Incident, Role, Severity, Status
 from bot.core.naming import channel_base, next_free_name, slugify
 from bot.core.permissions import decide
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.severity import targets_to_page
 from bot.services import effects
+from bot.services.postmortems import PostmortemService
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
 from bot.storage.timers import TimerRepository
 
@@ -165,6 +166,7 @@ class IncidentService:
             updated, events = core.resolve(incident, summary, actor, now)
             policy = self.settings.policy(updated.severity)
             await self._commit(tx, updated, events, effects.after_resolve(updated, events[0], policy), now)
+            await PostmortemService.schedule(tx, updated, policy.postmortem_required and not updated.is_drill)
         self._sent(tx, updated)
         return updated
 

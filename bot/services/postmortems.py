@@ -1,38 +1,197 @@
-"""Renders the post-mortem draft from templates/postmortem.md.j2 (a team's own template wins)."""
+"""Post-mortems: drafted from the war room's history and the timeline, rendered from
+templates/postmortem.md.j2 (a team's own template wins), stored once per incident and updated in place.
+
+The process: severities that require one get a post-mortem due 48 hours after the resolve; the IC is
+reminded to draft on day 1, review on day 2 and publish on day 3; draft -> in review -> published.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+import jinja2
+from sqlalchemy import select, update
 
-from bot.core.postmortem import facts
-from bot.services.incidents import IncidentService
+from bot.config import Settings
+from bot.core import blameless, postmortem
+from bot.core.incident import DomainError, Event, Incident
+from bot.core.ports import Clock, Dispatch, NoDispatch
+from bot.core.postmortem import HistoryMessage
+from bot.storage.repository import Effect, Store, Transaction
+from bot.storage.runs import RunRepository
+from bot.storage.tables import PostmortemRow
+from bot.storage.timers import Timer, TimerRepository
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "templates"
+STATES = ("draft", "in_review", "published")
+REMINDER = "postmortem_reminder"
+STEPS = (("draft", 1), ("review", 2), ("publish", 3))  # what the IC should do, and on which day
 
 
-def _plain_mentions(text: str, name_of) -> str:
-    return re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + name_of(m.group(1)), text)
+class ChatHistory(Protocol):
+    async def messages(self, channel: str) -> list[HistoryMessage]: ...
+
+    async def names(self, users: set[str]) -> dict[str, str]: ...
 
 
-async def render(service: IncidentService, incident_id: int, *, names: dict[str, str] | None = None,
-                 template_dir: Path = Path("templates")) -> str:
-    names = names or {}
+@dataclass(frozen=True)
+class Postmortem:
+    incident_id: int
+    state: str
+    content: str
+    flags: list[dict]
+    canvas_id: str | None
+    file_id: str | None
+    due_at: datetime | None
 
+
+def _postmortem(row: PostmortemRow) -> Postmortem:
+    return Postmortem(row.incident_id, row.state, row.content, list(row.flags), row.canvas_id, row.file_id, row.due_at)
+
+
+def render(incident: Incident, timeline, conversation_rows, runs, flags, names: dict[str, str],
+           template_dir: Path = Path("templates")) -> str:
     def name_of(user: str | None) -> str:
         return names.get(user, user) if user else "—"
 
-    async with service.store.transaction() as tx:
-        incident = await tx.incident(incident_id)
-        timeline = await tx.timeline(incident_id)
-    if incident is None:
-        raise LookupError(f"no incident {incident_id}")
-    found = facts(incident, timeline, name_of)
-    env = Environment(loader=FileSystemLoader([str(template_dir), str(BUILT_IN)]), undefined=StrictUndefined,
-                      autoescape=False, trim_blocks=True, lstrip_blocks=True)
-    text = env.get_template("postmortem.md.j2").render(
-        incident=found.incident, durations=found.durations, timeline=found.timeline, name=name_of, responders=[name_of(u) for u in found.incident.responders],
-        participants=found.participants, severity_changes=found.severity_changes, updates=found.updates)
-    return _plain_mentions(text, name_of)
+    found = postmortem.facts(incident, timeline, name_of)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(template_dir), str(BUILT_IN)]),
+                             undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
+    try:
+        text = env.get_template("postmortem.md.j2").render(
+            incident=found.incident, durations=found.durations, timeline=found.timeline, name=name_of,
+            responders=[name_of(u) for u in incident.responders], participants=found.participants,
+            severity_changes=found.severity_changes, updates=found.updates, conversation=conversation_rows,
+            runbooks=runs, flags=flags)
+    except jinja2.TemplateSyntaxError as exc:
+        raise DomainError(f"Post-mortem template error: {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise DomainError(f"Post-mortem template error: {exc}") from None
+    return re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + name_of(m.group(1)), text)
+
+
+class PostmortemService:
+    def __init__(self, store: Store, settings: Settings, clock: Clock, history: ChatHistory | None = None,
+                 dispatch: Dispatch | None = None, template_dir: Path = Path("templates")):
+        self.store, self.settings, self.clock, self.history = store, settings, clock, history
+        self.dispatch = dispatch or NoDispatch()
+        self.template_dir = template_dir
+
+    async def find_incident(self, channel_id: str, reference: str) -> Incident:
+        async with self.store.reading() as tx:
+            if reference:
+                number = reference.upper().removeprefix("INC-").removeprefix("#")
+                if not number.isdigit():
+                    raise DomainError(f"`{reference[:30]}` is not an incident: use its number, e.g. INC-12.")
+                incident = await tx.incident(int(number))
+            else:
+                incident = await tx.incident_by_channel(channel_id)
+        if incident is None:
+            raise DomainError("No such incident. In a war room, `/postmortem` drafts that incident's post-mortem; "
+                              "elsewhere give its number: `/postmortem INC-12`.")
+        return incident
+
+    async def draft(self, incident: Incident, actor: str) -> Postmortem:
+        messages = await self.history.messages(incident.channel_id) if self.history and incident.channel_id else []
+        async with self.store.reading() as tx:
+            timeline = await tx.timeline(incident.id)
+            runs = await RunRepository(tx).for_incident(incident.id)
+        users = {m.author for m in messages} | {e.actor for e in timeline} | set(incident.responders) | {
+            u for u in (incident.declared_by, incident.commander, incident.communicator) if u}
+        users |= set(re.findall(r"<@([UW][A-Z0-9]+)>", " ".join(e.text for e in timeline)))
+        names = await self.history.names(users) if self.history else {}
+        rows = postmortem.conversation(messages, lambda u: names.get(u, u))
+        human_text = "\n".join([r["text"] for r in rows] + [e.text for e in timeline if e.kind in ("note", "message")])
+        flags = [{"sentence": f.sentence, "person": f.person, "suggestion": f.suggestion}
+                 for f in blameless.check(re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + names.get(m.group(1),
+                                                                                              m.group(1)), human_text))]
+        run_rows = [{"title": r.runbook.title, "done": r.counts()["done"], "skipped": r.counts()["skipped"],
+                     "total": len(r.steps), "finished": r.finished} for r in runs]
+        content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir)
+        policy = self.settings.policy(incident.severity)
+        now = self.clock.now()
+        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
+            existing = await self._row(tx, incident.id)
+            if existing is None:
+                tx.session.add(PostmortemRow(incident_id=incident.id, content=content, flags=flags, created_at=now,
+                                             updated_at=now, due_at=postmortem.due(incident, policy.postmortem_required)))
+                text = "Post-mortem drafted"
+            else:
+                await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
+                                         .values(content=content, flags=flags, updated_at=now))
+                text = "Post-mortem draft updated"
+            await tx.append_timeline(incident.id, [Event("postmortem", actor, now, text)])
+            await tx.enqueue(incident.id, [[Effect("postmortem", "publish", {"actor": actor})]], now)
+            stored = await self._row(tx, incident.id)
+        self.dispatch.hand_over(tx.handed_over, incident)
+        return _postmortem(stored)
+
+    async def text(self, incident_id: int) -> str:
+        """The stored draft, or, when there is none yet, one rendered from the timeline alone."""
+        async with self.store.reading() as tx:
+            incident = await tx.incident(incident_id)
+            if incident is None:
+                raise DomainError(f"No incident {incident_id}.")
+            row = await self._row(tx, incident_id)
+            if row is not None:
+                return row.content
+            timeline = await tx.timeline(incident_id)
+        return render(incident, timeline, [], [], [], {}, self.template_dir)
+
+    async def advance(self, incident: Incident, state: str, actor: str) -> Postmortem:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            row = await self._row(tx, incident.id)
+            if row is None:
+                raise DomainError(f"{incident.reference} has no post-mortem yet: run `/postmortem` first.")
+            if STATES.index(state) <= STATES.index(row.state):
+                raise DomainError(f"The post-mortem of {incident.reference} is already {row.state.replace('_', ' ')}.")
+            await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
+                                     .values(state=state, updated_at=now))
+            label = state.replace("_", " ")
+            await tx.append_timeline(incident.id, [Event("postmortem", actor, now, f"Post-mortem {label}")])
+            await tx.enqueue(incident.id, [[Effect("slack", "post_message", {
+                "template": "postmortem_state", "state": label, "actor": actor})]], now)
+            row = await self._row(tx, incident.id)
+        self.dispatch.wake()
+        return _postmortem(row)
+
+    async def get(self, incident_id: int) -> Postmortem | None:
+        async with self.store.reading() as tx:
+            row = await self._row(tx, incident_id)
+        return _postmortem(row) if row else None
+
+    @staticmethod
+    async def _row(tx: Transaction, incident_id: int) -> PostmortemRow | None:
+        return (await tx.session.execute(select(PostmortemRow).where(PostmortemRow.incident_id == incident_id))
+                ).scalar_one_or_none()
+
+    # -- the process -------------------------------------------------------------------------------
+    @staticmethod
+    async def schedule(tx: Transaction, incident: Incident, required: bool) -> None:
+        """On resolve: reminders to the IC on days 1, 2 and 3 (called inside the resolve's transaction)."""
+        if not required or incident.resolved_at is None:
+            return
+        timers = TimerRepository(tx)
+        for step, day in STEPS:
+            await timers.set(f"incident:{incident.id}:postmortem:{step}", REMINDER,
+                             incident.resolved_at + timedelta(days=day), incident_id=incident.id,
+                             payload={"step": step})
+
+    async def fire(self, timer: Timer) -> None:
+        step = timer.payload.get("step", "draft")
+        wanted = {"draft": "draft", "review": "in_review", "publish": "published"}[step]
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            incident = await tx.incident(timer.incident_id)
+            row = await self._row(tx, timer.incident_id)
+            done = row is not None and (STATES.index(row.state) >= STATES.index(wanted) if step != "draft" else True)
+            if incident is not None and not done:
+                await tx.enqueue(incident.id, [[Effect("slack", "post_message", {
+                    "template": "postmortem_reminder", "step": step})]], now)
+            await TimerRepository(tx).settle(timer.id, None, not done)
+        self.dispatch.wake()

@@ -9,7 +9,7 @@ from bot.core.incident import DomainError, Severity
 from bot.slack import blocks, runbook_blocks
 from bot.slack.handling import SlackDeps, guarded, responder
 from bot.slack.parsing import Parsed, parse
-from bot.slack.text import safe
+from bot.slack.text import safe, slack_date
 
 log = structlog.get_logger("warroom.slack")
 TITLE_SHOWN = 250
@@ -29,10 +29,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await guarded(responder(respond), _run(parsed, command, respond, client, deps))
 
     @app.command("/postmortem")
-    async def postmortem_command(ack, respond):
+    async def postmortem_command(ack, command, respond):
         await ack()
-        await responder(respond)(":memo: Post-mortem drafting is not available in this version yet; "
-                                 "`/incident status` shows the timing and the war room keeps the history.")
+        await guarded(responder(respond), _postmortem(command, respond, deps))
 
     @app.command("/oncall")
     async def oncall_command(ack, respond):
@@ -100,6 +99,28 @@ async def _runbook(name: str, channel: str, user: str, key: str, respond, deps: 
     _, suggested, everything = await deps.runbooks.choices(channel)
     await respond(text="Pick a runbook", blocks=runbook_blocks.picker(suggested, everything),
                   response_type="ephemeral")
+
+
+async def _postmortem(command: dict, respond, deps: SlackDeps) -> None:
+    words = command.get("text", "").split()
+    action = words[0].lower() if words and words[0].lower() in {"review", "publish"} else None
+    reference = (words[1] if action and len(words) > 1 else (words[0] if words and not action else ""))
+    service = deps.postmortems
+    incident = await service.find_incident(command["channel_id"], reference)
+    if action:
+        state = {"review": "in_review", "publish": "published"}[action]
+        await service.advance(incident, state, command["user_id"])
+        await responder(respond)(f":memo: The post-mortem of {incident.reference} is now {state.replace('_', ' ')}.")
+        return
+    draft = await service.draft(incident, command["user_id"])
+    text = f":memo: Drafting the post-mortem of {incident.reference}; it will appear in #{incident.channel_name}."
+    if draft.due_at:
+        text += f" Due {slack_date(draft.due_at)}."
+    if draft.flags:
+        text += f"\n*Blameless check:* {len(draft.flags)} sentence(s) name a person as the cause:"
+        for flag in draft.flags[:5]:
+            text += f"\n• “{safe(flag['sentence'], 200)}” → {safe(flag['suggestion'], 200)}"
+    await responder(respond)(text)
 
 
 async def _status(channel: str, respond, deps: SlackDeps) -> None:

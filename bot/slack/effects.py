@@ -147,6 +147,13 @@ class SlackEffects:
             if where != "room":
                 text += f" War room: <#{incident.channel_id}>"
             return text
+        if template == "postmortem_state":
+            return f":memo: The post-mortem of {incident.reference} is now *{payload['state']}* (by <@{payload['actor']}>)."
+        if template == "postmortem_reminder":
+            owner = f"<@{incident.commander}>" if incident.commander else "Incident Commander"
+            todo = {"draft": "draft it with `/postmortem`", "review": "get it reviewed (`/postmortem review`)",
+                    "publish": "publish it (`/postmortem publish`)"}[payload["step"]]
+            return f":memo: {owner}, the post-mortem of {incident.reference} is due: please {todo}."
         if template == "role":
             return f":bust_in_silhouette: {payload['text']}."
         if template == "update":

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.core.incident import DomainError
 from bot.core.ports import Clock
 from bot.services.incidents import Duplicate, IncidentService
+from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 
@@ -26,6 +27,7 @@ class SlackDeps:
     clock: Clock
     runbooks: "RunbookService | None" = None
     reminders: "ReminderService | None" = None
+    postmortems: "PostmortemService | None" = None
 
 
 async def guarded(reply: Reply, work: Awaitable):

@@ -144,6 +144,12 @@ class Transaction:
         await self.session.flush()
 
     async def set_refs(self, incident_id: int, refs: dict[str, Any]) -> None:
+        postmortem = {key.removeprefix("postmortem_"): value for key, value in refs.items()
+                      if key in ("postmortem_canvas_id", "postmortem_file_id")}
+        if postmortem:
+            from bot.storage.tables import PostmortemRow
+            await self.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident_id)
+                                       .values(**postmortem))
         allowed = {"channel_id", "channel_name", "card_ts", "announce_ts"}
         values = {key: value for key, value in refs.items() if key in allowed}
         if values:

@@ -172,3 +172,20 @@ class TimerRow(SQLModel, table=True):
     lease_until: datetime | None = _at()
     lease_owner: str | None = None
     fired: int = 0
+
+
+class PostmortemRow(SQLModel, table=True):
+    """The incident's post-mortem draft: one per incident, updated in place when it is drafted again."""
+
+    __tablename__ = "postmortems"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", unique=True)
+    state: str = "draft"
+    content: str = ""
+    flags: list = _json()
+    canvas_id: str | None = None
+    file_id: str | None = None
+    due_at: datetime | None = _at()
+    created_at: datetime = _at(nullable=False)
+    updated_at: datetime = _at(nullable=False)

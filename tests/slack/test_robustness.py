@@ -107,7 +107,7 @@ async def test_oncall_and_postmortem_commands_answer(sandbox, bot):
     assert "<@U0BOB>" in oncall and "Primary" in oncall
     await sandbox.slash(ALICE, "general", "/postmortem")
     await settle(bot)
-    assert "not available in this version" in replies_to(sandbox, ALICE)[-1]
+    assert "give its number: `/postmortem INC-12`" in replies_to(sandbox, ALICE)[-1]
 
 
 async def test_an_update_too_long_for_one_block_is_cut_but_kept(sandbox, bot):

@@ -1,4 +1,4 @@
-"""timers for reminders and nudges; when an incident last had a status update
+"""timers for reminders and nudges; when an incident last had a status update; post-mortems
 
 Revision ID: 0003
 Revises: 0002
@@ -31,9 +31,23 @@ def upgrade() -> None:
     op.create_index("ix_timers_due", "timers", ["status", "due_at"])
     with op.batch_alter_table("incidents") as batch:
         batch.add_column(sa.Column("last_update_at", AT, nullable=True))
+    op.create_table(
+        "postmortems",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("incident_id", sa.Integer(), sa.ForeignKey("incidents.id"), nullable=False, unique=True),
+        sa.Column("state", sa.String(), nullable=False),
+        sa.Column("content", sa.String(), nullable=False),
+        sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("canvas_id", sa.String(), nullable=True),
+        sa.Column("file_id", sa.String(), nullable=True),
+        sa.Column("due_at", AT, nullable=True),
+        sa.Column("created_at", AT, nullable=False),
+        sa.Column("updated_at", AT, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("postmortems")
     with op.batch_alter_table("incidents") as batch:
         batch.drop_column("last_update_at")
     op.drop_index("ix_timers_due", table_name="timers")

@@ -1,0 +1,70 @@
+"""A war room's whole history, threads included, as the post-mortem needs it (the ChatHistory port).
+
+Pages through conversations.history and conversations.replies; a 429 waits for its Retry-After (the
+client's rate-limit handler), so a long channel is read within Slack's limits. Bot posts, joins and
+deleted messages are left out; an edited message counts with its final text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.postmortem import HistoryMessage
+
+SKIPPED_SUBTYPES = {"channel_join", "channel_leave", "channel_topic", "channel_purpose", "bot_message",
+                    "message_deleted", "tombstone", "pinned_item", "reminder_add"}
+
+
+def _human(message: dict) -> bool:
+    return not message.get("bot_id") and message.get("subtype") not in SKIPPED_SUBTYPES and message.get("user")
+
+
+def _convert(message: dict) -> HistoryMessage:
+    return HistoryMessage(message["ts"], datetime.fromtimestamp(float(message["ts"]), timezone.utc),
+                          message["user"], message.get("text", ""), message.get("thread_ts"),
+                          bool(message.get("edited")))
+
+
+class SlackHistory:
+    def __init__(self, client: AsyncWebClient, page_size: int = 200):
+        self.client = client
+        self.page_size = page_size
+        self._names: dict[str, str] = {}
+
+    async def messages(self, channel: str) -> list[HistoryMessage]:
+        found: list[HistoryMessage] = []
+        threads: list[str] = []
+        cursor = None
+        while True:
+            page = await self.client.conversations_history(channel=channel, limit=self.page_size, cursor=cursor)
+            for message in page.get("messages", []):
+                if message.get("reply_count") and message.get("thread_ts") == message["ts"]:
+                    threads.append(message["ts"])
+                if _human(message):
+                    found.append(_convert(message))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        for thread in threads:
+            cursor = None
+            while True:
+                page = await self.client.conversations_replies(channel=channel, ts=thread, limit=self.page_size,
+                                                               cursor=cursor)
+                for message in page.get("messages", []):
+                    if message["ts"] != thread and _human(message):
+                        found.append(_convert(message))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        return found
+
+    async def names(self, users: set[str]) -> dict[str, str]:
+        for user in users - set(self._names):
+            try:
+                profile = (await self.client.users_info(user=user))["user"]
+                self._names[user] = (profile.get("profile") or {}).get("display_name") or profile.get("name") or user
+            except Exception:
+                self._names[user] = user
+        return {user: self._names[user] for user in users}
