@@ -116,24 +116,30 @@ class WebApi:
         channel = self.ws.channel(p["channel"])
         latest = p.get("latest")
         inclusive = str(p.get("inclusive", "")).lower() in {"1", "true"}
-        top = []
-        for message in reversed(channel.messages):
+        replies: dict[str, int] = {}
+        for message in channel.messages:
             if message.thread_ts and message.thread_ts != message.ts:
-                continue
-            if latest and (message.ts > latest or (message.ts == latest and not inclusive)):
-                continue
-            data = message.to_api()
-            replies = sum(1 for m in channel.messages if m.thread_ts == message.ts and m.ts != message.ts)
-            if replies:
-                data.update(thread_ts=message.ts, reply_count=replies)
-            top.append(data)
-        return self._page(top, p)
+                replies[message.thread_ts] = replies.get(message.thread_ts, 0) + 1
+        top = [m for m in reversed(channel.messages) if not (m.thread_ts and m.thread_ts != m.ts)
+               and not (latest and (m.ts > latest or (m.ts == latest and not inclusive)))]
+        page = self._page(top, p)
+        page["messages"] = [self._with_replies(m, replies) for m in page["messages"]]
+        return page
+
+    @staticmethod
+    def _with_replies(message, replies: dict[str, int]) -> dict:
+        data = message.to_api()
+        if replies.get(message.ts):
+            data.update(thread_ts=message.ts, reply_count=replies[message.ts])
+        return data
 
     def conversations_replies(self, p):
         channel = self.ws.channel(p["channel"])
         ts = p["ts"]
-        thread = [m.to_api() for m in channel.messages if m.ts == ts or m.thread_ts == ts]
-        return self._page(thread, p)
+        thread = [m for m in channel.messages if m.ts == ts or m.thread_ts == ts]
+        page = self._page(thread, p)
+        page["messages"] = [m.to_api() for m in page["messages"]]
+        return page
 
     # -- chat --------------------------------------------------------------------------------------
     def chat_postMessage(self, p):
