@@ -111,6 +111,11 @@ class RemindersSection(_Strict):
     snooze_minutes: Annotated[int, Field(ge=1, le=240)] = 15
 
 
+class ActionItemsSection(_Strict):
+    digest_channel: ChannelName | None = None
+    digest_day: Annotated[int, Field(ge=1, le=28)] = 1
+
+
 class ConfigFile(_Strict):
     slack: SlackSection = SlackSection()
     permissions: PermissionsSection = PermissionsSection()
@@ -118,6 +123,7 @@ class ConfigFile(_Strict):
     declare: DeclareSection = DeclareSection()
     runbooks: RunbooksSection = RunbooksSection()
     reminders: RemindersSection = RemindersSection()
+    action_items: ActionItemsSection = ActionItemsSection()
     severities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], SeveritySection] = Field(default_factory=dict)
 
     @model_validator(mode="after")

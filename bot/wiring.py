@@ -21,6 +21,9 @@ from bot.http import server as http_server
 from bot.integrations.statuspage import LoggingStatusPage
 from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
 from bot.scheduler import Dispatcher, TimerLoop
+from bot.services.actions import DIGEST as ACTION_DIGEST
+from bot.services.actions import DUE as ACTION_DUE
+from bot.services.actions import ActionItemService
 from bot.services.postmortems import REMINDER as POSTMORTEM_REMINDER
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
@@ -63,6 +66,7 @@ class Runtime:
     reminders: ReminderService
     timers: TimerLoop
     postmortems: PostmortemService
+    actions: ActionItemService
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -93,25 +97,29 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=10)])
     postmortems = PostmortemService(store, settings, clock, SlackHistory(history_client), dispatcher)
     performers["postmortem"] = PostmortemEffects(effects_client, postmortems)
+    action_items = ActionItemService(store, settings, clock, directory, dispatcher)
+    performers["slack"].action_item = action_items.get
     timers = TimerLoop(store, {STATUS_REMINDER: reminders.fire, IC_NUDGE: reminders.fire,
-                               POSTMORTEM_REMINDER: postmortems.fire}, clock)
+                               POSTMORTEM_REMINDER: postmortems.fire, ACTION_DUE: action_items.fire,
+                               ACTION_DIGEST: action_items.fire}, clock)
     dispatcher.also_wake.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
     app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
                    process_before_response=True)
-    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems)
+    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
     runbook_actions.register(app, runbooks)
     socket = EarlyAckSocketModeHandler(app, env.slack_app_token, ping_interval=10)
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
-                   postmortems)
+                   postmortems, action_items)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
     """`warroom run` and `warroom demo` both come through here."""
     await database.upgrade(runtime.engine)
+    await runtime.actions.ensure_digest()
     dispatcher_task = asyncio.create_task(runtime.dispatcher.run(), name="dispatcher")
     timers_task = asyncio.create_task(runtime.timers.run(), name="timers")
     runner = None

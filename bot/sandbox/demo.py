@@ -169,6 +169,7 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     await sandbox.submit_view(ALICE, view[-1]["id"], {ActionId.SUMMARY_INPUT: "Rolled back deploy 4f2a; DB pool restored to 50."})
     await s.settle()
 
+    await s.command(ALICE, room.id, f"action Alert when the DB pool is over 80% <@{BOB}> due:2026-12-04 P0")
     await s.say(CAROL, room.id, "Dave deployed 4f2a without the usual canary, which let the pool change through.")
     await s.command(ALICE, room.id, "", command="/postmortem", minutes=30)
     incident = await runtime.incidents.find_in(room.id)

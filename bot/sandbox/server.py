@@ -152,6 +152,9 @@ class SlackSandbox:
         elif body.get("replace_original") and origin.get("ephemeral"):
             origin["ephemeral"].text = body.get("text", "")
             origin["ephemeral"].blocks = body.get("blocks") or []
+        elif body.get("replace_original") and origin.get("message_ts"):
+            message = channel.find(origin["message_ts"])
+            message.text, message.blocks = body.get("text", ""), body.get("blocks") or []
         else:
             ephemeral = Ephemeral(channel.id, origin["user"], body.get("text", ""), body.get("blocks") or [],
                                   self.workspace.new_ts(), request.match_info["key"])
@@ -214,9 +217,10 @@ class SlackSandbox:
         self._triggers[trigger] = user
         return trigger
 
-    def _response_url(self, user: str, channel: str, ephemeral: Ephemeral | None = None) -> str:
+    def _response_url(self, user: str, channel: str, ephemeral: Ephemeral | None = None,
+                      message_ts: str | None = None) -> str:
         key = uuid.uuid4().hex
-        self._responses[key] = {"user": user, "channel": channel, "ephemeral": ephemeral}
+        self._responses[key] = {"user": user, "channel": channel, "ephemeral": ephemeral, "message_ts": message_ts}
         return f"{self.base_url}respond/{key}"
 
     def _user_obj(self, user: str) -> dict:
@@ -267,7 +271,7 @@ class SlackSandbox:
         body = {"type": "block_actions", "user": self._user_obj(user), "api_app_id": APP_ID, "token": "legacy",
                 "container": container, "trigger_id": self._trigger(user), "team": {"id": TEAM_ID, "domain": "sandbox"},
                 "channel": {"id": chan.id, "name": chan.name}, "actions": [action],
-                "response_url": self._response_url(user, chan.id, ephemeral)}
+                "response_url": self._response_url(user, chan.id, ephemeral, None if ephemeral else message.ts)}
         if not ephemeral:
             body["message"] = message.to_api()
         return body

@@ -143,7 +143,11 @@ class WebApi:
 
     # -- chat --------------------------------------------------------------------------------------
     def chat_postMessage(self, p):
-        channel = self.ws.channel(p.get("channel", ""))
+        target = p.get("channel", "")
+        if target in self.ws.users:  # a user ID: the bot's DM with that person
+            channel = self.ws.dm(target)
+        else:
+            channel = self.ws.channel(target)
         if channel.is_im is False and BOT_USER_ID not in channel.members and channel.creator == BOT_USER_ID:
             raise ApiError("not_in_channel")
         text, blocks = p.get("text", ""), p.get("blocks") or []

@@ -23,7 +23,7 @@ from bot.core.ports import Clock, Dispatch, NoDispatch
 from bot.core.postmortem import HistoryMessage
 from bot.storage.repository import Effect, Store, Transaction
 from bot.storage.runs import RunRepository
-from bot.storage.tables import PostmortemRow
+from bot.storage.tables import ActionItemRow, PostmortemRow
 from bot.storage.timers import Timer, TimerRepository
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "templates"
@@ -54,7 +54,7 @@ def _postmortem(row: PostmortemRow) -> Postmortem:
 
 
 def render(incident: Incident, timeline, conversation_rows, runs, flags, names: dict[str, str],
-           template_dir: Path = Path("templates")) -> str:
+           template_dir: Path = Path("templates"), action_items: list | None = None) -> str:
     def name_of(user: str | None) -> str:
         return names.get(user, user) if user else "—"
 
@@ -66,7 +66,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
             incident=found.incident, durations=found.durations, timeline=found.timeline, name=name_of,
             responders=[name_of(u) for u in incident.responders], participants=found.participants,
             severity_changes=found.severity_changes, updates=found.updates, conversation=conversation_rows,
-            runbooks=runs, flags=flags)
+            runbooks=runs, flags=flags, action_items=action_items or [])
     except jinja2.TemplateSyntaxError as exc:
         raise DomainError(f"Post-mortem template error: {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
@@ -100,7 +100,10 @@ class PostmortemService:
         async with self.store.reading() as tx:
             timeline = await tx.timeline(incident.id)
             runs = await RunRepository(tx).for_incident(incident.id)
+            items = (await tx.session.execute(select(ActionItemRow).where(ActionItemRow.incident_id == incident.id)
+                                              .order_by(ActionItemRow.priority, ActionItemRow.id))).scalars().all()
         users = {m.author for m in messages} | {e.actor for e in timeline} | set(incident.responders) | {
+            i.owner for i in items if i.owner} | {
             u for u in (incident.declared_by, incident.commander, incident.communicator) if u}
         users |= set(re.findall(r"<@([UW][A-Z0-9]+)>", " ".join(e.text for e in timeline)))
         names = await self.history.names(users) if self.history else {}
@@ -111,7 +114,9 @@ class PostmortemService:
                                                                                               m.group(1)), human_text))]
         run_rows = [{"title": r.runbook.title, "done": r.counts()["done"], "skipped": r.counts()["skipped"],
                      "total": len(r.steps), "finished": r.finished} for r in runs]
-        content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir)
+        action_rows = [{"priority": i.priority, "text": i.text, "owner": names.get(i.owner, i.owner) if i.owner else "",
+                        "due": i.due.isoformat() if i.due else "", "done": i.done_at is not None} for i in items]
+        content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows)
         policy = self.settings.policy(incident.severity)
         now = self.clock.now()
         async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:

@@ -9,10 +9,21 @@ from bot.core.incident import Severity
 from bot.slack import blocks
 from bot.slack.handling import SlackDeps, guarded, responder
 from bot.slack.ids import ActionId
+from bot.slack.text import safe
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     service = deps.incidents
+
+    @app.action(ActionId.ACTION_ITEM_DONE)
+    async def action_item_done(ack, body, action, respond):
+        await ack()
+        user = body["user"]["id"]
+        item = await guarded(responder(respond), deps.actions.done(int(action["value"]), user,
+                                                                   f"act:{action['action_ts']}:{user}"))
+        if item is not None:
+            await respond(text=f":white_check_mark: Action item #{item.id} done by <@{user}>: "
+                               f"{safe(item.text, 2500)}", replace_original=True)
 
     @app.action(ActionId.SNOOZE_REMINDER)
     async def snooze_clicked(ack, body, action, respond):

@@ -158,6 +158,30 @@ def reminder(incident: Incident, policy: SeverityPolicy, kind: str, silent_for: 
         ButtonElement(text=f"Snooze {snooze_minutes} min", action_id=ActionId.SNOOZE_REMINDER, value="snooze")])])
 
 
+def action_item_line(item) -> str:
+    parts = [f"#{item.id} ({item.priority})", safe(item.text, 2000)]
+    if item.owner:
+        parts.append(f"owner {mention(item.owner)}")
+    if item.due:
+        parts.append(f"due {item.due.isoformat()}")
+    return " · ".join(parts) + f" · INC-{item.incident_id}"
+
+
+def action_items(title: str, items: list, today) -> Blocks:
+    blocks: list = [SectionBlock(text=truncate(f"*{title}*", SECTION_LIMIT))]
+    if not items:
+        blocks.append(SectionBlock(text="Nothing here. :tada:"))
+    for item in items[:45]:
+        mark = ":white_check_mark:" if not item.is_open else (":warning:" if item.overdue(today) else ":pushpin:")
+        text = truncate(f"{mark} {action_item_line(item)}", SECTION_LIMIT)
+        accessory = (ButtonElement(text="Done", action_id=ActionId.ACTION_ITEM_DONE, value=str(item.id))
+                     if item.is_open else None)
+        blocks.append(SectionBlock(text=text, accessory=accessory))
+    if len(items) > 45:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(items) - 45} more")]))
+    return _render(blocks)
+
+
 def topic(incident: Incident) -> str:
     owner = f"IC <@{incident.commander}>" if incident.commander else "no IC yet"
     return truncate(f"{incident.severity.label} · {incident.status.label} · {owner} · "
@@ -257,6 +281,7 @@ HELP = """*warroom — incident commands*
 `/incident sev <1-4>` change the severity
 `/incident role <ic|responder|communicator> @person` hand out a role
 `/incident update [investigating|identified|monitoring] <text>` post a status update (no text: a form)
+`/incident action <what> [@owner] [due:YYYY-MM-DD] [P0|P1|P2]` add an action item · `/incident actions [mine|overdue]`
 `/incident timeline <text>` add a note to the timeline (a :pushpin: reaction or a pin adds a message)
 `/incident runbook [id]` walk a runbook step by step (no id: suggestions first)
 `/incident resolve [summary]` resolve, after a confirmation

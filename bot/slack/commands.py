@@ -83,6 +83,11 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
                                 view=blocks.resolve_modal(channel, incident, parsed.text))
     elif parsed.name == "runbook" and deps.runbooks is not None:
         await _runbook(parsed.text, channel, user, key, respond, deps)
+    elif parsed.name == "action" and deps.actions is not None:
+        item = await deps.actions.add(channel, parsed.text, user, key)
+        await reply(f":pushpin: Added action item #{item.id} ({item.priority}) to {incident_ref(item)}.")
+    elif parsed.name == "actions" and deps.actions is not None:
+        await _actions(parsed.text, channel, user, respond, deps)
     elif parsed.name == "status":
         await _status(channel, respond, deps)
     elif parsed.name == "list":
@@ -99,6 +104,26 @@ async def _runbook(name: str, channel: str, user: str, key: str, respond, deps: 
     _, suggested, everything = await deps.runbooks.choices(channel)
     await respond(text="Pick a runbook", blocks=runbook_blocks.picker(suggested, everything),
                   response_type="ephemeral")
+
+
+def incident_ref(item) -> str:
+    return f"INC-{item.incident_id}"
+
+
+async def _actions(which: str, channel: str, user: str, respond, deps: SlackDeps) -> None:
+    which = which.strip().lower()
+    today = deps.clock.now().date()
+    if which == "overdue":
+        title, items = "Overdue action items", await deps.actions.overdue()
+    elif which in ("mine", "my") or (not which and (await deps.incidents.find_in(channel)) is None):
+        title, items = "Your open action items", await deps.actions.open_for(user)
+    elif which:
+        raise DomainError("Usage: `/incident actions` (this incident's, or yours outside a war room), "
+                          "`/incident actions mine`, `/incident actions overdue`.")
+    else:
+        incident = await deps.incidents.find_in(channel)
+        title, items = f"Action items of {incident.reference}", await deps.actions.of_incident(incident.id)
+    await respond(text=title, blocks=blocks.action_items(title, items, today), response_type="ephemeral")
 
 
 async def _postmortem(command: dict, respond, deps: SlackDeps) -> None:

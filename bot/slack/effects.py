@@ -43,8 +43,10 @@ async def call(coroutine) -> Any:
 
 
 class SlackEffects:
-    def __init__(self, client: AsyncWebClient, settings: Settings, clock: Clock, suggest=lambda incident: []):
+    def __init__(self, client: AsyncWebClient, settings: Settings, clock: Clock, suggest=lambda incident: [],
+                 action_item=None):
         self.suggest = suggest
+        self.action_item = action_item
         self.client = client
         self.settings = settings
         self.clock = clock
@@ -53,6 +55,8 @@ class SlackEffects:
 
     async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
         handler = getattr(self, f"_{kind}", None)
+        if kind in ("dm", "digest"):
+            return await handler(payload, incident) or {}
         if handler is None or incident is None:
             raise PermanentSlackError(f"unknown Slack effect {kind!r}")
         if kind != "create_channel" and not incident.channel_id:
@@ -125,6 +129,37 @@ class SlackEffects:
         text = self._render(payload, incident)
         await call(self.client.chat_postMessage(channel=incident.channel_id, text=text,
                                                 blocks=blocks.section(text)))
+
+    async def _dm(self, payload, incident):
+        item = await self.action_item(payload["item"])
+        if item is None or not item.is_open:
+            return
+        text = (f":alarm_clock: Action item {'overdue' if payload['late'] else 'due today'}: "
+                f"{blocks.action_item_line(item)}. Close it with the Done button in `/incident actions`.")
+        # A user ID as the channel opens (or reuses) the DM with that person.
+        await call(self.client.chat_postMessage(channel=payload["user"], text=text, blocks=blocks.section(text)))
+
+    async def _digest(self, payload, incident):
+        channel = await self._channel_id(payload["channel"])
+        items = [item for item in [await self.action_item(i) for i in payload["items"]] if item]
+        today = self.clock.now().date()
+        overdue = sum(1 for item in items if item.overdue(today))
+        lines = [f"• {blocks.action_item_line(item)}" + (" *overdue*" if item.overdue(today) else "")
+                 for item in items[:40]]
+        if len(items) > 40:
+            lines.append(f"…and {len(items) - 40} more (`/incident actions overdue`)")
+        text = (f":clipboard: *Open action items, {payload['month']}*: {len(items)} open, {overdue} overdue\n"
+                + ("\n".join(lines) if items else "Nothing open. :tada:"))
+        await call(self.client.chat_postMessage(channel=channel, text=blocks.truncate(text, 3000),
+                                                blocks=blocks.section(text)))
+
+    async def _post_action_item(self, payload, incident: Incident):
+        item = await self.action_item(payload["item"])
+        if item is None:
+            return
+        rendered = blocks.action_items(f"New action item on {incident.reference}", [item], self.clock.now().date())
+        await call(self.client.chat_postMessage(channel=incident.channel_id, text=f"Action item #{item.id}",
+                                                blocks=rendered))
 
     async def _post_reminder(self, payload, incident: Incident):
         if not incident.is_open:

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.core.incident import DomainError
 from bot.core.ports import Clock
 from bot.services.incidents import Duplicate, IncidentService
+from bot.services.actions import ActionItemService
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
@@ -28,6 +29,7 @@ class SlackDeps:
     runbooks: "RunbookService | None" = None
     reminders: "ReminderService | None" = None
     postmortems: "PostmortemService | None" = None
+    actions: "ActionItemService | None" = None
 
 
 async def guarded(reply: Reply, work: Awaitable):

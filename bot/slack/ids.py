@@ -29,6 +29,7 @@ class ActionId(StrEnum):
     RUNBOOK_APPROVE = "runbook_approve"
     NOTE_INPUT = "note_input"
     SNOOZE_REMINDER = "reminder_snooze"
+    ACTION_ITEM_DONE = "action_item_done"
 
 
 class CallbackId(StrEnum):

@@ -8,7 +8,7 @@ from bot.core.incident import DomainError, Role, Severity, Status
 from bot.slack.text import parse_user
 
 SUBCOMMANDS = ("declare", "sev", "role", "update", "status", "resolve", "list", "runbook", "timeline", "action",
-               "help")
+               "actions", "help")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ def parse(text: str) -> Parsed:
         return Parsed("update", text=rest)
     if name == "timeline" and not rest:
         raise DomainError("Usage: `/incident timeline <what happened>`.")
+    if name == "action" and not rest:
+        raise DomainError("Usage: `/incident action <what> [@owner] [due:YYYY-MM-DD] [P0|P1|P2]`.")
     return Parsed(name, text=rest)
 
 

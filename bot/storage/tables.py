@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator
@@ -189,3 +189,18 @@ class PostmortemRow(SQLModel, table=True):
     due_at: datetime | None = _at()
     created_at: datetime = _at(nullable=False)
     updated_at: datetime = _at(nullable=False)
+
+
+class ActionItemRow(SQLModel, table=True):
+    __tablename__ = "action_items"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    text: str
+    owner: str | None = Field(default=None, index=True)
+    due: date | None = None
+    priority: str = "P1"
+    created_by: str
+    created_at: datetime = _at(nullable=False)
+    done_by: str | None = None
+    done_at: datetime | None = _at()

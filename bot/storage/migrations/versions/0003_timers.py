@@ -1,4 +1,4 @@
-"""timers for reminders and nudges; when an incident last had a status update; post-mortems
+"""timers for reminders and nudges; when an incident last had a status update; post-mortems; action items
 
 Revision ID: 0003
 Revises: 0002
@@ -44,9 +44,23 @@ def upgrade() -> None:
         sa.Column("created_at", AT, nullable=False),
         sa.Column("updated_at", AT, nullable=False),
     )
+    op.create_table(
+        "action_items",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("incident_id", sa.Integer(), sa.ForeignKey("incidents.id"), nullable=False, index=True),
+        sa.Column("text", sa.String(), nullable=False),
+        sa.Column("owner", sa.String(), nullable=True, index=True),
+        sa.Column("due", sa.Date(), nullable=True),
+        sa.Column("priority", sa.String(), nullable=False),
+        sa.Column("created_by", sa.String(), nullable=False),
+        sa.Column("created_at", AT, nullable=False),
+        sa.Column("done_by", sa.String(), nullable=True),
+        sa.Column("done_at", AT, nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("action_items")
     op.drop_table("postmortems")
     with op.batch_alter_table("incidents") as batch:
         batch.drop_column("last_update_at")
