@@ -87,7 +87,9 @@ def check() -> None:
 @app.command()
 def postmortem(incident: str = typer.Argument(..., help="Incident number, e.g. 12 or INC-12"),
                output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file")) -> None:
-    """Print (or write) an incident's post-mortem: the stored draft, or one rendered from the timeline."""
+    """Print (or write) an incident's post-mortem. With SLACK_BOT_TOKEN set it drafts from the war room's
+    history too, stores the draft, and `warroom run` posts it; without, it prints the stored draft or one
+    rendered from the timeline."""
     from bot.core.incident import DomainError
     from bot.services.postmortems import PostmortemService
     from bot.storage import database
@@ -102,9 +104,22 @@ def postmortem(incident: str = typer.Argument(..., help="Incident number, e.g. 1
 
     async def main() -> str:
         engine = database.create_engine(env.database_url)
+        client = None
         try:
             await database.upgrade(engine)
-            service = PostmortemService(Store(engine), settings, _WallClock())
+            history = None
+            if env.slack_bot_token:  # with Slack at hand, draft from the channel's history too
+                from slack_sdk.web.async_client import AsyncWebClient
+
+                from bot.slack.history import SlackHistory
+                client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url)
+                history = SlackHistory(client)
+            service = PostmortemService(Store(engine), settings, _WallClock(), history)
+            if history is not None:
+                async with Store(engine).reading() as tx:
+                    found = await tx.incident(int(number))
+                if found is not None and found.channel_id:
+                    return (await service.draft(found, "cli")).content  # the running bot publishes it
             return await service.text(int(number))
         finally:
             await engine.dispose()

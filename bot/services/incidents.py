@@ -41,6 +41,13 @@ class Declared:
     created: bool
 
 
+def _paged_events(users: list[str], slots, actor: str, at) -> list[core.Event]:
+    if not users:
+        return []
+    who = ", ".join(f"<@{user}>" for user in users)
+    return [core.Event("paged", actor, at, f"Paged {who} ({', '.join(slots)} on call)", {"users": users})]
+
+
 class IncidentService:
     def __init__(self, store: Store, settings: Settings, clock: Clock, directory: Directory,
                  dispatch: Dispatch | None = None):
@@ -100,7 +107,7 @@ class IncidentService:
             name = next_free_name(base, await tx.channel_names_like(base))
             draft = core.Incident(**{**draft.__dict__, "channel_name": name, "paged": slots})
             incident = await tx.add_incident(draft, slug=slug, request_key=request_key)
-            await tx.append_timeline(incident.id, events)
+            await tx.append_timeline(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
             invitees = [draft.declared_by] + [u for u in paged if u != draft.declared_by]
             await tx.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
                                                                 self.settings.slack.leadership_channel), now,
@@ -120,6 +127,7 @@ class IncidentService:
                 new_slots = () if updated.is_drill else targets_to_page(policy, updated.paged)
                 newly_paged = effects.paged_users(policy, new_slots, self.settings.oncall)
                 updated = core.Incident(**{**updated.__dict__, "paged": updated.paged + new_slots})
+                events = events + _paged_events(newly_paged, new_slots, actor, now)
                 await self._commit(tx, updated, events, effects.after_severity_change(
                     updated, events[0], policy, newly_paged, self.settings.slack.leadership_channel), now)
         self._sent(tx, updated)

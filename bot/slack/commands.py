@@ -9,7 +9,7 @@ from bot.core.incident import DomainError, Severity
 from bot.slack import blocks, runbook_blocks
 from bot.slack.handling import SlackDeps, guarded, responder
 from bot.slack.parsing import Parsed, parse
-from bot.slack.text import safe, slack_date
+from bot.slack.text import parse_user, safe, slack_date
 
 log = structlog.get_logger("warroom.slack")
 TITLE_SHOWN = 250
@@ -111,15 +111,18 @@ def incident_ref(item) -> str:
 
 
 async def _actions(which: str, channel: str, user: str, respond, deps: SlackDeps) -> None:
+    person = parse_user(which.strip()) if which.strip() else None
     which = which.strip().lower()
     today = deps.clock.now().date()
-    if which == "overdue":
+    if person:
+        title, items = f"Open action items of <@{person}>", await deps.actions.open_for(person)
+    elif which == "overdue":
         title, items = "Overdue action items", await deps.actions.overdue()
     elif which in ("mine", "my") or (not which and (await deps.incidents.find_in(channel)) is None):
         title, items = "Your open action items", await deps.actions.open_for(user)
     elif which:
         raise DomainError("Usage: `/incident actions` (this incident's, or yours outside a war room), "
-                          "`/incident actions mine`, `/incident actions overdue`.")
+                          "`/incident actions mine`, `/incident actions @person`, `/incident actions overdue`.")
     else:
         incident = await deps.incidents.find_in(channel)
         title, items = f"Action items of {incident.reference}", await deps.actions.of_incident(incident.id)
@@ -127,7 +130,14 @@ async def _actions(which: str, channel: str, user: str, respond, deps: SlackDeps
 
 
 async def _postmortem(command: dict, respond, deps: SlackDeps) -> None:
-    words = command.get("text", "").split()
+    text = command.get("text", "").strip()
+    if text.lower().startswith("action "):  # follow-ups found while writing the post-mortem
+        item = await deps.actions.add(command["channel_id"], text[len("action "):], command["user_id"],
+                                      f"cmd:{command['trigger_id']}")
+        await responder(respond)(f":pushpin: Added action item #{item.id} ({item.priority}); drafting again "
+                                 "with `/postmortem` puts it in the action-item table.")
+        return
+    words = text.split()
     action = words[0].lower() if words and words[0].lower() in {"review", "publish"} else None
     reference = (words[1] if action and len(words) > 1 else (words[0] if words and not action else ""))
     service = deps.postmortems

@@ -94,7 +94,7 @@ async def test_a_whole_incident_through_warroom_run(sandbox, warroom):
     await sandbox.slash(ALICE, room.id, "/incident", "sev 1")
     await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
     await sandbox.slash(ALICE, room.id, "/incident", f"role communicator <@{DAVE}>")
-    await eventually(sandbox, lambda: CAROL in room.members and DAVE in room.members)
+    await eventually(sandbox, lambda: CAROL in room.members and DAVE in room.members and "IC <@U0ALICE>" in room.topic)
     await sandbox.slash(DAVE, room.id, "/incident", "update identified Bad deploy 4f2a")
     clue = sandbox.say(BOB, room.id, "p99 latency 9s on payments-db")
     await sandbox.react(ALICE, room.id, clue.ts)

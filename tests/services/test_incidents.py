@@ -44,7 +44,8 @@ async def test_declare_commits_incident_timeline_and_ordered_effects(store, cloc
     async with store.transaction() as tx:
         timeline = await tx.timeline(incident.id)
         rows = (await tx.session.execute(select(OutboxRow).where(OutboxRow.kind == "invite"))).scalars().all()
-    assert [t.kind for t in timeline] == ["declared"]
+    assert [t.kind for t in timeline] == ["declared", "paged"]
+    assert timeline[1].text == "Paged <@U0BOB>, <@U0CAROL> (primary, secondary on call)"
     assert rows[0].payload["users"] == [ALICE, BOB, CAROL]
 
 
@@ -75,7 +76,7 @@ async def test_same_title_at_the_same_moment_makes_one_incident(store, clock, se
     assert len({r.incident.id for r in results}) == 1
     assert len(await svc.open_incidents()) == 1
     timeline = await svc.timeline(results[0].incident.id)
-    assert sorted(t.kind for t in timeline) == ["declared", "joined", "joined", "joined"]
+    assert sorted(t.kind for t in timeline) == ["declared", "joined", "joined", "joined", "paged"]
 
 
 async def test_same_title_later_the_same_day_gets_a_numbered_channel(store, clock, settings):
@@ -101,7 +102,8 @@ async def test_escalation_pages_only_the_newly_required_people(store, clock, set
                                             .order_by(OutboxRow.id))).scalars().all()
         timeline = await tx.timeline(incident.id)
     assert invites[-1].payload["users"] == [CAROL]
-    assert timeline[-1].text == "Escalated from SEV-2 to SEV-1"
+    assert [t.text for t in timeline[-2:]] == ["Escalated from SEV-2 to SEV-1",
+                                               "Paged <@U0CAROL> (secondary on call)"]
     again = await svc.change_severity(room, Severity.SEV1, BOB, "s2")
     assert again.paged == ("primary", "secondary")
     assert len(await svc.timeline(incident.id)) == len(timeline)

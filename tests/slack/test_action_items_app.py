@@ -39,9 +39,15 @@ async def test_add_list_and_close_action_items(sandbox, bot):
     await sandbox.slash(BOB, "general", "/incident", "actions")
     await settle(bot)
     assert "Nothing here" in str(sandbox.ephemerals_for(BOB)[-1].blocks)
+    await sandbox.slash(ALICE, room.id, "/postmortem", f"action Add a canary stage <@{CAROL}> P1")
+    await settle(bot)
+    await sandbox.slash(BOB, "general", "/incident", f"actions <@{CAROL}>")
+    await settle(bot)
+    assert "Add a canary stage" in str(sandbox.ephemerals_for(BOB)[-1].blocks)
+    assert "Open action items of <@U0CAROL>" in str(sandbox.ephemerals_for(BOB)[-1].blocks)
     incident = await bot.incidents.find_in(room.id)
     texts = [e.text for e in await bot.incidents.timeline(incident.id) if e.kind == "action_item"]
-    assert len(texts) == 4 and sum(t.startswith("Action item done:") for t in texts) == 2
+    assert len(texts) == 5 and sum(t.startswith("Action item done:") for t in texts) == 2
     await sandbox.slash(ALICE, room.id, "/incident", "action Tell <!channel> about it P2")
     await settle(bot)
     posted_text = everything_the_bot_posted(sandbox)

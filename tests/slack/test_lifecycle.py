@@ -19,7 +19,7 @@ async def test_severity_change_by_command_updates_card_room_and_announcements(sa
     assert any("Escalated from SEV-2 to SEV-1" in m.text and m.thread_ts for m in announcements)
     assert len(sandbox.workspace.channel("leadership").messages) == 1
     incident = await bot.incidents.find_in(room.id)
-    assert [t.kind for t in await bot.incidents.timeline(incident.id)][-1] == "severity_changed"
+    assert [t.kind for t in await bot.incidents.timeline(incident.id)][-2:] == ["severity_changed", "paged"]
 
 
 async def test_a_double_click_on_the_severity_menu_changes_it_once(sandbox, bot):
