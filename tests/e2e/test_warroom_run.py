@@ -96,6 +96,7 @@ async def test_a_whole_incident_through_warroom_run(sandbox, warroom):
     await sandbox.slash(ALICE, room.id, "/incident", f"role communicator <@{DAVE}>")
     await eventually(sandbox, lambda: CAROL in room.members and DAVE in room.members and "IC <@U0ALICE>" in room.topic)
     await sandbox.slash(DAVE, room.id, "/incident", "update identified Bad deploy 4f2a")
+    await eventually(sandbox, lambda: any("*Update* (Identified)" in m.text for m in room.messages))
     clue = sandbox.say(BOB, room.id, "p99 latency 9s on payments-db")
     await sandbox.react(ALICE, room.id, clue.ts)
     await sandbox.slash(BOB, room.id, "/incident", "timeline Rollback started")
