@@ -89,3 +89,11 @@ def test_environment_references_in_commands_are_kept(tmp_path):
     (tmp_path / "r.yaml").write_text(text)
     runbooks, errors = lint(tmp_path)
     assert errors == [] and runbooks[0].steps[0].commands[0].run == "echo ${HOME}"
+
+
+def test_the_readme_schema_example_is_a_valid_runbook(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("### Schema")[1].split("```yaml\n")[1].split("```")[0]
+    (tmp_path / "example.yaml").write_text(example)
+    runbooks, errors = lint(tmp_path)
+    assert errors == [] and runbooks[0].steps[0].commands[0].executable
