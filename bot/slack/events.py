@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 from slack_bolt.async_app import AsyncApp
 
+from bot.services.incidents import Duplicate
 from bot.slack.handling import SlackDeps
 
 log = structlog.get_logger("warroom.slack")
@@ -60,7 +61,6 @@ async def _add(deps: SlackDeps, client, channel: str, message: dict, actor: str,
         permalink = ""
     author = message.get("user", "")
     text = f"<@{author}>: {message.get('text', '')}" if author else message.get("text", "")
-    from bot.services.incidents import Duplicate
     try:
         await deps.incidents.add_note(channel, text, actor, "", permalink=permalink, kind="message",
                                       dedup_key=f"msg:{channel}:{message['ts']}")

@@ -269,15 +269,11 @@ class OutboxStore:
             await tx.session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(**values))
 
     async def next_due(self) -> datetime | None:
+        table = OutboxRow.__table__
         async with self.store.reading() as tx:
-            query = select(func.min(func.coalesce(OutboxRow.lease_until, OutboxRow.due_at))).where(
-                OutboxRow.status == "pending")
-            value = (await tx.session.execute(query)).scalar()
-        if value is None:
-            return None
-        from bot.storage.tables import UTCDateTime  # the aggregate loses the column type
-        return UTCDateTime().process_result_value(value, self.store.engine.dialect) if not isinstance(value, str) \
-            else UTCDateTime().process_result_value(datetime.fromisoformat(value), self.store.engine.dialect)
+            query = select(func.min(func.coalesce(table.c.lease_until, table.c.due_at))).where(
+                table.c.status == "pending")
+            return (await tx.session.execute(query)).scalar()
 
     async def counts(self) -> dict[str, int]:
         async with self.store.reading() as tx:

@@ -1,6 +1,5 @@
 """Post-mortems through the real app: history with threads, canvas, file fallback, states, reminders."""
 
-import pytest
 from sqlalchemy import select
 
 from bot.slack.history import SlackHistory
