@@ -53,12 +53,9 @@ class Dispatcher:
         self._running: set[asyncio.Task] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
-        self.also_wake: list = []  # e.g. the timer loop: a change may have set a timer sooner than it sleeps
 
     def wake(self) -> None:
         self._wakeup.set()
-        for also in self.also_wake:
-            also()
 
     def lease_for_hand_over(self) -> tuple[str, datetime]:
         return self.owner, self.clock.now() + self.lease

@@ -102,7 +102,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     timers = TimerLoop(store, {STATUS_REMINDER: reminders.fire, IC_NUDGE: reminders.fire,
                                POSTMORTEM_REMINDER: postmortems.fire, ACTION_DUE: action_items.fire,
                                ACTION_DIGEST: action_items.fire}, clock)
-    dispatcher.also_wake.append(timers.wake)
+    store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
     app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,

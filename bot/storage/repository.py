@@ -70,6 +70,7 @@ class Effect:
 class Store:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
+        self.timer_listeners: list = []  # called after a commit that set or moved a timer
         self._sessions = session_factory(engine)
         self._readers = session_factory(engine, read_only=True)
 
@@ -77,8 +78,13 @@ class Store:
     async def transaction(self, *, lease: tuple[str, datetime] | None = None) -> AsyncIterator["Transaction"]:
         """`lease` (owner, until): effects this transaction queues that may leave at once are leased to that
         dispatcher already, and listed in `handed_over` for it to perform without claiming them again."""
-        async with self._sessions() as session, session.begin():
-            yield Transaction(session, lease)
+        async with self._sessions() as session:
+            async with session.begin():
+                tx = Transaction(session, lease)
+                yield tx
+            if tx.timers_changed:
+                for listener in self.timer_listeners:
+                    listener()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator["Transaction"]:
@@ -92,6 +98,7 @@ class Transaction:
         self.session = session
         self.lease = lease
         self.handed_over: list[OutboxItem] = []
+        self.timers_changed = False
 
     # -- incidents ---------------------------------------------------------------------------------
     async def incidents(self, incident_ids: set[int]) -> dict[int, Incident]:

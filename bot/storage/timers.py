@@ -32,6 +32,7 @@ def _timer(row) -> Timer:
 
 class TimerRepository:
     def __init__(self, tx: Transaction):
+        self.tx = tx
         self.session = tx.session
 
     async def set(self, key: str, kind: str, due_at: datetime, *, incident_id: int | None = None,
@@ -40,6 +41,7 @@ class TimerRepository:
         insert = postgresql_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
         values = {"key": key, "kind": kind, "due_at": due_at, "incident_id": incident_id, "status": "pending",
                   "payload": payload or {}, "fired": 0}
+        self.tx.timers_changed = True  # the timer loop may be sleeping past this one
         statement = insert(TIMERS).values(**values).on_conflict_do_update(
             index_elements=["key"], set_={"due_at": due_at, "status": "pending", "payload": payload or {},
                                           "lease_until": None, "lease_owner": None})

@@ -118,3 +118,16 @@ async def test_reminders_due_during_a_restart_fire_once_afterwards(store, clock,
     await fire_due(store, clock, reminders)
     await fire_due(store, clock, reminders)
     assert sorted(await posted(store)) == sorted([IC_NUDGE, STATUS_REMINDER])
+
+
+async def test_only_changes_that_move_a_timer_wake_the_timer_loop(store, clock, settings):
+    woken = []
+    store.timer_listeners.append(lambda: woken.append(True))
+    incidents, incident = await declared(store, clock, settings)
+    assert woken  # the declaration set the first reminder
+    woken.clear()
+    await incidents.add_note("C_ROOM", "looked at the graphs", BOB, "n1")
+    assert woken == []
+    clock.advance(minutes=3)
+    await incidents.post_update("C_ROOM", "found it", None, BOB, "u1")
+    assert woken == [True]
