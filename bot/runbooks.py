@@ -6,6 +6,7 @@ A broken runbook never stops the bot: it is reported and left out.
 from __future__ import annotations
 
 import shlex
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -133,9 +134,14 @@ class Catalog:
     runbooks: dict[str, Runbook] = field(default_factory=dict)
     errors: list[SourceError] = field(default_factory=list)
     _signature: tuple = ()
+    _checked: float = float("-inf")
+    check_every: float = 1.0  # seconds; every card render asks for suggestions, the disk need not be asked each time
 
-    def refresh(self, *, report: bool = True) -> None:
+    def refresh(self, *, report: bool = True, force: bool = False) -> None:
         """Reloads when a file was added, removed or edited; runs already started keep their own copy."""
+        if not force and time.monotonic() - self._checked < self.check_every:
+            return
+        self._checked = time.monotonic()
         files = sorted(self.directory.glob("*.y*ml")) if self.directory.is_dir() else []
         signature = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
         if signature == self._signature:
@@ -168,5 +174,5 @@ class Catalog:
 
 def lint(directory: Path) -> tuple[list[Runbook], list[SourceError]]:
     catalog = Catalog(directory)
-    catalog.refresh(report=False)
+    catalog.refresh(report=False, force=True)
     return list(catalog.runbooks.values()), catalog.errors

@@ -17,6 +17,7 @@ import structlog
 
 from bot.core.ports import Clock, EffectPerformer, RetryLater
 from bot.storage.repository import OutboxItem, OutboxStore, Store
+from bot.storage.timers import TimerStore
 
 log = structlog.get_logger("warroom.dispatcher")
 
@@ -171,8 +172,6 @@ class TimerLoop:
 
     def __init__(self, store: Store, handlers: dict, clock: Clock, *, lease: timedelta = timedelta(seconds=60),
                  idle_wait: float = 30.0):
-        from bot.storage.timers import TimerStore  # the outbox half of this module needs none of it
-
         self.timers = TimerStore(store)
         self.handlers = handlers
         self.clock = clock

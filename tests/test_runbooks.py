@@ -77,7 +77,7 @@ def test_a_broken_runbook_is_left_out_and_the_rest_load(tmp_path):
 def test_the_catalog_picks_up_edits(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text(GOOD.replace("{id}", "one"))
-    catalog = Catalog(tmp_path)
+    catalog = Catalog(tmp_path, check_every=0)
     assert catalog.get("one").title == "Something"
     path.write_text(GOOD.replace("{id}", "one").replace("title: Something", "title: Something else!"))
     assert catalog.get("one").title == "Something else!"

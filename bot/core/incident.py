@@ -190,12 +190,6 @@ def _acknowledged(incident: Incident, at: datetime) -> Incident:
     return incident if incident.acknowledged_at else replace(incident, acknowledged_at=at)
 
 
-def acknowledge(incident: Incident, actor: str, at: datetime, source: str) -> tuple[Incident, list[Event]]:
-    if incident.acknowledged_at:
-        return incident, []
-    return replace(incident, acknowledged_at=at), [Event("acknowledged", actor, at, f"Acknowledged ({source})")]
-
-
 def post_update(incident: Incident, text: str, status: Status | None, actor: str,
                 at: datetime) -> tuple[Incident, list[Event]]:
     _require_open(incident)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol, Sequence
 
 from bot.core.incident import Incident, format_duration
@@ -74,7 +75,6 @@ def conversation(messages: Sequence[HistoryMessage], name_of=lambda user: user) 
 
 def due(incident: Incident, required: bool, hours: int = 48):
     """When the post-mortem is due: 48 hours after the resolve, for severities that require one."""
-    from datetime import timedelta
     if not required or incident.resolved_at is None:
         return None
     return incident.resolved_at + timedelta(hours=hours)

@@ -6,7 +6,7 @@ delay shows the latest state; the payload carries only what the current state no
 
 from __future__ import annotations
 
-from bot.core.incident import Event, Incident, Severity
+from bot.core.incident import Event, Incident
 from bot.core.severity import SeverityPolicy
 from bot.storage.repository import Effect
 
@@ -105,5 +105,5 @@ def paged_users(policy: SeverityPolicy, slots: tuple[str, ...], oncall) -> list[
     return users
 
 
-__all__ = ["Effect", "Severity", "SLACK", "STATUS_PAGE", "after_declare", "after_join", "after_severity_change",
+__all__ = ["Effect", "SLACK", "STATUS_PAGE", "after_declare", "after_join", "after_severity_change",
            "after_role", "after_update", "after_resolve", "paged_users"]

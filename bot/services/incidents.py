@@ -112,7 +112,7 @@ class IncidentService:
             await tx.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
                                                                 self.settings.slack.leadership_channel), now,
                              new_incident=True)
-            await self._schedule(tx, incident)
+            await self._schedule(tx, incident, declared=True)
             return Declared(incident, created=True), tx
 
     # -- changes to an open incident ---------------------------------------------------------------
@@ -223,24 +223,28 @@ class IncidentService:
                                "Use `/incident list` to find one, or `/incident declare` to start one.")
         return incident
 
-    async def _schedule(self, tx: Transaction, incident: Incident) -> None:
+    async def _schedule(self, tx: Transaction, incident: Incident, *, declared: bool = False) -> None:
         """Moves the incident's timers to match its new state, in the same transaction as the change."""
         timers = TimerRepository(tx)
-        reminder = reminders.status_reminder_key(incident.id)
+        reminder, nudge = reminders.status_reminder_key(incident.id), reminders.ic_nudge_key(incident.id)
+        pending = await timers.pending([reminder, nudge])
+        now = self.clock.now()
         due = reminders.next_status_reminder(incident, self.settings.policy(incident.severity),
                                              incident.last_update_at or incident.declared_at)
-        current = await timers.get(reminder)
+        current = pending.get(reminder)
         if due is None:
-            await timers.cancel(reminder)
-        elif due <= self.clock.now() and current is not None and current.due_at > self.clock.now():
+            if current:
+                await timers.cancel(reminder)
+        elif due <= now and current is not None and current.due_at > now:
             pass  # already overdue and reminded: keep the next reminder where it is
         elif current is None or current.due_at != due:
             await timers.set(reminder, reminders.STATUS_REMINDER, due, incident_id=incident.id)
-        nudge = reminders.ic_nudge_key(incident.id)
         minutes = self.settings.file.reminders.ic_nudge_minutes
-        if not incident.is_open or incident.commander or not minutes:
+        wanted = incident.is_open and not incident.commander and minutes
+        if not wanted and nudge in pending:
             await timers.cancel(nudge)
-        elif await timers.get(nudge) is None:
+        elif wanted and declared:
+            # Set once, at the declaration; after that it only repeats itself or is cancelled.
             await timers.set(nudge, reminders.IC_NUDGE, incident.declared_at + timedelta(minutes=minutes),
                              incident_id=incident.id)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, ConfirmObject, ContextBlock, DividerBlock,
+from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, ContextBlock, DividerBlock,
                                      HeaderBlock, InputBlock, MarkdownTextObject, Option, PlainTextInputElement,
-                                     PlainTextObject, SectionBlock, StaticSelectElement, UserSelectElement)
+                                     SectionBlock, StaticSelectElement, UserSelectElement)
 from slack_sdk.models.views import View
 
 from bot.core.incident import Incident, Role, Severity, Status, format_duration
@@ -293,10 +293,6 @@ def help_blocks() -> Blocks:
     return section(HELP)
 
 
-def plain(text: str) -> PlainTextObject:
-    return PlainTextObject(text=text)
-
-
 __all__ = ["incident_card", "card_fallback", "assessment", "declared_announcement", "update_message",
            "resolved_message", "topic", "purpose", "declare_modal", "role_modal", "update_modal", "resolve_modal",
-           "status_reply", "incident_list", "help_blocks", "section", "ConfirmObject", "plain"]
+           "status_reply", "incident_list", "help_blocks", "section"]

@@ -30,14 +30,6 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             return
         await _add(deps, client, event.get("channel_id") or item.get("channel"), message, event["user"], "pin")
 
-    @app.event("pin_removed")
-    async def pin_removed():
-        pass
-
-    @app.event("reaction_removed")
-    async def reaction_removed():
-        pass
-
 
 async def _fetch(client, channel: str, ts: str) -> dict | None:
     response = await client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)

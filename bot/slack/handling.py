@@ -54,3 +54,21 @@ def responder(respond) -> Reply:
         except Exception:
             log.warning("reply_failed")
     return reply
+
+
+async def submit_modal(ack, work, block_id: str):
+    """Runs a modal's work before the ack, so that a refusal shows in the modal itself."""
+    try:
+        result = await work
+    except Duplicate:
+        await ack()
+        return None
+    except DomainError as exc:
+        await ack(response_action="errors", errors={block_id: str(exc)[:150]})
+        return None
+    except Exception:
+        log.exception("modal_failed")
+        await ack(response_action="errors", errors={block_id: "Something went wrong on warroom's side; it is logged."})
+        return None
+    await ack()
+    return result

@@ -10,9 +10,8 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.runbook import StepState
 from bot.services.runbooks import RunbookService
 from bot.slack import runbook_blocks as blocks
-from bot.slack.handling import guarded, responder
+from bot.slack.handling import guarded, responder, submit_modal
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.views import _submit
 
 
 def _key(body: dict, action: dict) -> str:
@@ -57,7 +56,7 @@ def register(app: AsyncApp, service: RunbookService) -> None:
     async def note_submitted(ack, body, view):
         where = json.loads(view["private_metadata"])
         text = view["state"]["values"]["note"][ActionId.NOTE_INPUT]["value"] or ""
-        await _submit(ack, service.note(where["run"], where["step"], text, body["user"]["id"], f"view:{view['id']}"),
+        await submit_modal(ack, service.note(where["run"], where["step"], text, body["user"]["id"], f"view:{view['id']}"),
                       "note")
 
     @app.action(re.compile(f"^{ActionId.RUNBOOK_BRANCH_PREFIX}\\d+$"))

@@ -8,10 +8,9 @@ from __future__ import annotations
 import structlog
 from slack_bolt.async_app import AsyncApp
 
-from bot.core.incident import DomainError, Role, Severity, Status
-from bot.services.incidents import Duplicate
+from bot.core.incident import Role, Severity, Status
 from bot.slack.commands import declared_reply
-from bot.slack.handling import SlackDeps
+from bot.slack.handling import SlackDeps, submit_modal
 from bot.slack.ids import ActionId, CallbackId
 
 log = structlog.get_logger("warroom.slack")
@@ -30,23 +29,6 @@ def _values(view: dict) -> dict:
     return flat
 
 
-async def _submit(ack, work, block_id: str):
-    try:
-        result = await work
-    except Duplicate:
-        await ack()
-        return None
-    except DomainError as exc:
-        await ack(response_action="errors", errors={block_id: str(exc)[:150]})
-        return None
-    except Exception:
-        log.exception("modal_failed")
-        await ack(response_action="errors", errors={block_id: "Something went wrong on warroom's side; it is logged."})
-        return None
-    await ack()
-    return result
-
-
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     service = deps.incidents
 
@@ -55,7 +37,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         values = _values(view)
         user = body["user"]["id"]
         title = (values.get(ActionId.TITLE_INPUT) or "").strip()
-        result = await _submit(ack, service.declare(
+        result = await submit_modal(ack, service.declare(
             title=title, severity=Severity(int(values[ActionId.SEVERITY_INPUT])), actor=user,
             request_key=f"view:{view['id']}", description=values.get(ActionId.DESCRIPTION_INPUT) or "",
             service=values.get(ActionId.SERVICE_INPUT) or ""), "title")
@@ -67,7 +49,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         values = _values(view)
         channel = view["private_metadata"]
         role = Role(values[ActionId.ROLE_INPUT])
-        await _submit(ack, service.assign_role(channel, role, values[ActionId.USER_INPUT], body["user"]["id"],
+        await submit_modal(ack, service.assign_role(channel, role, values[ActionId.USER_INPUT], body["user"]["id"],
                                                f"view:{view['id']}"), "user")
 
     @app.view(CallbackId.UPDATE_MODAL)
@@ -75,14 +57,14 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         values = _values(view)
         channel = view["private_metadata"]
         status = Status(values[ActionId.STATUS_INPUT]) if values.get(ActionId.STATUS_INPUT) else None
-        await _submit(ack, service.post_update(channel, values.get(ActionId.UPDATE_TEXT_INPUT) or "", status,
+        await submit_modal(ack, service.post_update(channel, values.get(ActionId.UPDATE_TEXT_INPUT) or "", status,
                                                body["user"]["id"], f"view:{view['id']}"), "text")
 
     @app.view(CallbackId.RESOLVE_MODAL)
     async def resolve_submitted(ack, body, view):
         values = _values(view)
         channel = view["private_metadata"]
-        await _submit(ack, service.resolve(channel, values.get(ActionId.SUMMARY_INPUT) or "", body["user"]["id"],
+        await submit_modal(ack, service.resolve(channel, values.get(ActionId.SUMMARY_INPUT) or "", body["user"]["id"],
                                            f"view:{view['id']}"), "summary")
 
 

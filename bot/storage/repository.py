@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.core.incident import Event, Incident, Severity, Status
 from bot.storage.database import session_factory
-from bot.storage.tables import IncidentRow, OutboxRow, ProcessedRequestRow, TimelineRow
+from bot.storage.tables import IncidentRow, OutboxRow, PostmortemRow, ProcessedRequestRow, TimelineRow
 
 __all__ = ["Store", "Transaction", "TimelineEntry", "OutboxItem", "IntegrityError"]
 
@@ -154,7 +154,6 @@ class Transaction:
         postmortem = {key.removeprefix("postmortem_"): value for key, value in refs.items()
                       if key in ("postmortem_canvas_id", "postmortem_file_id")}
         if postmortem:
-            from bot.storage.tables import PostmortemRow
             await self.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident_id)
                                        .values(**postmortem))
         allowed = {"channel_id", "channel_name", "card_ts", "announce_ts"}

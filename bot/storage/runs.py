@@ -115,9 +115,6 @@ class RunRepository:
                                            .order_by(RUNS.c.id))).all()
         return [self._run(row) for row in rows]
 
-    async def messages(self, run_id: int) -> RunMessages:
-        return self._messages(await self._row(run_id, False))
-
     async def set_refs(self, refs: dict[str, Any]) -> None:
         run_id = refs["run_id"]
         values: dict[str, Any] = {key: refs[key] for key in ("header_ts", "summary_ts") if key in refs}

@@ -51,6 +51,11 @@ class TimerRepository:
         await self.session.execute(update(TIMERS).where(TIMERS.c.key == key).values(status="cancelled",
                                                                                      lease_until=None))
 
+    async def pending(self, keys: list[str]) -> dict[str, Timer]:
+        rows = (await self.session.execute(select(TIMERS).where(TIMERS.c.key.in_(keys),
+                                                                 TIMERS.c.status == "pending"))).all()
+        return {row.key: _timer(row) for row in rows}
+
     async def get(self, key: str) -> Timer | None:
         row = (await self.session.execute(select(TIMERS).where(TIMERS.c.key == key))).one_or_none()
         return _timer(row) if row else None

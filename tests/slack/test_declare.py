@@ -18,7 +18,8 @@ async def test_declare_opens_the_war_room_and_announces_it(sandbox, bot):
     assert room.topic.startswith("SEV-2 · Investigating · no IC yet · Payments API returning 503")
     assert "INC-1" in room.purpose
     pinned = card(room)
-    assert room.messages[0] is pinned or room.messages[0].subtype == "channel_join"
+    bot_posts = [m for m in room.messages if m.bot]
+    assert bot_posts[0] is pinned and "INCIDENT:" in bot_posts[1].text  # the card first, then the assessment
     assert pinned.blocks[0]["text"]["text"] == "INC-1 · SEV-2 · Payments API returning 503"
     buttons = [e.get("action_id") for b in pinned.blocks if b["type"] == "actions" for e in b["elements"]]
     assert buttons == [ActionId.SEVERITY_SELECT, ActionId.ASSIGN_ROLE, ActionId.POST_UPDATE, ActionId.RESOLVE]

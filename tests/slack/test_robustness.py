@@ -4,7 +4,7 @@ import json
 
 from bot.sandbox.workspace import BOT_USER_ID
 from tests.conftest import ALICE, BOB
-from tests.slack.helpers import (bot_texts, card, declare, everything_the_bot_posted, replies_to, settle,
+from tests.slack.helpers import (card, declare, everything_the_bot_posted, replies_to, settle,
                                  war_rooms)
 
 
@@ -118,4 +118,3 @@ async def test_an_update_too_long_for_one_block_is_cut_but_kept(sandbox, bot):
     incident = await bot.incidents.find_in(room.id)
     assert [t.text for t in await bot.incidents.timeline(incident.id) if t.kind == "update"] == [text.strip()]
     assert json.dumps(update.blocks).count("word") < 1500
-    assert bot_texts(room)
