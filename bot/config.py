@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.core.escalation import DEFAULT_CHAINS, Step
 from bot.core.incident import Severity
+from bot.core.oncall import Override, Rotation
 from bot.core.permissions import Rule
 from bot.core.severity import DEFAULT_POLICIES, SeverityPolicy, StatusPageState
 from bot.yamlsource import SourceError, SourceInvalid, load_yaml
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./warroom.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 class _Strict(BaseModel):
@@ -51,17 +56,142 @@ class PermissionsSection(_Strict):
         return Rule.parse(getattr(self, action))
 
 
-class OncallSection(_Strict):
-    """On-call slots by name (primary, secondary, ...) -> Slack user IDs; paged by mention until PagerDuty."""
+UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]+$")]
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-    slots: dict[str, list[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]+$")]]] = Field(default_factory=dict)
+
+class OverrideSection(_Strict):
+    user: UserId
+    start: datetime
+    end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-12-01T10:00:00+01:00")
+        return value
+
+
+class RotationSection(_Strict):
+    """A weekly rotation kept here, or one read from PagerDuty (a schedule or an escalation policy)."""
+
+    members: list[UserId] = Field(default_factory=list)
+    handoff: Annotated[str, Field(pattern=r"^(?i:(mon|tues|wednes|thurs|fri|satur|sun)day) ([01]?\d|2[0-3]):[0-5]\d$")] = "monday 10:00"
+    timezone: str = "UTC"
+    start: date | None = None
+    offset: Annotated[int, Field(ge=0)] = 0
+    overrides: list[OverrideSection] = Field(default_factory=list)
+    pagerduty_schedule: str | None = None
+    pagerduty_escalation_policy: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _usable(self):
+        if self.pagerduty_schedule or self.pagerduty_escalation_policy:
+            return self
+        problems = self.rotation("check").problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def rotation(self, name: str) -> Rotation:
+        day, at = self.handoff.lower().split()
+        weekday = WEEKDAY_NAMES.index(day)
+        hour, minute = (int(part) for part in at.split(":"))
+        start = self.start or _first_weekday_of_2026(weekday)
+        overrides = tuple(Override(o.user, o.start, o.end) for o in self.overrides)
+        return Rotation(name, tuple(self.members), self.timezone, weekday, time(hour, minute), start, self.offset,
+                        overrides)
+
+
+def _first_weekday_of_2026(weekday: int) -> date:
+    first = date(2026, 1, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7)
+
+
+class OncallSection(_Strict):
+    """Who is on call. Fixed slots (`primary: [U...]`), weekly `rotations`, and where hand-offs are posted."""
+
+    slots: dict[str, list[UserId]] = Field(default_factory=dict)
+    rotations: dict[str, RotationSection] = Field(default_factory=dict)
+    team_channel: ChannelName | None = None
+    incident_commander: str | None = Field(default=None, description="the slot or rotation shown as IC by /oncall")
 
     @model_validator(mode="before")
     @classmethod
     def _flatten(cls, value):
-        if isinstance(value, dict) and "slots" not in value:
-            return {"slots": {k: ([v] if isinstance(v, str) else v) for k, v in value.items()}}
+        reserved = {"slots", "rotations", "team_channel", "incident_commander"}
+        if isinstance(value, dict):
+            slots = dict(value.get("slots") or {})
+            slots.update({k: ([v] if isinstance(v, str) else v) for k, v in value.items() if k not in reserved})
+            return {**{k: v for k, v in value.items() if k in reserved}, "slots": slots}
         return value
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        both = set(self.slots) & set(self.rotations)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} is both a fixed slot and a rotation: keep one")
+        if self.incident_commander and self.incident_commander not in self.names:
+            raise ValueError(f"incident_commander names `{self.incident_commander}`, which is neither a slot "
+                             f"nor a rotation")
+        return self
+
+    @property
+    def names(self) -> set[str]:
+        return set(self.slots) | set(self.rotations)
+
+
+class PagerDutySection(_Strict):
+    """The PagerDuty mirror. It is on when PAGERDUTY_API_TOKEN (or a routing key) is set and a service is named."""
+
+    service_id: str | None = None
+    escalation_policy_id: str | None = None
+    routing_key: str | None = Field(default=None, description="an Events API v2 integration key: trigger "
+                                                              "through the Events API instead of REST")
+    priorities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], str] = Field(default_factory=dict)
+    users: dict[UserId, str] = Field(default_factory=dict, description="Slack user -> PagerDuty user ID")
+    requester_id: str | None = Field(default=None, description="PagerDuty user who requests responders when "
+                                                               "the Slack user asking has no mapping")
+    on_resolve: Literal["resolve", "prompt"] = "resolve"
+    open_war_rooms_for: list[str] = Field(default_factory=list, description="PagerDuty service IDs whose "
+                                                                            "incidents open a war room")
+
+
+class ChainStepSection(_Strict):
+    after_minutes: Annotated[int, Field(ge=0, le=1440)]
+    notify: list[str] = Field(min_length=1)
+
+
+class EscalationSection(_Strict):
+    enabled: bool = True
+    chains: dict[Annotated[str, Field(pattern=r"^(default|sev[1-4])$")], list[ChainStepSection]] = \
+        Field(default_factory=dict)
+    drill_audience: list[UserId] = Field(default_factory=list)
+
+    @field_validator("chains")
+    @classmethod
+    def _ordered(cls, value):
+        for name, steps in value.items():
+            minutes = [step.after_minutes for step in steps]
+            if minutes != sorted(minutes):
+                raise ValueError(f"{name}: steps must be in order of after_minutes")
+        return value
+
+    def resolved_chains(self) -> dict[str, tuple[Step, ...]]:
+        chains = dict(DEFAULT_CHAINS)
+        for name, steps in self.chains.items():
+            chains[name] = tuple(Step(timedelta(minutes=s.after_minutes), tuple(s.notify)) for s in steps)
+        return chains
 
 
 class SeveritySection(_Strict):
@@ -124,15 +254,23 @@ class ConfigFile(_Strict):
     runbooks: RunbooksSection = RunbooksSection()
     reminders: RemindersSection = RemindersSection()
     action_items: ActionItemsSection = ActionItemsSection()
+    pagerduty: PagerDutySection = PagerDutySection()
+    escalation: EscalationSection = EscalationSection()
     severities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], SeveritySection] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _paged_slots_exist(self):
         for key, section in self.severities.items():
             for slot in section.page or []:
-                if slot not in self.oncall.slots:
+                if slot not in self.oncall.names:
                     raise ValueError(f"severities.{key}.page names on-call slot `{slot}`, "
                                      f"which oncall does not define")
+        for key, steps in self.escalation.chains.items():
+            for index, step in enumerate(steps):
+                for name in step.notify:
+                    if name not in self.oncall.names and not _USER_ID.match(name):
+                        raise ValueError(f"escalation.chains.{key}[{index}].notify names `{name}`, which is "
+                                         f"neither an on-call slot, a rotation nor a user ID")
         return self
 
 
@@ -144,6 +282,11 @@ class Environment:
     database_url: str
     http_port: int
     config_path: Path
+    pagerduty_api_token: str | None = None
+    pagerduty_api_url: str | None = None
+    pagerduty_events_url: str | None = None
+    pagerduty_from_email: str | None = None
+    pagerduty_webhook_secret: str | None = None
 
     @classmethod
     def from_os(cls) -> "Environment":
@@ -158,6 +301,11 @@ class Environment:
             database_url=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             http_port=int(port),
             config_path=Path(os.environ.get("WARROOM_CONFIG", "./config.yaml")),
+            pagerduty_api_token=os.environ.get("PAGERDUTY_API_TOKEN") or None,
+            pagerduty_api_url=os.environ.get("PAGERDUTY_API_URL") or None,
+            pagerduty_events_url=os.environ.get("PAGERDUTY_EVENTS_URL") or None,
+            pagerduty_from_email=os.environ.get("PAGERDUTY_FROM_EMAIL") or None,
+            pagerduty_webhook_secret=os.environ.get("PAGERDUTY_WEBHOOK_SECRET") or None,
         )
 
     def __repr__(self) -> str:  # never show tokens in logs or tracebacks

@@ -130,7 +130,9 @@ class Dispatcher:
                 if incident is None and item.incident_id is not None:
                     async with self.store.reading() as tx:
                         incident = await tx.incident(item.incident_id)
-                refs = await performer.perform(item.kind, item.payload, incident)
+                # A retry says so: an effect that cannot be made idempotent by key checks before repeating.
+                payload = item.payload if item.attempts <= 1 else {**item.payload, "attempt": item.attempts}
+                refs = await performer.perform(item.kind, payload, incident)
                 await self.outbox.settle(item.id, status="done", now=self.clock.now(), refs=refs or None,
                                          incident_id=item.incident_id)
                 bound.debug("effect_done")

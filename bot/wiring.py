@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Environment, Settings
 from bot.core.ports import Clock
 from bot.http import server as http_server
+from bot.core.escalation import ESCALATION
+from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
 from bot.integrations.statuspage import LoggingStatusPage
+from bot.services.escalation import EscalationService
+from bot.services.oncall import HANDOFF, OnCallService
+from bot.services.pagerduty import PagerDutyMirror
 from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
 from bot.scheduler import Dispatcher, TimerLoop
 from bot.services.actions import DIGEST as ACTION_DIGEST
@@ -67,6 +72,9 @@ class Runtime:
     timers: TimerLoop
     postmortems: PostmortemService
     actions: ActionItemService
+    oncall: OnCallService
+    escalation: EscalationService
+    pagerduty: PagerDutyMirror | None
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -85,7 +93,17 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     directory = SlackDirectory(bolt_client)
     performers: dict = {"statuspage": LoggingStatusPage()}
     dispatcher = Dispatcher(store, performers, clock)
-    incidents = IncidentService(store, settings, clock, directory, dispatcher)
+    pagerduty_clients = PagerDutyClients.from_env(env, settings)
+    oncall = OnCallService(settings, clock, store=store, dispatch=dispatcher,
+                           pagerduty=pagerduty_clients.rest if pagerduty_clients else None)
+    incidents = IncidentService(store, settings, clock, directory, dispatcher, oncall=oncall,
+                                pagerduty=pagerduty_clients is not None)
+    mirror = None
+    if pagerduty_clients:
+        mirror = PagerDutyMirror(store, settings, clock, incidents, dispatcher)
+        performers["pagerduty"] = PagerDutyEffects(pagerduty_clients, settings, mirror.reachability,
+                                                   directory.display_name)
+    escalation = EscalationService(store, settings, clock, oncall, dispatcher)
     catalog = Catalog(Path(settings.file.runbooks.directory))
     catalog.refresh()
     runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, SubprocessRunner(),
@@ -101,30 +119,35 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     performers["slack"].action_item = action_items.get
     timers = TimerLoop(store, {STATUS_REMINDER: reminders.fire, IC_NUDGE: reminders.fire,
                                POSTMORTEM_REMINDER: postmortems.fire, ACTION_DUE: action_items.fire,
-                               ACTION_DIGEST: action_items.fire}, clock)
+                               ACTION_DIGEST: action_items.fire, ESCALATION: escalation.fire,
+                               HANDOFF: oncall.fire}, clock)
     store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
     app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
                    process_before_response=True)
-    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items)
+    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
     runbook_actions.register(app, runbooks)
     socket = EarlyAckSocketModeHandler(app, env.slack_app_token, ping_interval=10)
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
-                   postmortems, action_items)
+                   postmortems, action_items, oncall, escalation, mirror)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
     """`warroom run` and `warroom demo` both come through here."""
     await database.upgrade(runtime.engine)
     await runtime.actions.ensure_digest()
+    await runtime.oncall.ensure_handoffs()
     dispatcher_task = asyncio.create_task(runtime.dispatcher.run(), name="dispatcher")
     timers_task = asyncio.create_task(runtime.timers.run(), name="timers")
     runner = None
     if http:
-        runner = await http_server.start(http_server.build_app(lambda: _readiness(runtime)), runtime.env.http_port)
+        secrets = [s.strip() for s in (runtime.env.pagerduty_webhook_secret or "").split(",") if s.strip()]
+        app = http_server.build_app(lambda: _readiness(runtime), pagerduty_secrets=secrets,
+                                    pagerduty=runtime.pagerduty.handle if runtime.pagerduty else None)
+        runner = await http_server.start(app, runtime.env.http_port)
     await runtime.socket.connect_async()
     log.info("warroom_ready", http_port=runtime.env.http_port if http else None)
     if on_ready:

@@ -26,6 +26,9 @@ ALICE, BOB, CAROL, DAVE, ERIN = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN
 TEST_CONFIG = {
     "slack": {"announce_channel": "incidents", "leadership_channel": "leadership"},
     "oncall": {"primary": [BOB], "secondary": [CAROL]},
+    # Escalation DMs are tested on their own (tests/services/test_escalation.py); elsewhere they would only
+    # add messages to every scenario.
+    "escalation": {"enabled": False},
 }
 
 

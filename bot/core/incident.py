@@ -111,6 +111,9 @@ class Incident:
     announce_ts: str | None = None
     is_drill: bool = False
     last_update_at: datetime | None = None
+    acknowledged_by: str | None = None  # who acknowledged the page (a Slack user, or "pagerduty:<name>")
+    pagerduty_id: str | None = None
+    pagerduty_url: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -132,6 +135,15 @@ class Incident:
             "mitigate": since(self.mitigated_at),
             "resolve": since(self.resolved_at),
         }
+
+
+def person(label: str) -> str:
+    """A Slack user ID as a mention; someone known only to PagerDuty ("pagerduty:Jane Doe") by name, escaped
+    so that a name from outside can never become a mention or <!channel>."""
+    if label[:1] in ("U", "W") and label.isalnum() and label.isupper():
+        return f"<@{label}>"
+    name = label.removeprefix("pagerduty:").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"{name[:100]} (PagerDuty)"
 
 
 def _require_open(incident: Incident) -> None:

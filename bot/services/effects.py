@@ -12,6 +12,9 @@ from bot.storage.repository import Effect
 
 SLACK = "slack"
 STATUS_PAGE = "statuspage"
+PAGERDUTY = "pagerduty"
+# PagerDuty's effects keep their own order in their own lane: an outage there never holds up the war room.
+PAGERDUTY_LANE = "pagerduty"
 
 
 def after_declare(incident: Incident, policy: SeverityPolicy, invitees: list[str], paged: list[str],
@@ -96,14 +99,43 @@ def after_resolve(incident: Incident, event: Event, policy: SeverityPolicy) -> l
     return [wave]
 
 
-def paged_users(policy: SeverityPolicy, slots: tuple[str, ...], oncall) -> list[str]:
+def mirrored(incident: Incident, policy: SeverityPolicy) -> bool:
+    """Whether the incident has (or gets) a PagerDuty twin: it pages, or it was mirrored already. Drills never."""
+    return not incident.is_drill and (bool(incident.pagerduty_id) or bool(policy.page))
+
+
+def pagerduty_create() -> list[list[Effect]]:
+    # Once the twin exists, the card and the channel's bookmarks link it.
+    return [[Effect(PAGERDUTY, "create")], [Effect(SLACK, "link_pagerduty")]]
+
+
+def pagerduty_after_severity_change(incident: Incident, policy: SeverityPolicy) -> list[list[Effect]]:
+    if incident.pagerduty_id or not policy.page:
+        return [[Effect(PAGERDUTY, "update")]]
+    return pagerduty_create() + [[Effect(PAGERDUTY, "update")]]
+
+
+def pagerduty_note(text: str, actor: str) -> list[list[Effect]]:
+    return [[Effect(PAGERDUTY, "note", {"text": text, "actor": actor})]]
+
+
+def pagerduty_responders(users: list[str], actor: str, role_label: str) -> list[list[Effect]]:
+    return [[Effect(PAGERDUTY, "responders", {"users": users, "actor": actor, "role_label": role_label})]]
+
+
+def pagerduty_status(status: str) -> list[list[Effect]]:
+    return [[Effect(PAGERDUTY, "resolve" if status == "resolved" else "acknowledge")]]
+
+
+def paged_users(slots: tuple[str, ...], on_call: dict[str, list[str]]) -> list[str]:
     users: list[str] = []
     for slot in slots:
-        for user in oncall(slot):
+        for user in on_call.get(slot, []):
             if user not in users:
                 users.append(user)
     return users
 
 
-__all__ = ["Effect", "SLACK", "STATUS_PAGE", "after_declare", "after_join", "after_severity_change",
+__all__ = ["Effect", "SLACK", "STATUS_PAGE", "PAGERDUTY", "PAGERDUTY_LANE", "mirrored", "pagerduty_create",
+           "pagerduty_after_severity_change", "pagerduty_note", "pagerduty_responders", "pagerduty_status", "after_declare", "after_join", "after_severity_change",
            "after_role", "after_update", "after_resolve", "paged_users"]

@@ -6,25 +6,28 @@ wakes the dispatcher. A request key (Slack's trigger id or event id) makes a red
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 import structlog
 
 from bot.config import Settings
 from bot.core import incident as core
-from bot.core import reminders
-from bot.core.incident import DomainError, Incident, Role, Severity, Status
+from bot.core import escalation, reminders
+from bot.core.incident import DomainError, Incident, Role, Severity, Status, format_duration
 from bot.core.naming import channel_base, next_free_name, slugify
 from bot.core.permissions import decide
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.severity import targets_to_page
 from bot.services import effects
+from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
 from bot.storage.timers import TimerRepository
 
 
 log = structlog.get_logger("warroom.incidents")
+USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 class NotInWarRoom(DomainError):
@@ -50,12 +53,15 @@ def _paged_events(users: list[str], slots, actor: str, at) -> list[core.Event]:
 
 class IncidentService:
     def __init__(self, store: Store, settings: Settings, clock: Clock, directory: Directory,
-                 dispatch: Dispatch | None = None):
+                 dispatch: Dispatch | None = None, *, oncall: OnCallService | None = None, pagerduty: bool = False):
         self.store = store
         self.settings = settings
         self.clock = clock
         self.directory = directory
         self.dispatch = dispatch or NoDispatch()
+        self.oncall = oncall or OnCallService(settings, clock)
+        self.pagerduty = pagerduty  # whether incidents are mirrored to PagerDuty
+        self.chains = settings.file.escalation.resolved_chains()
 
     def _writing(self):
         return self.store.transaction(lease=self.dispatch.lease_for_hand_over())
@@ -65,14 +71,19 @@ class IncidentService:
 
     # -- declare -----------------------------------------------------------------------------------
     async def declare(self, *, title: str, severity: Severity, actor: str, request_key: str | None,
-                      description: str = "", service: str = "", is_drill: bool = False) -> Declared:
+                      description: str = "", service: str = "", is_drill: bool = False,
+                      pagerduty: tuple[str, str | None] | None = None) -> Declared:
+        """`pagerduty` (id, url): the incident comes from PagerDuty, which must not get a second one."""
         now = self.clock.now()
         draft, events = core.declare(title, severity, actor, now, description=description, service=service,
                                      is_drill=is_drill)
+        if pagerduty:
+            draft = core.Incident(**{**draft.__dict__, "pagerduty_id": pagerduty[0], "pagerduty_url": pagerduty[1]})
+        on_call = {} if is_drill else await self.oncall.users(self.settings.policy(severity).page, now)
         slug = slugify(draft.title, 60)
         for _ in range(5):
             try:
-                result, tx = await self._declare_once(draft, events, slug, request_key)
+                result, tx = await self._declare_once(draft, events, slug, request_key, on_call)
                 break
             except IntegrityError:
                 # Someone declared the same thing at the same moment: the retry finds theirs.
@@ -85,8 +96,8 @@ class IncidentService:
         self._sent(tx, result.incident)
         return result
 
-    async def _declare_once(self, draft: Incident, events, slug: str,
-                            request_key: str | None) -> tuple[Declared, Transaction]:
+    async def _declare_once(self, draft: Incident, events, slug: str, request_key: str | None,
+                            on_call: dict[str, list[str]]) -> tuple[Declared, Transaction]:
         now = draft.declared_at
         async with self._writing() as tx:
             if request_key:
@@ -102,22 +113,28 @@ class IncidentService:
                 return Declared(twin, created=False), tx
             policy = self.settings.policy(draft.severity)
             slots = () if draft.is_drill else targets_to_page(policy, ())
-            paged = effects.paged_users(policy, slots, self.settings.oncall)
+            paged = effects.paged_users(slots, on_call)
             base = channel_base(self.settings.slack.channel_prefix, now.date(), draft.title)
             name = next_free_name(base, await tx.channel_names_like(base))
             draft = core.Incident(**{**draft.__dict__, "channel_name": name, "paged": slots})
             incident = await tx.add_incident(draft, slug=slug, request_key=request_key)
             await tx.append_timeline(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
-            invitees = [draft.declared_by] + [u for u in paged if u != draft.declared_by]
+            # Someone declaring from outside Slack (PagerDuty) is not a member to invite.
+            invitees = [u for u in dict.fromkeys([draft.declared_by] + paged) if USER_ID.match(u)]
             await tx.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
                                                                 self.settings.slack.leadership_channel), now,
                              new_incident=True)
+            if self.pagerduty and effects.mirrored(incident, policy):
+                waves = [[effects.Effect(effects.SLACK, "link_pagerduty")]] if incident.pagerduty_id \
+                    else effects.pagerduty_create()
+                await tx.enqueue(incident.id, waves, now, lane=effects.PAGERDUTY_LANE)
             await self._schedule(tx, incident, declared=True)
             return Declared(incident, created=True), tx
 
     # -- changes to an open incident ---------------------------------------------------------------
     async def change_severity(self, channel_id: str, severity: Severity, actor: str, request_key: str) -> Incident:
         now = self.clock.now()
+        on_call = await self.oncall.users(self.settings.policy(severity).page, now)
         async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             await self._check_permission(incident, "change_severity", "change the severity of", actor)
@@ -125,11 +142,13 @@ class IncidentService:
             if events:
                 policy = self.settings.policy(severity)
                 new_slots = () if updated.is_drill else targets_to_page(policy, updated.paged)
-                newly_paged = effects.paged_users(policy, new_slots, self.settings.oncall)
+                newly_paged = effects.paged_users(new_slots, on_call)
                 updated = core.Incident(**{**updated.__dict__, "paged": updated.paged + new_slots})
                 events = events + _paged_events(newly_paged, new_slots, actor, now)
+                mirror = effects.pagerduty_after_severity_change(updated, policy) \
+                    if self._mirrored(updated, policy) else []
                 await self._commit(tx, updated, events, effects.after_severity_change(
-                    updated, events[0], policy, newly_paged, self.settings.slack.leadership_channel), now)
+                    updated, events[0], policy, newly_paged, self.settings.slack.leadership_channel), now, mirror)
         self._sent(tx, updated)
         return updated
 
@@ -141,7 +160,9 @@ class IncidentService:
             incident = await self._load(tx, channel_id, request_key, now)
             updated, events = core.assign_role(incident, role, user, actor, now)
             if events:
-                await self._commit(tx, updated, events, effects.after_role(events[0]), now)
+                mirror = effects.pagerduty_responders([user], actor, role.label) \
+                    if role is not Role.COMMUNICATOR and self._mirrored(updated) else []
+                await self._commit(tx, updated, events, effects.after_role(events[0]), now, mirror)
         self._sent(tx, updated)
         return updated
 
@@ -151,7 +172,9 @@ class IncidentService:
         async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             updated, events = core.post_update(incident, text, status, actor, now)
-            await self._commit(tx, updated, events, effects.after_update(updated, events), now)
+            mirror = effects.pagerduty_note(f"{updated.status.label}: {text.strip()}", actor) \
+                if self._mirrored(updated) else []
+            await self._commit(tx, updated, events, effects.after_update(updated, events), now, mirror)
         self._sent(tx, updated)
         return updated
 
@@ -171,12 +194,84 @@ class IncidentService:
         async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             await self._check_permission(incident, "resolve", "resolve", actor)
-            updated, events = core.resolve(incident, summary, actor, now)
-            policy = self.settings.policy(updated.severity)
-            await self._commit(tx, updated, events, effects.after_resolve(updated, events[0], policy), now)
-            await PostmortemService.schedule(tx, updated, policy.postmortem_required and not updated.is_drill)
+            updated = await self._resolve_in(tx, incident, summary, actor, now, mirror=True)
         self._sent(tx, updated)
         return updated
+
+    async def _resolve_in(self, tx: Transaction, incident: Incident, summary: str, actor: str, now, *,
+                          mirror: bool) -> Incident:
+        updated, events = core.resolve(incident, summary, actor, now)
+        policy = self.settings.policy(updated.severity)
+        pagerduty = effects.pagerduty_status("resolved") if mirror and self._mirrored(updated, policy) else []
+        await self._commit(tx, updated, events, effects.after_resolve(updated, events[0], policy), now, pagerduty)
+        await PostmortemService.schedule(tx, updated, policy.postmortem_required and not updated.is_drill)
+        return updated
+
+    # -- acknowledgements and changes that come from PagerDuty -------------------------------------
+    async def acknowledge(self, incident_id: int, actor: str, request_key: str, *, who: str | None = None,
+                          source: str = "slack") -> Incident:
+        """The page is acknowledged: paging stops. `who` names a PagerDuty user that has no Slack account here."""
+        now = self.clock.now()
+        async with self._writing() as tx:
+            if request_key and not await tx.first_time(request_key, now):
+                raise Duplicate()
+            incident = await tx.incident(incident_id, for_update=True)
+            if incident is None:
+                raise DomainError("That incident no longer exists.")
+            if incident.acknowledged_by:
+                raise DomainError(f"{incident.reference} was already acknowledged by {core.person(incident.acknowledged_by)}.")
+            if not incident.is_open:
+                raise DomainError(f"{incident.reference} is already resolved.")
+            label = who or actor
+            updated = core.Incident(**{**incident.__dict__, "acknowledged_by": label,
+                                       "acknowledged_at": incident.acknowledged_at or now})
+            where = " in PagerDuty" if source == "pagerduty" else ""
+            took = format_duration(now - incident.declared_at)
+            text = f"Page acknowledged{where} by {core.person(label)} ({took} after the declaration)"
+            events = [core.Event("acknowledged", actor, now, text, {"by": label, "source": source})]
+            wave = [[effects.Effect(effects.SLACK, "update_card"),
+                     effects.Effect(effects.SLACK, "post_message", {"template": "acknowledged", "text": text})]]
+            mirror = effects.pagerduty_status("acknowledged") if source == "slack" and self._mirrored(updated) else []
+            await self._commit(tx, updated, events, wave, now, mirror)
+        self._sent(tx, updated)
+        return updated
+
+    async def resolve_from_pagerduty(self, incident_id: int, who: str, request_key: str) -> Incident | None:
+        """Resolved in PagerDuty: resolve here too (not back to PagerDuty). None when already resolved."""
+        now = self.clock.now()
+        async with self._writing() as tx:
+            if request_key and not await tx.first_time(request_key, now):
+                raise Duplicate()
+            incident = await tx.incident(incident_id, for_update=True)
+            if incident is None or not incident.is_open:
+                return None
+            updated = await self._resolve_in(tx, incident, f"Resolved in PagerDuty by {who}", "pagerduty", now,
+                                             mirror=False)
+        self._sent(tx, updated)
+        return updated
+
+    async def record(self, incident_id: int, kind: str, text: str, request_key: str, *,
+                     room: dict | None = None) -> bool:
+        """A timeline entry from outside Slack (PagerDuty); `room` also posts a message to the war room."""
+        now = self.clock.now()
+        async with self._writing() as tx:
+            if request_key and not await tx.first_time(request_key, now):
+                raise Duplicate()
+            incident = await tx.incident(incident_id)
+            if incident is None:
+                return False
+            await tx.append_timeline(incident_id, [core.Event(kind, "pagerduty", now, text)])
+            if room:
+                await tx.enqueue(incident_id, [[effects.Effect(effects.SLACK, "post_message", room)]], now)
+        self._sent(tx, incident)
+        return True
+
+    async def incident_for_pagerduty(self, pagerduty_id: str | None, key_id: int | None) -> Incident | None:
+        async with self.store.reading() as tx:
+            found = await tx.incident_by_pagerduty(pagerduty_id) if pagerduty_id else None
+            if found is None and key_id is not None:
+                found = await tx.incident(key_id)
+            return found
 
     async def check_may(self, channel_id: str, action: str, actor: str) -> Incident:
         """Raises DomainError with the reason when the actor may not; used before asking for confirmation."""
@@ -247,6 +342,12 @@ class IncidentService:
             # Set once, at the declaration; after that it only repeats itself or is cancelled.
             await timers.set(nudge, reminders.IC_NUDGE, incident.declared_at + timedelta(minutes=minutes),
                              incident_id=incident.id)
+        chain = escalation.chain_for(self.chains, incident.severity)
+        if declared and self.settings.file.escalation.enabled and chain:
+            await timers.set(escalation.escalation_key(incident.id), escalation.ESCALATION,
+                             incident.declared_at + chain[0].after, incident_id=incident.id, payload={"step": 0})
+        elif not declared and escalation.settled(incident):
+            await timers.cancel(escalation.escalation_key(incident.id))
 
     async def _check_permission(self, incident: Incident, action: str, verb: str, actor: str) -> None:
         rule = self.settings.file.permissions.rule(action)
@@ -255,10 +356,15 @@ class IncidentService:
         if not decision.allowed:
             raise DomainError(f"{decision.reason} (config: permissions.{action} = {rule.describe()})")
 
-    async def _commit(self, tx: Transaction, incident: Incident, events, waves, now) -> None:
+    def _mirrored(self, incident: Incident, policy=None) -> bool:
+        return self.pagerduty and effects.mirrored(incident, policy or self.settings.policy(incident.severity))
+
+    async def _commit(self, tx: Transaction, incident: Incident, events, waves, now, pagerduty=()) -> None:
         structlog.contextvars.bind_contextvars(incident_id=incident.id)
         log.info("incident_changed", events=[event.kind for event in events])
         await self._schedule(tx, incident)
         await tx.save_incident(incident)
         await tx.append_timeline(incident.id, events)
         await tx.enqueue(incident.id, waves, now)
+        if pagerduty:
+            await tx.enqueue(incident.id, pagerduty, now, lane=effects.PAGERDUTY_LANE)

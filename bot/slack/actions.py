@@ -25,6 +25,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await respond(text=f":white_check_mark: Action item #{item.id} done by <@{user}>: "
                                f"{safe(item.text, 2500)}", replace_original=True)
 
+    @app.action(ActionId.PAGE_ACK)
+    async def page_acknowledged(ack, body, action, respond):
+        await ack()
+        user = body["user"]["id"]
+        incident = await guarded(responder(respond), service.acknowledge(int(action["value"]), user,
+                                                                          f"act:{action['action_ts']}:{user}"))
+        if incident is not None:
+            await respond(text=f":white_check_mark: You acknowledged {incident.reference} "
+                               f"({safe(incident.title, 500)}). Join the war room: <#{incident.channel_id}>",
+                          replace_original=True)
+
     @app.action(ActionId.SNOOZE_REMINDER)
     async def snooze_clicked(ack, body, action, respond):
         await ack()

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, ContextBlock, 
                                      SectionBlock, StaticSelectElement, UserSelectElement)
 from slack_sdk.models.views import View
 
-from bot.core.incident import Incident, Role, Severity, Status, format_duration
+from bot.core.incident import Incident, Role, Severity, Status, format_duration, person
 from bot.core.severity import SeverityPolicy
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.text import mention, safe, slack_date, truncate
@@ -52,8 +52,11 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
         MarkdownTextObject(text=f"*Incident Commander*\n{mention(incident.commander)}"),
         MarkdownTextObject(text=f"*Communicator*\n{mention(incident.communicator)}"),
         MarkdownTextObject(text=truncate(f"*Responders*\n{responders}", FIELD_LIMIT)),
-        MarkdownTextObject(text=f"*Started*\n{slack_date(incident.declared_at)} by {mention(incident.declared_by)}"),
+        MarkdownTextObject(text=f"*Started*\n{slack_date(incident.declared_at)} by {person(incident.declared_by)}"),
     ]
+    if incident.acknowledged_by:
+        took = format_duration(incident.acknowledged_at - incident.declared_at) if incident.acknowledged_at else "—"
+        fields.append(MarkdownTextObject(text=f"*Acknowledged*\n{person(incident.acknowledged_by)} after {took}"))
     if incident.is_open:
         fields.append(MarkdownTextObject(
             text=f"*Elapsed*\n{format_duration(now - incident.declared_at)} (since {slack_date(incident.declared_at, '{ago}')})"))
@@ -74,6 +77,10 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
     if details:
         blocks.append(SectionBlock(text=truncate("\n".join(details), SECTION_LIMIT)))
     links = [f"War room: <#{incident.channel_id}>" if incident.channel_id else f"War room: #{incident.channel_name}"]
+    if incident.pagerduty_id:
+        target = incident.pagerduty_url or ""
+        links.append(f":pager: PagerDuty: <{target}|{safe(incident.pagerduty_id, 40)}>" if target.startswith("https://")
+                     else f":pager: PagerDuty: {safe(incident.pagerduty_id, 40)}")
     for runbook in (suggested_runbooks or [])[:2]:
         links.append(f":blue_book: Suggested runbook: *{safe(runbook.title, 100)}* (`/incident runbook {runbook.id}`)")
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(links))]))

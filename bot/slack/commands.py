@@ -6,7 +6,7 @@ import structlog
 from slack_bolt.async_app import AsyncApp
 
 from bot.core.incident import DomainError, Severity
-from bot.slack import blocks, runbook_blocks
+from bot.slack import blocks, paging_blocks, runbook_blocks
 from bot.slack.handling import SlackDeps, guarded, responder
 from bot.slack.parsing import Parsed, parse
 from bot.slack.text import parse_user, safe, slack_date
@@ -36,13 +36,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.command("/oncall")
     async def oncall_command(ack, respond):
         await ack()
-        slots = deps.settings.file.oncall.slots
-        if not any(slots.values()):
-            await responder(respond)("No on-call people are configured (config.yaml, section `oncall`).")
-            return
-        lines = [f"*{slot.capitalize()}*: " + ", ".join(f"<@{u}>" for u in users) for slot, users in slots.items()
-                 if users]
-        await responder(respond)("*On call now*\n" + "\n".join(lines))
+        await guarded(responder(respond), _oncall(respond, deps))
+
+
+async def _oncall(respond, deps: SlackDeps) -> None:
+    holders, upcoming = await deps.oncall.overview()
+    if not any(holder.users for holder in holders):
+        await responder(respond)("No on-call people are configured (config.yaml, section `oncall`).")
+        return
+    text, rendered = paging_blocks.oncall_overview(holders, upcoming, deps.settings.file.oncall.incident_commander)
+    await respond(text=text, blocks=rendered, response_type="ephemeral")
 
 
 async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) -> None:

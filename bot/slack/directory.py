@@ -14,6 +14,7 @@ class SlackDirectory:
     def __init__(self, client: AsyncWebClient):
         self.client = client
         self._known_users: set[str] = set()
+        self._names: dict[str, str] = {}
         self._groups: dict[str, tuple[float, set[str]]] = {}
 
     async def user_exists(self, user_id: str) -> bool:
@@ -30,6 +31,17 @@ class SlackDirectory:
             return False
         self._known_users.add(user_id)
         return True
+
+    async def display_name(self, user_id: str) -> str:
+        """The name people know someone by, for text that leaves Slack (PagerDuty notes); the ID if unknown."""
+        if user_id not in self._names:
+            try:
+                user = (await self.client.users_info(user=user_id))["user"]
+            except SlackApiError:
+                return user_id
+            profile = user.get("profile") or {}
+            self._names[user_id] = profile.get("display_name") or profile.get("real_name") or user.get("name") or user_id
+        return self._names[user_id]
 
     async def in_usergroup(self, user_id: str, handle: str) -> bool:
         cached = self._groups.get(handle)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -13,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.core.incident import Incident
 from bot.core.ports import Clock, RetryLater
-from bot.slack import blocks
+from bot.slack import blocks, paging_blocks
 
 log = structlog.get_logger("warroom.slack")
 
@@ -55,7 +56,7 @@ class SlackEffects:
 
     async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
         handler = getattr(self, f"_{kind}", None)
-        if kind in ("dm", "digest"):
+        if kind in ("dm", "digest", "handoff"):
             return await handler(payload, incident) or {}
         if handler is None or incident is None:
             raise PermanentSlackError(f"unknown Slack effect {kind!r}")
@@ -168,8 +169,44 @@ class SlackEffects:
                                          payload.get("silent_for", ""), self.settings.file.reminders.snooze_minutes)
         await call(self.client.chat_postMessage(channel=incident.channel_id, text=text, blocks=rendered))
 
+    # -- paging ------------------------------------------------------------------------------------
+    async def _page(self, payload, incident: Incident):
+        if not incident.is_open or incident.acknowledged_by:
+            return  # acknowledged while the page waited to leave
+        text, rendered = paging_blocks.page(incident, payload["step"], payload["steps"])
+        await call(self.client.chat_postMessage(channel=payload["user"], text=text, blocks=rendered))
+
+    async def _link_pagerduty(self, payload, incident: Incident):
+        if not incident.pagerduty_id:
+            return
+        if not incident.card_ts:
+            raise RetryLater("the card is not posted yet", 1.0)  # the war room is still being set up
+        await self._update_card(payload, incident)
+        if (incident.pagerduty_url or "").startswith("https://"):
+            await call(self.client.bookmarks_add(channel_id=incident.channel_id, type="link",
+                                                 title=f"PagerDuty {incident.pagerduty_id}",
+                                                 link=incident.pagerduty_url, emoji=":pager:"))
+
+    async def _handoff(self, payload, incident):
+        channel = await self._channel_id(payload["channel"])
+        text, rendered = paging_blocks.handoff(payload["rotation"], datetime.fromisoformat(payload["at"]),
+                                               payload["outgoing"], payload["incoming"], payload["incidents"],
+                                               payload.get("zone", "UTC"))
+        await call(self.client.chat_postMessage(channel=channel, text=text, blocks=rendered))
+
     def _render(self, payload, incident: Incident, where: str = "room") -> str:
         template = payload.get("template")
+        if template == "acknowledged":
+            return f":white_check_mark: {payload['text']}."
+        if template == "pagerduty_unreachable":
+            return (f":warning: PagerDuty is unreachable ({payload['reason']}). The war room carries on; warroom "
+                    f"keeps retrying and will deliver every PagerDuty change in order once it answers again.")
+        if template == "pagerduty_back":
+            return ":white_check_mark: PagerDuty answers again; queued changes are being delivered in order."
+        if template == "pagerduty_resolved_prompt":
+            owner = f"<@{incident.commander}>" if incident.commander else "Incident Commander"
+            return (f":pager: {payload['text']}. {owner}, resolve here with `/incident resolve <summary>` if the "
+                    f"incident is over, or keep working.")
         policy = self.settings.policy(incident.severity)
         if template == "assessment":
             return blocks.assessment(incident, policy, payload.get("paged", []))

@@ -12,6 +12,7 @@ from bot.core.incident import DomainError
 from bot.core.ports import Clock
 from bot.services.incidents import Duplicate, IncidentService
 from bot.services.actions import ActionItemService
+from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
@@ -30,6 +31,7 @@ class SlackDeps:
     reminders: "ReminderService | None" = None
     postmortems: "PostmortemService | None" = None
     actions: "ActionItemService | None" = None
+    oncall: "OnCallService | None" = None
 
 
 async def guarded(reply: Reply, work: Awaitable):

@@ -30,6 +30,7 @@ class ActionId(StrEnum):
     NOTE_INPUT = "note_input"
     SNOOZE_REMINDER = "reminder_snooze"
     ACTION_ITEM_DONE = "action_item_done"
+    PAGE_ACK = "page_acknowledge"
 
 
 class CallbackId(StrEnum):

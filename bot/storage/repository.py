@@ -21,7 +21,8 @@ __all__ = ["Store", "Transaction", "TimelineEntry", "OutboxItem", "IntegrityErro
 
 _INCIDENT_FIELDS = ("title", "description", "service", "declared_by", "declared_at", "commander", "communicator",
                     "acknowledged_at", "identified_at", "mitigated_at", "resolved_at", "summary", "channel_name",
-                    "channel_id", "card_ts", "announce_ts", "is_drill", "last_update_at")
+                    "channel_id", "card_ts", "announce_ts", "is_drill", "last_update_at", "acknowledged_by",
+                    "pagerduty_id", "pagerduty_url")
 
 
 def _to_incident(row: IncidentRow) -> Incident:
@@ -122,6 +123,18 @@ class Transaction:
         row = (await self.session.execute(query)).scalar_one_or_none()
         return _to_incident(row) if row else None
 
+    async def incident_by_pagerduty(self, pagerduty_id: str) -> Incident | None:
+        query = select(IncidentRow).where(IncidentRow.pagerduty_id == pagerduty_id)
+        row = (await self.session.execute(query)).scalars().first()
+        return _to_incident(row) if row else None
+
+    async def set_pagerduty_state(self, incident_id: int, state: str) -> bool:
+        """True when the state changed (the first failure of an outage, the first success after it)."""
+        result = await self.session.execute(update(IncidentRow).where(IncidentRow.id == incident_id,
+                                                                      IncidentRow.pagerduty_state != state)
+                                            .values(pagerduty_state=state))
+        return result.rowcount > 0
+
     async def incident_by_request(self, request_key: str) -> Incident | None:
         query = select(IncidentRow).where(IncidentRow.request_key == request_key)
         row = (await self.session.execute(query)).scalar_one_or_none()
@@ -156,7 +169,8 @@ class Transaction:
         if postmortem:
             await self.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident_id)
                                        .values(**postmortem))
-        allowed = {"channel_id", "channel_name", "card_ts", "announce_ts"}
+        allowed = {"channel_id", "channel_name", "card_ts", "announce_ts", "pagerduty_id", "pagerduty_url",
+                   "pagerduty_state"}
         values = {key: value for key, value in refs.items() if key in allowed}
         if values:
             await self.session.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(**values))
@@ -201,31 +215,32 @@ class Transaction:
 
     # -- outbox ------------------------------------------------------------------------------------
     async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime, *,
-                      new_incident: bool = False) -> None:
-        """Appends waves after the incident's existing ones, so effects leave in the order they were decided."""
+                      new_incident: bool = False, lane: str = "main") -> None:
+        """Appends waves after the incident's existing ones, so effects leave in the order they were decided.
+        Each lane keeps its own order: a wave waits only for earlier waves of the same lane."""
         last, pending = 0, 0
         if not new_incident:
-            query = select(func.max(OutboxRow.wave), func.count(OutboxRow.id).filter(OutboxRow.status == "pending")
+            query = select(func.max(OutboxRow.wave),
+                           func.count(OutboxRow.id).filter(OutboxRow.status == "pending", OutboxRow.lane == lane)
                            ).where(OutboxRow.incident_id == incident_id)
             last, pending = (await self.session.execute(query)).one()
             last = last or 0
         waves = [list(w) for w in waves if w]
         if not waves:
             return
-        # Nothing of this incident is still waiting: the first wave may leave at once, already leased.
+        base = {"incident_id": incident_id, "lane": lane, "status": "pending", "due_at": now, "created_at": now}
+        # Nothing of this incident's lane is still waiting: the first wave may leave at once, already leased.
         first = []
         if self.lease and not pending and incident_id is not None:
             owner, until = self.lease
-            first = [{"incident_id": incident_id, "wave": last + 1, "target": e.target, "kind": e.kind,
-                      "payload": dict(e.payload), "status": "pending", "attempts": 1, "due_at": now, "created_at": now,
-                      "lease_owner": owner, "lease_until": until} for e in waves[0]]
+            first = [{**base, "wave": last + 1, "target": e.target, "kind": e.kind, "payload": dict(e.payload),
+                      "attempts": 1, "lease_owner": owner, "lease_until": until} for e in waves[0]]
             table = OutboxRow.__table__
             for row in first:
                 item_id = (await self.session.execute(table.insert().values(**row).returning(table.c.id))).scalar_one()
                 self.handed_over.append(OutboxItem(item_id, incident_id, row["target"], row["kind"], row["payload"], 1))
-        rows = [{"incident_id": incident_id, "wave": last + 1 + offset, "target": effect.target, "kind": effect.kind,
-                 "payload": dict(effect.payload), "status": "pending", "attempts": 0, "due_at": now,
-                 "created_at": now}
+        rows = [{**base, "wave": last + 1 + offset, "target": effect.target, "kind": effect.kind,
+                 "payload": dict(effect.payload), "attempts": 0}
                 for offset, wave in enumerate(waves) if not (offset == 0 and first) for effect in wave]
         if rows:
             await self.session.execute(insert(OutboxRow), rows)
@@ -240,6 +255,7 @@ class OutboxStore:
     async def claim_ready(self, now: datetime, owner: str, lease: timedelta, limit: int = 50) -> list[OutboxItem]:
         earlier = OutboxRow.__table__.alias("earlier")
         blocked = (select(earlier.c.id).where(earlier.c.incident_id == OutboxRow.incident_id,
+                                              earlier.c.lane == OutboxRow.lane,
                                               earlier.c.status == "pending", earlier.c.wave < OutboxRow.wave)
                    .exists())
         free = (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now)

@@ -64,6 +64,11 @@ class IncidentRow(SQLModel, table=True):
     announce_ts: str | None = None
     is_drill: bool = False
     last_update_at: datetime | None = _at()
+    acknowledged_by: str | None = None
+    pagerduty_id: str | None = Field(default=None, index=True)
+    pagerduty_url: str | None = None
+    # "unreachable" while PagerDuty effects wait for a retry, so the room is told once per outage
+    pagerduty_state: str = ""
     request_key: str | None = Field(default=None, sa_column=Column(String(200), unique=True, nullable=True))
 
 
@@ -93,6 +98,8 @@ class OutboxRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int | None = Field(default=None, foreign_key="incidents.id", index=True)
     wave: int = 0
+    # Effects wait only for earlier waves of their own lane: PagerDuty being down must not hold up Slack.
+    lane: str = "main"
     target: str
     kind: str
     payload: dict = _json(dict)

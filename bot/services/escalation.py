@@ -1,0 +1,77 @@
+"""Escalation chains, fired from timers: each step DMs its people a page with an Acknowledge button, and
+sets the timer for the next step in the same transaction. The first acknowledgement, an Incident
+Commander or the resolve stops it (IncidentService cancels the timer; a step that fires anyway checks).
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from bot.config import Settings
+from bot.core import escalation as core
+from bot.core.incident import Event
+from bot.core.ports import Clock, Dispatch, NoDispatch
+from bot.services.oncall import OnCallService
+from bot.storage.repository import Effect, Store
+from bot.storage.timers import Timer, TimerRepository
+
+log = structlog.get_logger("warroom.escalation")
+
+
+class EscalationService:
+    def __init__(self, store: Store, settings: Settings, clock: Clock, oncall: OnCallService,
+                 dispatch: Dispatch | None = None):
+        self.store, self.settings, self.clock, self.oncall = store, settings, clock, oncall
+        self.section = settings.file.escalation
+        self.chains = self.section.resolved_chains()
+        self.dispatch = dispatch or NoDispatch()
+
+    async def fire(self, timer: Timer) -> None:
+        now = self.clock.now()
+        async with self.store.reading() as tx:
+            incident = await tx.incident(timer.incident_id) if timer.incident_id else None
+        step = int(timer.payload.get("step", 0))
+        chain = core.chain_for(self.chains, incident.severity) if incident else ()
+        page = core.page_due(incident, chain, step) if incident else None
+        # Who is on call is looked up outside the transaction: it may ask PagerDuty.
+        holders = await self.oncall.users(page.notify, now) if page else {}
+        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
+            timers = TimerRepository(tx)
+            current = await timers.get(timer.key)
+            if current is None or current.status != "pending" or current.due_at > now:
+                return  # cancelled or moved since it was claimed
+            incident = await tx.incident(timer.incident_id, for_update=True) if timer.incident_id else None
+            page = core.page_due(incident, chain, step) if incident else None
+            if page is None:
+                await timers.settle(timer.id, None, False)
+                return
+            users = self._audience(incident, [u for name in page.notify for u in holders.get(name, [])])
+            nobody = [name for name in page.notify if not holders.get(name)]
+            await tx.append_timeline(incident.id, [self._event(incident, page, users, nobody, len(chain), now)])
+            if users:
+                await tx.enqueue(incident.id, [[Effect("slack", "page", {"user": user, "step": step + 1,
+                                                                         "steps": len(chain)})
+                                                for user in users]], now)
+            if page.next_due is None:
+                await timers.settle(timer.id, None, True)
+            else:
+                await timers.set(timer.key, core.ESCALATION, page.next_due, incident_id=incident.id,
+                                 payload={"step": step + 1})
+        log.info("escalation_step", incident_id=incident.id, step=step + 1, users=len(users))
+        self.dispatch.hand_over(tx.handed_over, incident)
+
+    def _audience(self, incident, users: list[str]) -> list[str]:
+        unique = list(dict.fromkeys(users))
+        if incident.is_drill:  # a drill pages nobody outside its audience
+            return [user for user in unique if user in self.section.drill_audience]
+        return unique
+
+    @staticmethod
+    def _event(incident, page: core.Page, users: list[str], nobody: list[str], steps: int, now) -> Event:
+        who = ", ".join(f"<@{user}>" for user in users) or "nobody"
+        text = f"Escalation step {page.step + 1} of {steps}: paged {who}"
+        if nobody:
+            text += f" (no one on call for {', '.join(nobody)})"
+        if incident.is_drill:
+            text += " (drill: only the drill audience is paged)"
+        return Event("escalated", "warroom", now, text, {"step": page.step + 1, "users": users})
