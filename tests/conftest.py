@@ -146,3 +146,28 @@ async def bot_factory(sandbox, database_url, settings):
 @pytest.fixture
 async def bot(bot_factory):
     return await bot_factory()
+
+
+PAGERDUTY_SERVICE, PAGERDUTY_POLICY = "PSVC001", "PPOL001"
+
+
+@pytest.fixture
+async def pagerduty(tmp_path, monkeypatch):
+    """The HTTPS PagerDuty stand-in, trusted by this process, checking every body against the official specs."""
+    from bot.sandbox.pagerduty import PagerDutySandbox
+    from tests.pagerduty_spec import validate
+
+    server = await PagerDutySandbox(validate=validate, webhook_secret="whsec-test").start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_bundle(tmp_path / "ca-bundle.pem")))
+    yield server
+    await server.stop()
+    assert not server.problems, server.problems  # a body PagerDuty's spec refuses fails the test that sent it
+
+
+def pagerduty_environment(env: Environment, pagerduty) -> Environment:
+    from dataclasses import replace
+    from bot.sandbox.pagerduty import API_TOKEN
+
+    return replace(env, pagerduty_api_token=API_TOKEN, pagerduty_api_url=pagerduty.url,
+                   pagerduty_events_url=pagerduty.url, pagerduty_from_email="warroom@example.com",
+                   pagerduty_webhook_secret=pagerduty.webhook_secret)

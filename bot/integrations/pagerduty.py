@@ -251,9 +251,13 @@ class PagerDutyEffects:
     def _title(incident: Incident) -> str:
         return f"[{incident.severity.label}] {incident.title}"[:1024]
 
-    def _details(self, incident: Incident) -> str:
-        return (f"Declared in Slack by warroom as {incident.reference}. War room: #{incident.channel_name}\n"
-                f"{incident.description}").strip()[:25000]
+    @staticmethod
+    def _details(incident: Incident) -> dict[str, str]:
+        # An object, as the OpenAPI spec has it (the service also takes a string).
+        details = {"declared_in": f"Slack, by warroom, as {incident.reference}", "war_room": f"#{incident.channel_name}"}
+        if incident.description:
+            details["impact"] = incident.description[:10000]
+        return details
 
     def _trigger_event(self, incident: Incident) -> dict[str, Any]:
         payload = {"summary": self._title(incident), "source": "warroom",
