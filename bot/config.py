@@ -124,12 +124,11 @@ class OncallSection(_Strict):
     slots: dict[str, list[UserId]] = Field(default_factory=dict)
     rotations: dict[str, RotationSection] = Field(default_factory=dict)
     team_channel: ChannelName | None = None
-    incident_commander: str | None = Field(default=None, description="the slot or rotation shown as IC by /oncall")
 
     @model_validator(mode="before")
     @classmethod
     def _flatten(cls, value):
-        reserved = {"slots", "rotations", "team_channel", "incident_commander"}
+        reserved = {"slots", "rotations", "team_channel"}
         if isinstance(value, dict):
             slots = dict(value.get("slots") or {})
             slots.update({k: ([v] if isinstance(v, str) else v) for k, v in value.items() if k not in reserved})
@@ -141,9 +140,6 @@ class OncallSection(_Strict):
         both = set(self.slots) & set(self.rotations)
         if both:
             raise ValueError(f"{', '.join(sorted(both))} is both a fixed slot and a rotation: keep one")
-        if self.incident_commander and self.incident_commander not in self.names:
-            raise ValueError(f"incident_commander names `{self.incident_commander}`, which is neither a slot "
-                             f"nor a rotation")
         return self
 
     @property

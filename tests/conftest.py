@@ -171,3 +171,35 @@ def pagerduty_environment(env: Environment, pagerduty) -> Environment:
     return replace(env, pagerduty_api_token=API_TOKEN, pagerduty_api_url=pagerduty.url,
                    pagerduty_events_url=pagerduty.url, pagerduty_from_email="warroom@example.com",
                    pagerduty_webhook_secret=pagerduty.webhook_secret)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def pagerduty_bot_factory(sandbox, database_url, pagerduty):
+    """The real bot with its HTTP server and the PagerDuty mirror on, pointed at the stand-in (and it at the bot)."""
+    from bot import wiring
+
+    running = []
+
+    async def start(settings_: Settings, clock=None):
+        port = free_port()
+        env = pagerduty_environment(sandbox_environment(sandbox, database_url, port), pagerduty)
+        runtime = wiring.build(env, settings_, clock)
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=True))
+        await asyncio.wait_for(ready.wait(), 15)
+        running.append((stop, task))
+        pagerduty.webhook_url = f"http://127.0.0.1:{port}/webhooks/pagerduty"
+        return runtime
+
+    yield start
+    for stop, task in running:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)

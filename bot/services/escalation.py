@@ -37,8 +37,8 @@ class EscalationService:
         holders = await self.oncall.users(page.notify, now) if page else {}
         async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
             timers = TimerRepository(tx)
-            current = await timers.get(timer.key)
-            if current is None or current.status != "pending" or current.due_at > now:
+            current = (await timers.pending([timer.key])).get(timer.key)
+            if current is None or current.due_at > now:
                 return  # cancelled or moved since it was claimed
             incident = await tx.incident(timer.incident_id, for_update=True) if timer.incident_id else None
             page = core.page_due(incident, chain, step) if incident else None

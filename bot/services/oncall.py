@@ -113,8 +113,8 @@ class OnCallService:
         now = self.clock.now()
         async with self.store.transaction() as tx:
             timers = TimerRepository(tx)
-            current = await timers.get(timer.key)
-            if current is None or current.due_at > now or current.status != "pending":
+            current = (await timers.pending([timer.key])).get(timer.key)
+            if current is None or current.due_at > now:
                 return
             if rotation is None or not self.section.team_channel:
                 await timers.settle(timer.id, None, False)

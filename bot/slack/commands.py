@@ -44,7 +44,7 @@ async def _oncall(respond, deps: SlackDeps) -> None:
     if not any(holder.users for holder in holders):
         await responder(respond)("No on-call people are configured (config.yaml, section `oncall`).")
         return
-    text, rendered = paging_blocks.oncall_overview(holders, upcoming, deps.settings.file.oncall.incident_commander)
+    text, rendered = paging_blocks.oncall_overview(holders, upcoming)
     await respond(text=text, blocks=rendered, response_type="ephemeral")
 
 

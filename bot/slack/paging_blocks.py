@@ -51,11 +51,11 @@ def handoff(rotation: str, at: datetime, outgoing: str, incoming: str, incidents
     return f"On-call hand-off: {rotation}", _render([SectionBlock(text=truncate(text, SECTION_LIMIT))])
 
 
-def oncall_overview(holders, upcoming: Handoff | None, commander: str | None) -> tuple[str, Blocks]:
+def oncall_overview(holders, upcoming: Handoff | None) -> tuple[str, Blocks]:
     lines = ["*On call now*"]
     for holder in holders:
         who = ", ".join(mention(u) for u in holder.users) or "_nobody_"
-        label = "Incident commander" if holder.name == commander else holder.name.replace("_", " ").capitalize()
+        label = holder.name.replace("_", " ").capitalize()
         until = f" until {slack_date(holder.until)}" if holder.until else ""
         source = " (from PagerDuty)" if holder.source == "PagerDuty" else ""
         lines.append(f"• *{safe(label, 60)}*: {who}{until}{source}")
