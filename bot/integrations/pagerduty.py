@@ -10,6 +10,7 @@ outbox as RetryLater, which reschedules it without blocking anything.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
@@ -57,6 +58,13 @@ def _no_retries(client: pagerduty.ApiClient) -> None:
     client.max_http_attempts = -1
     client.max_network_attempts = 0
     client.timeout = 5.0
+    # Its "exceeded maximum number of attempts (-1)" errors describe the settings above, not a fault;
+    # warroom logs each failure itself, with the effect it belongs to.
+    client.log = _quiet
+
+
+_quiet = logging.getLogger("warroom.pagerduty.client")
+_quiet.setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)

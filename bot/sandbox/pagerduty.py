@@ -120,6 +120,10 @@ class PagerDutySandbox:
 
     # -- the API -----------------------------------------------------------------------------------
     async def _gate(self, request: web.Request, template: str, *, write: bool = False) -> tuple[dict | None, web.Response | None]:
+        if self.faults.down and request.transport:
+            # A connection kept alive from before the outage: drop it, as a dead host would.
+            request.transport.abort()
+            raise web.HTTPServiceUnavailable()
         body = None
         if request.can_read_body:
             try:

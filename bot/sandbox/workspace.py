@@ -102,7 +102,7 @@ class Workspace:
         self.canvases_disabled = False
         self._ids = itertools.count(1)
         self._last_ts = 0.0
-        for name in ("incidents", "leadership", "general"):
+        for name in ("incidents", "leadership", "general", "oncall"):
             self.add_channel(name, creator="U0ALICE", members=set(self.users))
 
     def new_id(self, prefix: str) -> str:

@@ -61,6 +61,8 @@ class SlackEffects:
         if handler is None or incident is None:
             raise PermanentSlackError(f"unknown Slack effect {kind!r}")
         if kind != "create_channel" and not incident.channel_id:
+            if kind == "link_pagerduty":  # its lane does not wait for the war room to be set up
+                raise RetryLater("the war room is not created yet", 1.0)
             raise PermanentSlackError("the war room channel was never created")
         return await handler(payload, incident) or {}
 
