@@ -98,7 +98,7 @@ async def _send(call: Callable[..., httpx2.Response], *args, **kwargs) -> Any:
         if isinstance(exc, pagerduty.HttpError) and exc.response is not None:
             response = exc.response  # 401: the client raises rather than returning
         else:
-            raise RetryLater(f"PagerDuty unreachable: {type(exc.__cause__ or exc).__name__}") from None
+            raise RetryLater(f"no answer: {type(exc.__cause__ or exc).__name__}") from None
     status = response.status_code
     if status in TRANSIENT_STATUSES:
         after = response.headers.get("Retry-After")
@@ -184,7 +184,8 @@ class PagerDutyEffects:
         pd_id = await self._pagerduty_id(incident)
         if not pd_id:
             return {}
-        change: dict[str, Any] = {"type": "incident_reference", "urgency": urgency(incident.severity)}
+        change: dict[str, Any] = {"type": "incident_reference", "urgency": urgency(incident.severity),
+                                  "title": self._title(incident)}
         priority = self.section.priorities.get(f"sev{incident.severity.value}")
         if priority:
             change["priority"] = {"id": priority, "type": "priority_reference"}

@@ -4,9 +4,11 @@ driven through a scripted SEV-1 from declaration to all-clear."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 import logging
+import os
+import socket
 import tempfile
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from rich.console import Console
 from bot import log as logging_setup
 from bot import wiring
 from bot.config import Environment, load_settings
+from bot.sandbox.pagerduty import API_TOKEN as PAGERDUTY_TOKEN
+from bot.sandbox.pagerduty import PagerDutySandbox
 from bot.sandbox.server import APP_TOKEN, BOT_TOKEN, SlackSandbox
 from bot.sandbox.workspace import Workspace
 from bot.sandbox.transcript import plain, render_channel
@@ -73,15 +77,28 @@ class Script:
         return message
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 async def run_demo(out_dir: Path) -> int:
     logging_setup.configure("ERROR")
     console = Console(highlight=False, soft_wrap=True)
     clock = DemoClock()
     sandbox = await SlackSandbox(workspace=Workspace(now=lambda: clock.now().timestamp())).start()
     workdir = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
+    pagerduty = await PagerDutySandbox(webhook_secret="demo-webhook-secret").start()
+    # The PagerDuty client only speaks https://; this process trusts the stand-in's throwaway CA.
+    os.environ["SSL_CERT_FILE"] = str(pagerduty.ca_bundle(workdir / "pagerduty-ca.pem"))
+    port = _free_port()
+    pagerduty.webhook_url = f"http://127.0.0.1:{port}/webhooks/pagerduty"
     env = Environment(slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=sandbox.api_url,
-                      database_url=f"sqlite+aiosqlite:///{workdir / 'demo.db'}", http_port=0,
-                      config_path=DEMO_CONFIG)
+                      database_url=f"sqlite+aiosqlite:///{workdir / 'demo.db'}", http_port=port,
+                      config_path=DEMO_CONFIG, pagerduty_api_token=PAGERDUTY_TOKEN, pagerduty_api_url=pagerduty.url,
+                      pagerduty_events_url=pagerduty.url, pagerduty_from_email="warroom-demo@example.com",
+                      pagerduty_webhook_secret=pagerduty.webhook_secret)
     settings = load_settings(DEMO_CONFIG)
     runbooks = settings.file.runbooks.model_copy(update={"directory": str(SHIPPED_RUNBOOKS)})
     settings = replace(settings, file=settings.file.model_copy(update={"runbooks": runbooks}))
@@ -92,20 +109,30 @@ async def run_demo(out_dir: Path) -> int:
         await asyncio.wait_for(ready.wait(), 15)
         console.print(f"[bold]warroom demo[/bold]: the bot is connected to the Slack sandbox at {sandbox.base_url} "
                       f"over Socket Mode (database {workdir / 'demo.db'}).")
-        report = await _play(Script(sandbox, runtime, console, clock), sandbox, runtime, out_dir)
+        report = await _play(Script(sandbox, runtime, console, clock), sandbox, runtime, out_dir, pagerduty)
         console.print("\n[bold]The war room, as responders saw it[/bold]")
         war_room = [c for c in sandbox.workspace.channels.values() if c.name.startswith("incident-")][0]
         console.print(render_channel(sandbox.workspace, war_room.name), markup=False)
         for name in ("incidents", "leadership"):
             console.print(f"\n[bold]#{name}[/bold]")
             console.print(render_channel(sandbox.workspace, name), markup=False)
+        console.print("\n[bold]The PagerDuty twin, as the stand-in holds it[/bold]")
+        for twin in pagerduty.incidents.values():
+            console.print(f"{twin['id']} · {twin['title']} · urgency {twin['urgency']} · {twin['status']} · "
+                          f"key {twin['incident_key']}", markup=False)
+            for note in twin["notes"]:
+                console.print(f"  note: {note['content']}", markup=False)
+            for request in twin["responder_requests"]:
+                console.print(f"  responder request: {request['message']}", markup=False)
         calls = len(sandbox.calls)
-        console.print(f"\n[bold green]Done.[/bold green] {calls} Slack API calls; incident report written to {report}")
+        console.print(f"\n[bold green]Done.[/bold green] {calls} Slack API calls, {len(pagerduty.requests)} PagerDuty "
+                      f"API calls; incident report written to {report}")
         return 0
     finally:
         stop.set()
         await asyncio.gather(bot, return_exceptions=True)
         await sandbox.stop()
+        await pagerduty.stop()
         logging.shutdown()
 
 
@@ -128,11 +155,23 @@ async def walk_runbook(s: Script, sandbox: SlackSandbox, room: str) -> None:
     await s.settle()
 
 
-async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_dir: Path) -> Path:
+async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_dir: Path,
+                pagerduty: PagerDutySandbox) -> Path:
     ws = sandbox.workspace
+    await s.command(DAVE, "general", "", command="/oncall", minutes=0)
     await s.command(ALICE, "general", "declare sev2 Payments API returning 503")
     room = await sandbox.wait_for(lambda: next((c for c in ws.channels.values() if c.name.startswith("incident-")
                                                 and c.messages), None))
+    await s.settle()
+    twin = next(iter(pagerduty.incidents.values()))
+    s.console.print(f"  PagerDuty: warroom opened {twin['id']} ({twin['title']}, urgency {twin['urgency']}, "
+                    f"key {twin['incident_key']}); the card and a bookmark link it.", markup=False)
+    for message in ws.dm(BOB).messages:
+        s.console.print(f"  DM to bob: {plain(message.text, ws)} [Acknowledge]", markup=False)
+    s.narrate("bob acknowledges in the PagerDuty app; PagerDuty sends a signed webhook")
+    await pagerduty.act(twin["id"], "incident.acknowledged", {"id": "PBOB001", "type": "user_reference",
+                                                              "summary": "Bob"})
+    await s.settle()
     await s.command(ALICE, room.id, f"role ic <@{ALICE}>")
     await s.say(BOB, room.id, "Seeing 503s from payments-api since 09:12, error rate 40%. Checkout is failing.")
     await s.command(ALICE, room.id, "sev 1")
@@ -149,8 +188,18 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     s.narrate("alice reacts with :pushpin: to bob's message")
     await sandbox.react(ALICE, room.id, clue.ts)
     await s.settle()
-    await s.command(CAROL, room.id, "update identified Bad config in deploy 4f2a shrank the DB pool; rolling back.",
-                    minutes=6)
+    s.narrate("PagerDuty has an outage: its API stops answering", minutes=1)
+    await pagerduty.go_down()
+    await sandbox.slash(CAROL, room.id, "/incident",
+                        "update identified Bad config in deploy 4f2a shrank the DB pool; rolling back.")
+    await sandbox.wait_for(lambda: any("PagerDuty is unreachable" in m.text for m in room.messages), timeout=15)
+    s.console.print("  carol's update is in the war room and #incidents; the room is told once that PagerDuty "
+                    "is unreachable.", markup=False)
+    s.narrate("PagerDuty is back; the queued note goes out", minutes=5)
+    await pagerduty.come_back()
+    await runtime.dispatcher.recover()
+    runtime.dispatcher.wake()
+    await s.settle()
     await s.command(ALICE, room.id, "runbook database-connection-pool-exhausted", minutes=1)
     await walk_runbook(s, sandbox, room.id)
     await s.command(BOB, room.id, "timeline Rollback of 4f2a started")

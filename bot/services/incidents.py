@@ -160,8 +160,10 @@ class IncidentService:
             incident = await self._load(tx, channel_id, request_key, now)
             updated, events = core.assign_role(incident, role, user, actor, now)
             if events:
+                # Someone taking a role themselves is already responding: no request to send them.
+                asks_someone = role is not Role.COMMUNICATOR and user != actor
                 mirror = effects.pagerduty_responders([user], actor, role.label) \
-                    if role is not Role.COMMUNICATOR and self._mirrored(updated) else []
+                    if asks_someone and self._mirrored(updated) else []
                 await self._commit(tx, updated, events, effects.after_role(events[0]), now, mirror)
         self._sent(tx, updated)
         return updated

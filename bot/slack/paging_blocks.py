@@ -23,7 +23,8 @@ def page(incident: Incident, step: int, steps: int) -> tuple[str, Blocks]:
               ActionsBlock(block_id=f"page_{incident.id}", elements=[
                   ButtonElement(text="Acknowledge", action_id=ActionId.PAGE_ACK, value=str(incident.id),
                                 style="primary")])]
-    return f"Paged: {incident.severity.label} {incident.reference}", _render(blocks)
+    return (f"You are paged: {incident.severity.label} {incident.reference} {safe(incident.title, 200)} "
+            f"(escalation step {step} of {steps})", _render(blocks))
 
 
 def handoff(rotation: str, at: datetime, outgoing: str, incoming: str, incidents: list[dict],
@@ -62,8 +63,8 @@ def oncall_overview(holders, upcoming: Handoff | None) -> tuple[str, Blocks]:
     blocks: list = [SectionBlock(text=truncate("\n".join(lines), SECTION_LIMIT))]
     if upcoming:
         local = upcoming.at.astimezone(ZoneInfo(upcoming.zone))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Next hand-off: {safe(upcoming.rotation, 60)} {mention(upcoming.outgoing)} → "
-                 f"{mention(upcoming.incoming)} on {local:%a %d %b %H:%M} {upcoming.zone} "
-                 f"({slack_date(upcoming.at)})")]))
+        line = (f"Next hand-off: {safe(upcoming.rotation, 60)} {mention(upcoming.outgoing)} → "
+                f"{mention(upcoming.incoming)} on {local:%a %d %b %H:%M} {upcoming.zone}")
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line)]))
+        lines.append(line)
     return "\n".join(lines), _render(blocks)
