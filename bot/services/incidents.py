@@ -67,7 +67,8 @@ class IncidentService:
         return self.store.transaction(lease=self.dispatch.lease_for_hand_over())
 
     def _sent(self, tx: Transaction, incident: Incident | None = None) -> None:
-        self.dispatch.hand_over(tx.handed_over, incident)
+        if tx.enqueued:  # a timeline-only change gives the dispatcher nothing to do
+            self.dispatch.hand_over(tx.handed_over, incident)
 
     # -- declare -----------------------------------------------------------------------------------
     async def declare(self, *, title: str, severity: Severity, actor: str, request_key: str | None,

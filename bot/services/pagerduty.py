@@ -7,6 +7,8 @@ watch, are acknowledged and ignored.
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from bot.config import Settings
@@ -38,6 +40,9 @@ class PagerDutyMirror:
         self.dispatch = dispatch or NoDispatch()
         self._slack_of = {pd: slack for slack, pd in self.section.users.items()}
         self._reachable: set[int] = set()  # incidents whose last PagerDuty call worked, in this process
+        self._incident_ids: dict[str, int] = {}  # PagerDuty incident id -> ours; a mirror never changes twin
+        self._notes: list[tuple[int, str, str, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
 
     # -- outbound reachability ---------------------------------------------------------------------
     async def reachability(self, incident_id: int, reachable: bool, reason: str) -> None:
@@ -63,8 +68,13 @@ class PagerDutyMirror:
     async def handle(self, webhook_id: str, event: WebhookEvent) -> str:
         """What the delivery did: "ignored", "duplicate" or the change made."""
         key = f"pd-webhook:{webhook_id or event.id}"
+        known = self._incident_ids.get(event.incident_id or "")
+        if known is not None and self._timeline_text(event) is not None:
+            return await self._note(known, self._timeline_text(event), key)  # the busy path: no reads
         incident = await self.incidents.incident_for_pagerduty(event.incident_id,
                                                                incident_id_from_key(event.incident.get("incident_key")))
+        if incident is not None and incident.pagerduty_id:
+            self._incident_ids[incident.pagerduty_id] = incident.id
         try:
             if incident is None:
                 return await self._unknown(event, key)
@@ -86,23 +96,57 @@ class PagerDutyMirror:
                                             room={"template": "pagerduty_resolved_prompt",
                                                   "text": f"Resolved in PagerDuty by {who}"})
                 return "prompted"
-            if event.event_type == "incident.annotated":
-                content = str(event.data.get("content", ""))
-                if content.startswith(NOTE_PREFIX):
-                    return "ignored"  # our own note, coming back
-                await self.incidents.record(incident.id, "pagerduty", f"Note in PagerDuty by {who}: {content}"[:3000],
-                                            key)
-                return "noted"
-            if event.event_type in TIMELINE_ONLY:
-                await self.incidents.record(incident.id, "pagerduty",
-                                            f"{TIMELINE_ONLY[event.event_type]} ({who}){self._assignees(event)}", key)
-                return "noted"
-            return "ignored"
+            text = self._timeline_text(event)
+            return await self._note(incident.id, text, key) if text is not None else "ignored"
         except Duplicate:
             return "duplicate"
         except DomainError as exc:  # e.g. acknowledged in Slack a moment before
             log.info("pagerduty_webhook_no_change", reason=str(exc))
             return "ignored"
+
+    def _timeline_text(self, event: WebhookEvent) -> str | None:
+        """The timeline entry of an event that only goes on the timeline; None for any other event."""
+        who = self._who(event)
+        if event.event_type == "incident.annotated":
+            content = str(event.data.get("content", ""))
+            if content.startswith(NOTE_PREFIX):
+                return None  # our own note, coming back
+            return f"Note in PagerDuty by {who}: {content}"[:3000]
+        if event.event_type in TIMELINE_ONLY:
+            return f"{TIMELINE_ONLY[event.event_type]} ({who}){self._assignees(event)}"
+        return None
+
+    async def _note(self, incident_id: int, text: str, key: str) -> str:
+        """Timeline entries from webhooks are written in groups: whatever arrived while the last group was
+        being committed goes into the next transaction, so a burst costs a few commits, not one each."""
+        future = asyncio.get_running_loop().create_future()
+        self._notes.append((incident_id, text, key, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_notes())
+        return await future
+
+    async def _write_notes(self) -> None:
+        while self._notes:
+            batch, self._notes = self._notes[:500], self._notes[500:]
+            first: dict[str, int] = {}
+            for index, (_, _, key, _) in enumerate(batch):
+                first.setdefault(key, index)  # the same delivery twice in one group: the second is a duplicate
+            now = self.clock.now()
+            try:
+                async with self.store.transaction() as tx:
+                    fresh = await tx.first_times(list(first), now)
+                    recorded = {index for key, index in first.items() if key in fresh}
+                    await tx.append_timelines([(incident_id, Event("pagerduty", "pagerduty", now, text))
+                                               for index, (incident_id, text, _, _) in enumerate(batch)
+                                               if index in recorded])
+            except Exception as exc:  # nothing of the group was committed: every sender gets a 5xx and retries
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for index, (*_, future) in enumerate(batch):
+                if not future.done():
+                    future.set_result("noted" if index in recorded else "duplicate")
 
     async def _unknown(self, event: WebhookEvent, key: str) -> str:
         """An incident warroom did not make: a trigger on a watched service opens a war room."""

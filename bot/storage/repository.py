@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -74,18 +76,25 @@ class Store:
         self.timer_listeners: list = []  # called after a commit that set or moved a timer
         self._sessions = session_factory(engine)
         self._readers = session_factory(engine, read_only=True)
+        # SQLite has one writer at a time. Writers of this process queue here, in order, instead of
+        # colliding on BEGIN IMMEDIATE, where SQLite's busy handler sleeps 1, 2, 5, 10... ms between tries
+        # and a burst of concurrent writes (webhooks, clicks) spends most of its time asleep. Another
+        # process still waits on the busy handler. PostgreSQL takes row locks and needs no queue.
+        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def transaction(self, *, lease: tuple[str, datetime] | None = None) -> AsyncIterator["Transaction"]:
         """`lease` (owner, until): effects this transaction queues that may leave at once are leased to that
-        dispatcher already, and listed in `handed_over` for it to perform without claiming them again."""
-        async with self._sessions() as session:
-            async with session.begin():
-                tx = Transaction(session, lease)
-                yield tx
-            if tx.timers_changed:
-                for listener in self.timer_listeners:
-                    listener()
+        dispatcher already, and listed in `handed_over` for it to perform without claiming them again.
+        Never open a transaction inside another: on SQLite the second would wait for the first forever."""
+        async with self._writer or contextlib.nullcontext():
+            async with self._sessions() as session:
+                async with session.begin():
+                    tx = Transaction(session, lease)
+                    yield tx
+        if tx.timers_changed:
+            for listener in self.timer_listeners:
+                listener()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator["Transaction"]:
@@ -99,6 +108,7 @@ class Transaction:
         self.session = session
         self.lease = lease
         self.handed_over: list[OutboxItem] = []
+        self.enqueued = False  # whether the dispatcher has anything new to look at after the commit
         self.timers_changed = False
 
     # -- incidents ---------------------------------------------------------------------------------
@@ -213,6 +223,23 @@ class Transaction:
                      .returning(table.c.key))
         return (await self.session.execute(statement)).first() is not None
 
+    async def first_times(self, keys: list[str], at: datetime) -> set[str]:
+        """`first_time` for many distinct keys in one statement: the keys not seen before."""
+        if not keys:
+            return set()
+        insert_for = postgresql_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        table = ProcessedRequestRow.__table__
+        statement = (insert_for(table).values([{"key": key, "at": at} for key in keys])
+                     .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key))
+        return set((await self.session.execute(statement)).scalars())
+
+    async def append_timelines(self, entries: Sequence[tuple[int, Event]]) -> None:
+        """Events of several incidents in one statement."""
+        if entries:
+            await self.session.execute(insert(TimelineRow), [
+                {"incident_id": incident_id, "at": event.at, "actor": event.actor, "kind": event.kind,
+                 "text": event.text, "data": dict(event.data), "dedup_key": None} for incident_id, event in entries])
+
     # -- outbox ------------------------------------------------------------------------------------
     async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime, *,
                       new_incident: bool = False, lane: str = "main") -> None:
@@ -228,6 +255,7 @@ class Transaction:
         waves = [list(w) for w in waves if w]
         if not waves:
             return
+        self.enqueued = True
         base = {"incident_id": incident_id, "lane": lane, "status": "pending", "due_at": now, "created_at": now}
         # Nothing of this incident's lane is still waiting: the first wave may leave at once, already leased.
         first = []
