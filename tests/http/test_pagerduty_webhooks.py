@@ -151,3 +151,21 @@ async def test_an_incident_triggered_elsewhere_on_a_watched_service_opens_a_war_
     incident = await bot.incidents.find_in(rooms[0].id)
     assert incident.pagerduty_id == outside["id"] and incident.severity.label == "SEV-2"
     assert not [r for r in pagerduty.requests if r.method == "POST" and r.path == "/incidents"]
+
+
+async def test_a_burst_with_concurrent_redeliveries_records_each_delivery_once(pagerduty_bot_factory, pagerduty,
+                                                                              sandbox):
+    import asyncio
+
+    bot = await pagerduty_bot_factory(config())
+    room, incident = await mirrored_incident(sandbox, bot, pagerduty)
+    twin = pagerduty.incidents[incident.pagerduty_id]
+    agent = {"id": "PX", "type": "user_reference", "summary": "Dana"}
+    notes = [pagerduty.webhook("incident.annotated", twin, agent, content=f"note {n}") for n in range(40)]
+    # Every delivery twice, at the same time: they land in the same group commit.
+    answers = await asyncio.gather(*(pagerduty.deliver(note, webhook_id=f"burst-{n}")
+                                     for n, note in enumerate(notes) for _ in range(2)))
+    outcomes = sorted([(await answer.json())["outcome"] for answer in answers])
+    assert outcomes == ["duplicate"] * 40 + ["noted"] * 40
+    texts = [e.text for e in await bot.incidents.timeline(incident.id) if e.kind == "pagerduty"]
+    assert sorted(texts) == sorted(f"Note in PagerDuty by Dana: note {n}" for n in range(40))

@@ -135,3 +135,29 @@ async def test_who_is_on_call_comes_from_oncalls_level_one_first(pagerduty):
     clients = PagerDutyClients.from_env(pagerduty_environment(BASE_ENV, pagerduty), settings())
     people = await oncall_users(clients.rest, schedule="PSCHED")
     assert [p["id"] for p in people] == ["PALICE", "PBOB"]
+
+
+async def test_a_slow_pagerduty_times_out_into_retry_later(pagerduty):
+    performer = effects(pagerduty)
+    performer.rest.timeout = 0.3  # 5 s in production
+    pagerduty.faults.delay = 1.0
+    started = time.monotonic()
+    with pytest.raises(RetryLater, match="Timeout"):
+        await performer.perform("create", {}, incident())
+    assert time.monotonic() - started < 1.0
+
+
+async def test_a_rotation_that_names_a_pagerduty_schedule_reads_who_is_on_call_from_it(pagerduty):
+    from bot.services.oncall import OnCallService
+    from tests.conftest import FakeClock
+
+    config = settings_from_mapping({"oncall": {"primary": [ALICE], "rotations": {"database": {
+        "pagerduty_schedule": "PSCHED"}}}, "pagerduty": {"service_id": PAGERDUTY_SERVICE, "users": {BOB: "PBOB"}}})
+    pagerduty.oncalls = [{"escalation_level": 1, "user": {"id": "PBOB", "type": "user_reference"},
+                          "schedule": {"id": "PSCHED"}, "escalation_policy": {"id": PAGERDUTY_POLICY}}]
+    clients = PagerDutyClients.from_env(pagerduty_environment(BASE_ENV, pagerduty), config)
+    oncall = OnCallService(config, FakeClock(), pagerduty=clients.rest)
+    holder = await oncall.holder("database", FakeClock().now())
+    assert (holder.users, holder.source) == ([BOB], "PagerDuty")
+    await pagerduty.go_down()  # cached for a minute: paging does not wait on PagerDuty
+    assert (await oncall.users(["database", "primary"], FakeClock().now())) == {"database": [BOB], "primary": [ALICE]}
