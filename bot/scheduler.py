@@ -132,7 +132,8 @@ class Dispatcher:
                         incident = await tx.incident(item.incident_id)
                 # A retry says so: an effect that cannot be made idempotent by key checks before repeating.
                 payload = item.payload if item.attempts <= 1 else {**item.payload, "attempt": item.attempts}
-                refs = await performer.perform(item.kind, payload, incident)
+                extra = {"context": item.context} if item.context is not None else {}
+                refs = await performer.perform(item.kind, payload, incident, **extra)
                 await self.outbox.settle(item.id, status="done", now=self.clock.now(), refs=refs or None,
                                          incident_id=item.incident_id)
                 bound.debug("effect_done")

@@ -27,7 +27,8 @@ class EffectPerformer(Protocol):
     """Carries out one kind of outbox effect (a Slack post, a page, a status-page update).
 
     Returns references to remember on the incident (e.g. {"channel_id": "C123"}). Raises
-    `RetryLater` for transient failures; any other exception fails the effect for good.
+    `RetryLater` for transient failures; any other exception fails the effect for good. A performer
+    may also take `context=`: what the service that queued an effect held when it handed it over.
     """
 
     async def perform(self, kind: str, payload: dict[str, Any], incident: Incident) -> dict[str, Any]: ...

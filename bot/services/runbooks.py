@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import structlog
@@ -50,6 +50,7 @@ class RunbookService:
         self.policy = ExecutionPolicy(execution.enabled, frozenset(execution.allow))
         self.runners = Rule.parse(execution.runners)
         self._background: set[asyncio.Task] = set()
+        self._incidents: dict[int, Incident] = {}  # incidents with a war room, by id, for handed-over effects
 
     # -- choosing ----------------------------------------------------------------------------------
     async def choices(self, channel_id: str) -> tuple[Incident, list[Runbook], list[Runbook]]:
@@ -132,7 +133,11 @@ class RunbookService:
                 await runs.save(updated, run)
                 await tx.append_timeline(run.incident_id, events)
                 await tx.enqueue(run.incident_id, effects(run, updated), now)
-        self.dispatch.hand_over(tx.handed_over)
+        if tx.handed_over:
+            # The effects render the run as this transaction committed it, without reading it back.
+            incident = self._incidents.get(updated.incident_id)
+            view = RunView(updated, incident, runs.messages(run_id), self._executable()) if incident else None
+            self.dispatch.hand_over([replace(item, context=view) for item in tx.handed_over], incident)
         return updated
 
     # -- views for the Slack performer -------------------------------------------------------------
@@ -141,8 +146,12 @@ class RunbookService:
             run, messages = await RunRepository(tx).view(run_id)
             if incident is None:
                 incident = await tx.incident(run.incident_id)
-        executable = frozenset(self.policy.allowlist) if self.policy.enabled else frozenset()
-        return RunView(run, incident, messages, executable)
+        if incident.channel_id:
+            self._incidents[incident.id] = incident  # runbook messages need only its war room, which stays
+        return RunView(run, incident, messages, self._executable())
+
+    def _executable(self) -> frozenset[str]:
+        return frozenset(self.policy.allowlist) if self.policy.enabled else frozenset()
 
     async def execution(self, execution_id: int) -> Execution:
         async with self.store.reading() as tx:

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import Incident
 from bot.core.ports import Clock
-from bot.services.runbooks import RunbookService
+from bot.services.runbooks import RunbookService, RunView
 from bot.slack import runbook_blocks as blocks
 from bot.slack.effects import PermanentSlackError, call
 from bot.slack.text import safe
@@ -21,10 +21,12 @@ class RunbookEffects:
         self.service = service
         self.clock = clock
 
-    async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
+    async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None,
+                      context: RunView | None = None) -> dict[str, Any]:
         if incident is None or not incident.channel_id:
             raise PermanentSlackError("runbook effect without a war room")
-        view = await self.service.view(payload["run_id"], incident)
+        fresh = isinstance(context, RunView) and context.run.id == payload["run_id"]
+        view = context if fresh else await self.service.view(payload["run_id"], incident)
         run, channel = view.run, incident.channel_id
         title = safe(run.runbook.title, 200)
         if kind == "runbook_header":

@@ -59,6 +59,9 @@ class OutboxItem:
     kind: str
     payload: dict
     attempts: int
+    # What the service that queued it already holds (a runbook run as just committed), for an effect
+    # handed over in-process: its performer need not read it back. Never stored.
+    context: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -264,9 +267,11 @@ class Transaction:
             first = [{**base, "wave": last + 1, "target": e.target, "kind": e.kind, "payload": dict(e.payload),
                       "attempts": 1, "lease_owner": owner, "lease_until": until} for e in waves[0]]
             table = OutboxRow.__table__
-            for row in first:
-                item_id = (await self.session.execute(table.insert().values(**row).returning(table.c.id))).scalar_one()
-                self.handed_over.append(OutboxItem(item_id, incident_id, row["target"], row["kind"], row["payload"], 1))
+            # One statement for the wave; the rows come back with what they hold, whatever their order.
+            inserted = await self.session.execute(table.insert().values(first).returning(
+                table.c.id, table.c.target, table.c.kind, table.c.payload))
+            self.handed_over += sorted((OutboxItem(row.id, incident_id, row.target, row.kind, dict(row.payload), 1)
+                                        for row in inserted), key=lambda item: item.id)
         rows = [{**base, "wave": last + 1 + offset, "target": effect.target, "kind": effect.kind,
                  "payload": dict(effect.payload), "attempts": 0}
                 for offset, wave in enumerate(waves) if not (offset == 0 and first) for effect in wave]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,8 @@ from bot.storage.repository import Transaction
 from bot.storage.tables import CommandExecutionRow, RunbookRunRow
 
 RUNS = RunbookRunRow.__table__
+# Runbooks as their runs started, by database engine and run id (runs keep theirs; ids differ per database).
+_SNAPSHOTS: "weakref.WeakKeyDictionary[Any, dict[int, Runbook]]" = weakref.WeakKeyDictionary()
 
 
 def snapshot(runbook: Runbook) -> dict[str, Any]:
@@ -66,6 +69,7 @@ class RunRepository:
     def __init__(self, tx: Transaction):
         self.session = tx.session
         self._message_ts: dict[int, list] = {}  # from the last read of each run, for save()
+        self._messages_of: dict[int, RunMessages] = {}
 
     async def add(self, run: Run) -> Run:
         values = dict(incident_id=run.incident_id, runbook_id=run.runbook.id, snapshot=snapshot(run.runbook),
@@ -75,21 +79,31 @@ class RunRepository:
         return Run(run_id, run.incident_id, run.runbook, run.started_by, run.started_at, run.steps)
 
     async def _row(self, run_id: int, for_update: bool):
-        query = select(RUNS).where(RUNS.c.id == run_id)
+        # A run's snapshot never changes, and a long runbook's takes a millisecond to decode: read it once.
+        known = _SNAPSHOTS.setdefault(self.session.bind, {})
+        columns = [c for c in RUNS.c if c.name != "snapshot"] if run_id in known else list(RUNS.c)
+        query = select(*columns).where(RUNS.c.id == run_id)
         if for_update:
             query = query.with_for_update()
-        return (await self.session.execute(query)).one_or_none()
+        row = (await self.session.execute(query)).one_or_none()
+        if row is not None and run_id not in known:
+            known[run_id] = from_snapshot(row.snapshot)
+        return row
 
     async def get(self, run_id: int, *, for_update: bool = False) -> Run | None:
         row = await self._row(run_id, for_update)
         if row is None:
             return None
         self._message_ts[run_id] = [entry.get("message_ts") for entry in row.progress]
+        self._messages_of[run_id] = self._messages(row)
         return self._run(row)
 
-    @staticmethod
-    def _run(row) -> Run:
-        return Run(row.id, row.incident_id, from_snapshot(row.snapshot), row.started_by, row.started_at,
+    def messages(self, run_id: int) -> RunMessages:
+        """The run's messages as get() read them (a change does not move them: effects do, when they post)."""
+        return self._messages_of[run_id]
+
+    def _run(self, row) -> Run:
+        return Run(row.id, row.incident_id, _SNAPSHOTS[self.session.bind][row.id], row.started_by, row.started_at,
                    tuple(_progress_in(entry) for entry in row.progress), row.finished_at)
 
     async def view(self, run_id: int) -> tuple[Run, RunMessages] | None:
@@ -113,6 +127,10 @@ class RunRepository:
     async def for_incident(self, incident_id: int) -> list[Run]:
         rows = (await self.session.execute(select(RUNS).where(RUNS.c.incident_id == incident_id)
                                            .order_by(RUNS.c.id))).all()
+        known = _SNAPSHOTS.setdefault(self.session.bind, {})
+        for row in rows:
+            if row.id not in known:
+                known[row.id] = from_snapshot(row.snapshot)
         return [self._run(row) for row in rows]
 
     async def set_refs(self, refs: dict[str, Any]) -> None:
