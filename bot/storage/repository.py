@@ -294,10 +294,13 @@ class OutboxStore:
         free = (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now)
         ready = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_at <= now, free, ~blocked)
                  .order_by(OutboxRow.id).limit(limit))
-        async with self.store.transaction() as tx:
+        # Looking costs no write lock: most wake-ups find nothing new, and clicks should not queue behind them.
+        # What is ready stays ready (an earlier wave never becomes pending again), so the claim needs no re-check.
+        async with self.store.reading() as tx:
             ids = list((await tx.session.execute(ready)).scalars())
-            if not ids:
-                return []
+        if not ids:
+            return []
+        async with self.store.transaction() as tx:
             # The conditional update is the lock: of two processes, only one gets a row back for each id.
             claim = (update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.status == "pending", free)
                      .values(lease_until=now + lease, lease_owner=owner, attempts=OutboxRow.attempts + 1)

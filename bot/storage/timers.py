@@ -79,10 +79,11 @@ class TimerStore:
         free = TIMERS.c.lease_until.is_(None) | (TIMERS.c.lease_until < now)
         due = (select(TIMERS.c.id).where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now, free)
                .order_by(TIMERS.c.due_at).limit(limit))
-        async with self.store.transaction() as tx:
+        async with self.store.reading() as tx:  # looking takes no write lock; most wake-ups find nothing due
             ids = list((await tx.session.execute(due)).scalars())
-            if not ids:
-                return []
+        if not ids:
+            return []
+        async with self.store.transaction() as tx:
             # Of two processes, only one gets each timer back from this conditional update.
             claim = (update(TIMERS).where(TIMERS.c.id.in_(ids), TIMERS.c.status == "pending", free)
                      .values(lease_until=now + lease, lease_owner=owner).returning(*TIMERS.c))
