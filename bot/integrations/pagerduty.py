@@ -79,14 +79,17 @@ class PagerDutyClients:
         if not section.service_id or not (env.pagerduty_api_token or section.routing_key):
             return None
         rest = events = None
-        if env.pagerduty_api_token:
-            # Defaults only (no verify=, no trust_env=False): SSL_CERT_FILE decides whom the process trusts.
-            rest = pagerduty.RestApiV2Client(env.pagerduty_api_token, default_from=env.pagerduty_from_email,
-                                             base_url=env.pagerduty_api_url)
-            _no_retries(rest)
-        if section.routing_key:
-            events = pagerduty.EventsApiV2Client(section.routing_key, base_url=env.pagerduty_events_url)
-            _no_retries(events)
+        try:
+            if env.pagerduty_api_token:
+                # Defaults only (no verify=, no trust_env=False): SSL_CERT_FILE decides whom the process trusts.
+                rest = pagerduty.RestApiV2Client(env.pagerduty_api_token, default_from=env.pagerduty_from_email,
+                                                 base_url=env.pagerduty_api_url)
+                _no_retries(rest)
+            if section.routing_key:
+                events = pagerduty.EventsApiV2Client(section.routing_key, base_url=env.pagerduty_events_url)
+                _no_retries(events)
+        except pagerduty.UrlError as exc:
+            raise SystemExit(f"PAGERDUTY_API_URL / PAGERDUTY_EVENTS_URL: {exc}") from None
         return cls(rest, events)
 
 

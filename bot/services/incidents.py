@@ -222,7 +222,8 @@ class IncidentService:
             if incident is None:
                 raise DomainError("That incident no longer exists.")
             if incident.acknowledged_by:
-                raise DomainError(f"{incident.reference} was already acknowledged by {core.person(incident.acknowledged_by)}.")
+                by = core.person(incident.acknowledged_by)
+                raise DomainError(f"{incident.reference} was already acknowledged by {by}.")
             if not incident.is_open:
                 raise DomainError(f"{incident.reference} is already resolved.")
             label = who or actor

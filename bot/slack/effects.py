@@ -207,7 +207,7 @@ class SlackEffects:
             return ":white_check_mark: PagerDuty answers again; queued changes are being delivered in order."
         if template == "pagerduty_resolved_prompt":
             owner = f"<@{incident.commander}>" if incident.commander else "Incident Commander"
-            return (f":pager: {payload['text']}. {owner}, resolve here with `/incident resolve <summary>` if the "
+            return (f":pager: {blocks.safe(payload['text'], 500)}. {owner}, resolve here with `/incident resolve <summary>` if the "
                     f"incident is over, or keep working.")
         policy = self.settings.policy(incident.severity)
         if template == "assessment":

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bot.config import settings_from_mapping
 from bot.integrations.pagerduty_webhooks import sign
 from tests.conftest import ALICE, BOB, PAGERDUTY_SERVICE, TEST_CONFIG
@@ -29,7 +27,7 @@ async def mirrored_incident(sandbox, bot, pagerduty, text="sev1 Checkout is down
 
 
 async def test_signatures_are_checked_before_anything_else(pagerduty_bot_factory, pagerduty, sandbox):
-    bot = await pagerduty_bot_factory(config())
+    await pagerduty_bot_factory(config())
     document = pagerduty.webhook("incident.priority_updated", pagerduty.open_incident("x", "POTHER"))
     raw = json.dumps(document).encode()
     missing = await pagerduty.deliver(document, signature="")
@@ -116,10 +114,11 @@ async def test_resolved_in_pagerduty_can_prompt_the_commander_instead(pagerduty_
     room, incident = await mirrored_incident(sandbox, bot, pagerduty)
     await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
     await settle(bot)
-    await pagerduty.act(incident.pagerduty_id, "incident.resolved", {"id": "PBOB", "summary": "Bob"})
+    await pagerduty.act(incident.pagerduty_id, "incident.resolved", {"id": "PBOB", "summary": "Bob <!channel>"})
     await settle(bot)
     assert (await bot.incidents.find_in(room.id)).is_open
-    assert any("Resolved in PagerDuty by Bob" in t and "<@U0ALICE>, resolve here" in t for t in bot_texts(room))
+    assert any("Resolved in PagerDuty by Bob &lt;!channel&gt;" in t and "<@U0ALICE>, resolve here" in t
+               for t in bot_texts(room))
 
 
 async def test_resolving_in_slack_resolves_in_pagerduty_and_its_webhook_changes_nothing(

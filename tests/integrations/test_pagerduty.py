@@ -161,3 +161,11 @@ async def test_a_rotation_that_names_a_pagerduty_schedule_reads_who_is_on_call_f
     assert (holder.users, holder.source) == ([BOB], "PagerDuty")
     await pagerduty.go_down()  # cached for a minute: paging does not wait on PagerDuty
     assert (await oncall.users(["database", "primary"], FakeClock().now())) == {"database": [BOB], "primary": [ALICE]}
+
+
+def test_an_http_base_url_is_refused_with_the_variable_named():
+    env = replace(pagerduty_environment(BASE_ENV, type("Standin", (), {"url": "http://127.0.0.1:1",
+                                                                       "webhook_secret": "s"})()))
+    with pytest.raises(SystemExit, match="PAGERDUTY_API_URL.*https://"):
+        PagerDutyClients.from_env(env, settings())
+    assert PagerDutyClients.from_env(replace(env, pagerduty_api_token=None), settings()) is None  # mirror off
