@@ -50,7 +50,8 @@ async def main() -> None:
     engine = database.create_engine(url)
     await database.upgrade(engine)
     store, clock = Store(engine), Clock()
-    settings = settings_from_mapping({"reminders": {"ic_nudge_minutes": 0}})
+    # Reminders only: escalation timers (on by default) have no handler in this bare timer loop.
+    settings = settings_from_mapping({"reminders": {"ic_nudge_minutes": 0}, "escalation": {"enabled": False}})
     incidents = IncidentService(store, settings, clock, Everyone())
     started = time.perf_counter()
     ids = []

@@ -186,3 +186,35 @@ async def test_nothing_is_handed_over_while_earlier_effects_of_the_incident_wait
     async with store.transaction(lease=dispatcher.lease_for_hand_over()) as tx:
         await tx.enqueue(incident_id, [[Effect("t", "k", {"name": "second"})]], clock.now())
     assert tx.handed_over == []
+
+
+async def test_a_timer_whose_handler_fails_waits_for_its_lease_instead_of_spinning(store, clock):
+    from bot.scheduler import TimerLoop
+    from bot.storage.timers import TimerRepository
+
+    calls = []
+
+    async def broken(timer):
+        calls.append(timer.key)
+        raise RuntimeError("handler bug")
+
+    async with store.transaction() as tx:
+        await TimerRepository(tx).set("t:1", "broken", clock.now() - timedelta(seconds=1))
+    loop = TimerLoop(store, {"broken": broken}, clock, lease=timedelta(seconds=60))
+    claims = []
+    claim_due = loop.timers.claim_due
+
+    async def counted(*args, **kwargs):
+        claims.append(1)
+        return await claim_due(*args, **kwargs)
+    loop.timers.claim_due = counted
+    task = asyncio.create_task(loop.run())
+    await asyncio.sleep(0.3)
+    assert calls == ["t:1"]  # tried once; again only when the lease lapses
+    assert len(claims) <= 3  # and the loop sleeps meanwhile (it used to poll every 10 ms)
+    clock.advance(seconds=61)
+    loop.wake()
+    await asyncio.sleep(0.1)
+    assert calls == ["t:1", "t:1"]
+    await loop.stop()
+    task.cancel()

@@ -91,7 +91,9 @@ class TimerStore:
 
     async def next_due(self) -> datetime | None:
         async with self.store.reading() as tx:
-            value = (await tx.session.execute(select(func.min(TIMERS.c.due_at))
+            # A leased timer (its handler running, or failed and waiting for the lease to lapse) is not due
+            # again before its lease ends: without this, a failing handler would make the loop spin.
+            value = (await tx.session.execute(select(func.min(func.coalesce(TIMERS.c.lease_until, TIMERS.c.due_at)))
                                               .where(TIMERS.c.status == "pending"))).scalar()
         return value
 
