@@ -121,13 +121,17 @@ class OnCallService:
                 return
             # The hand-off that is due, even if the timer fires a little late.
             handoff = core.upcoming_handoff(rotation, timer.due_at - timedelta(seconds=1))
-            open_incidents = [{"severity": i.severity.value, "reference": i.reference, "title": i.title,
-                               "status": i.status.label, "channel_id": i.channel_id}
-                              for i in await tx.open_incidents()]
+            def summary(incident) -> dict:
+                return {"severity": incident.severity.value, "reference": incident.reference,
+                        "title": incident.title, "status": incident.status.label, "channel_id": incident.channel_id}
+            open_incidents = [summary(i) for i in await tx.open_incidents()]
+            # Known issues include what was fixed this past week: its follow-ups are the incoming's to watch.
+            week_ago = handoff.at - timedelta(days=7)
+            resolved = [summary(i) for i in await tx.recently_resolved(20) if i.resolved_at and i.resolved_at > week_ago]
             await tx.enqueue(None, [[Effect("slack", "handoff", {
                 "channel": self.section.team_channel, "rotation": name, "at": handoff.at.isoformat(),
                 "outgoing": handoff.outgoing, "incoming": handoff.incoming, "zone": rotation.zone,
-                "incidents": open_incidents})]], now)
+                "incidents": open_incidents, "resolved": resolved})]], now)
             await timers.settle(timer.id, core.next_handoff(rotation, max(now, timer.due_at)), True)
         log.info("oncall_handoff_posted", rotation=name)
         self.dispatch.wake()

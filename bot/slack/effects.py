@@ -193,7 +193,7 @@ class SlackEffects:
         channel = await self._channel_id(payload["channel"])
         text, rendered = paging_blocks.handoff(payload["rotation"], datetime.fromisoformat(payload["at"]),
                                                payload["outgoing"], payload["incoming"], payload["incidents"],
-                                               payload.get("zone", "UTC"))
+                                               payload.get("zone", "UTC"), payload.get("resolved"))
         await call(self.client.chat_postMessage(channel=channel, text=text, blocks=rendered))
 
     def _render(self, payload, incident: Incident, where: str = "room") -> str:

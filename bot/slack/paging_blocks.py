@@ -28,8 +28,9 @@ def page(incident: Incident, step: int, steps: int) -> tuple[str, Blocks]:
 
 
 def handoff(rotation: str, at: datetime, outgoing: str, incoming: str, incidents: list[dict],
-            zone: str) -> tuple[str, Blocks]:
-    """`incidents`: the open incidents as they were at the hand-off (severity, reference, title, status, channel)."""
+            zone: str, resolved: list[dict] | None = None) -> tuple[str, Blocks]:
+    """`incidents`: the open incidents as they were at the hand-off (severity, reference, title, status, channel);
+    `resolved`: those resolved in the week before it."""
     local = at.astimezone(ZoneInfo(zone))
     lines = [f":arrows_counterclockwise: *On-call hand-off, {safe(rotation, 60)}*: {mention(outgoing)} → "
              f"{mention(incoming)} ({local:%a %d %b %H:%M} {zone})"]
@@ -42,6 +43,9 @@ def handoff(rotation: str, at: datetime, outgoing: str, incoming: str, incidents
             lines.append(f"…and {len(incidents) - 15} more (`/incident list`)")
     else:
         lines.append("*Active incidents*: none :tada:")
+    if resolved:
+        lines.append("*Resolved this past week* (watch for recurrences; follow-ups in `/incident actions`)")
+        lines += [f"• {i['reference']} {safe(i['title'], 150)}" for i in resolved[:10]]
     lines += [
         "*Checklist*",
         f"• {mention(outgoing)}: known issues: flaky alerts, workarounds in place, anything half-done (reply in thread)",

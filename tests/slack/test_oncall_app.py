@@ -33,6 +33,8 @@ async def test_each_handoff_posts_the_checklist_once_and_schedules_the_next(sand
     clock = FakeClock()
     bot = await bot_factory(settings_from_mapping(CONFIG), clock)
     await declare(sandbox, bot, ALICE, "sev2 Search is slow")
+    fixed = await declare(sandbox, bot, ALICE, "sev3 Thumbnails missing")
+    await bot.incidents.resolve(fixed.id, "CDN purge", ALICE, "test-resolve")
     channel = sandbox.workspace.channel("oncall")
     clock.advance(days=3)  # Monday 09:00 UTC = 10:00 in Berlin
     bot.timers.wake()
@@ -42,6 +44,8 @@ async def test_each_handoff_posts_the_checklist_once_and_schedules_the_next(sand
     primary = next(str(m.blocks) for m in posts if "hand-off, primary" in str(m.blocks))
     assert f"<@{BOB}> → <@{CAROL}>" in primary and "Mon 30 Nov 10:00 Europe/Berlin" in primary
     assert "Search is slow" in primary and "upcoming changes" in primary and "known issues" in primary
+    active, _, past_week = primary.partition("Resolved this past week")
+    assert "Thumbnails missing" in past_week and "Thumbnails missing" not in active
     clock.advance(days=6, hours=23)
     bot.timers.wake()
     await settle(bot)
