@@ -69,6 +69,16 @@ def check() -> None:
     out = Console(highlight=False, soft_wrap=True)
     policies = ", ".join(f"{p.severity.label} pages {'+'.join(p.page) or 'nobody'}" for p in settings.policies.values())
     out.print(f"{env.config_path}: OK ({policies})")
+    for name, rotation in settings.file.oncall.rotations.items():
+        source = rotation.pagerduty_schedule or rotation.pagerduty_escalation_policy
+        out.print(f"  rotation {name}: " + (f"from PagerDuty ({source})" if source else
+                                           f"{len(rotation.members)} engineers, hand-off {rotation.handoff} "
+                                           f"{rotation.timezone}"))
+    mirror = settings.file.pagerduty
+    if mirror.service_id:
+        how = "Events API (routing key)" if mirror.routing_key else "REST API"
+        token = "set" if env.pagerduty_api_token else "NOT set: the mirror stays off"
+        out.print(f"  PagerDuty: service {mirror.service_id} via {how}; PAGERDUTY_API_TOKEN {token}")
     directory = Path(settings.file.runbooks.directory)
     runbooks, errors = lint(directory)
     for error in errors:

@@ -52,8 +52,15 @@ class LoadedYaml:
             path = tuple(part for part in item["loc"] if not (isinstance(part, str) and (part.startswith("function-") or part == "[key]")))
             field = ".".join(str(part) for part in path)
             message = item["msg"].removeprefix("Value error, ")
+            named = _NAMED_FIELD.match(message) if not path else None
+            if named:  # a check across sections names its field first: point at that field's line
+                field, message = named.group(1), named.group(2)
+                path = tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field))
             result.append(SourceError(self.file, self.line_of(path), field, message))
         return result
+
+
+_NAMED_FIELD = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+|\[\d+\])+) (.*)$", re.DOTALL)
 
 
 def load_yaml(path: Path, *, expand_env: bool = True) -> LoadedYaml:

@@ -95,3 +95,18 @@ def test_postmortem_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "pm.md").read_text()
     assert text.startswith("# Post-mortem: INC-1 · Disk full on db-3") and "Declared SEV-3: Disk full on db-3" in text
+
+
+def test_check_describes_rotations_and_the_pagerduty_mirror_and_names_a_bad_rotation(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("oncall:\n  rotations:\n    primary:\n      members: [U0BOB, U0CAROL]\n"
+                      "      timezone: Europe/Berlin\npagerduty:\n  service_id: PSVC1\n")
+    result = warroom("check", env={"WARROOM_CONFIG": str(config), "PAGERDUTY_API_TOKEN": ""})
+    assert result.returncode == 0, result.stderr
+    assert "rotation primary: 2 engineers, hand-off monday 10:00 Europe/Berlin" in result.stdout
+    assert "PagerDuty: service PSVC1 via REST API; PAGERDUTY_API_TOKEN NOT set" in result.stdout
+    config.write_text("oncall:\n  rotations:\n    primary:\n      members: [U0BOB, U0BOB, U0CAROL]\n")
+    result = warroom("check", env={"WARROOM_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert f"{config}:" in result.stderr and "oncall.rotations.primary" in result.stderr
+    assert "U0BOB would be on call two weeks in a row" in result.stderr

@@ -44,7 +44,14 @@ def test_errors_name_file_line_and_field(tmp_path):
 
 def test_a_paged_slot_must_exist(tmp_path):
     path = write(tmp_path, "oncall:\n  primary: [U1ABC]\nseverities:\n  sev1:\n    page: [primary, tertiary]\n")
-    assert any("tertiary" in e and "oncall does not define" in e for e in errors(path))
+    assert f"{path}:5: severities.sev1.page: names on-call slot `tertiary`, which oncall does not define" \
+        in errors(path)
+
+
+def test_a_chain_step_must_name_a_slot_rotation_or_user_on_its_own_line(tmp_path):
+    path = write(tmp_path, "oncall:\n  primary: [U1ABC]\nescalation:\n  chains:\n    sev2:\n"
+                           "      - {after_minutes: 0, notify: [primary]}\n      - {after_minutes: 5, notify: [ghost]}\n")
+    assert any(e.startswith(f"{path}:7: escalation.chains.sev2[1].notify: names `ghost`") for e in errors(path))
 
 
 def test_permission_rules_are_validated_with_their_line(tmp_path):
