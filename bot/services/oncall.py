@@ -6,7 +6,7 @@ and sets itself for the next one, in the same transaction, so each hand-off is p
 
 from __future__ import annotations
 
-import time as monotonic
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
@@ -67,7 +67,7 @@ class OnCallService:
 
     async def _from_pagerduty(self, name: str) -> list[str]:
         cached = self._cache.get(name)
-        if cached and monotonic.monotonic() - cached[0] < PAGERDUTY_CACHE_SECONDS:
+        if cached and time.monotonic() - cached[0] < PAGERDUTY_CACHE_SECONDS:
             return cached[1]
         section = self.section.rotations[name]
         if self.pagerduty is None:
@@ -80,7 +80,7 @@ class OnCallService:
             log.warning("oncall_pagerduty_failed", rotation=name, error=str(exc))
             return cached[1] if cached else []
         users = [self._slack_of[person["id"]] for person in people if person.get("id") in self._slack_of][:1]
-        self._cache[name] = (monotonic.monotonic(), users)
+        self._cache[name] = (time.monotonic(), users)
         return users
 
     # -- /oncall -----------------------------------------------------------------------------------

@@ -122,7 +122,10 @@ async def test_a_whole_incident_through_warroom_run(sandbox, warroom):
     log = warroom.log.read_text()
     assert BOT_TOKEN not in log and APP_TOKEN not in log
     events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    assert any(e.get("event") == "incident_declared" and e.get("incident_id") == 1 for e in events)
+    # One declaration for the delivery and its redelivery. (Its id need not be 1: on PostgreSQL the
+    # redelivery's rolled-back insert may have used up a sequence value first.)
+    declared = [e for e in events if e.get("event") == "incident_declared"]
+    assert len(declared) == 1 and isinstance(declared[0].get("incident_id"), int)
 
 
 async def test_a_crash_with_effects_pending_loses_nothing_and_repeats_nothing(sandbox, warroom):
