@@ -103,7 +103,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     if pagerduty_clients:
         mirror = PagerDutyMirror(store, settings, clock, incidents, dispatcher)
         performers["pagerduty"] = PagerDutyEffects(pagerduty_clients, settings, mirror.reachability,
-                                                   directory.display_name)
+                                                   directory.display_name, mirror.refused)
     escalation = EscalationService(store, settings, clock, oncall, dispatcher)
     catalog = Catalog(Path(settings.file.runbooks.directory))
     catalog.refresh()

@@ -131,9 +131,11 @@ class PagerDutyEffects:
 
     def __init__(self, clients: PagerDutyClients, settings: Settings,
                  on_reachability: Callable[[int, bool, str], Awaitable[None]] | None = None,
-                 display_name: Callable[[str], Awaitable[str]] | None = None):
+                 display_name: Callable[[str], Awaitable[str]] | None = None,
+                 on_refused: Callable[[int, str], Awaitable[None]] | None = None):
         self.rest, self.events = clients.rest, clients.events
         self.display_name = display_name
+        self.on_refused = on_refused
         self.section = settings.file.pagerduty
         self.on_reachability = on_reachability
 
@@ -146,6 +148,10 @@ class PagerDutyEffects:
         except RetryLater as exc:
             if self.on_reachability:
                 await self.on_reachability(incident.id, False, str(exc))
+            raise
+        except PermanentPagerDutyError as exc:
+            if kind == "create" and self.on_refused:  # without a twin, nobody is paged through PagerDuty
+                await self.on_refused(incident.id, str(exc))
             raise
         if self.on_reachability:
             await self.on_reachability(incident.id, True, "")

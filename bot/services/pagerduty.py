@@ -64,6 +64,15 @@ class PagerDutyMirror:
         if changed:
             self.dispatch.hand_over(tx.handed_over)
 
+    async def refused(self, incident_id: int, reason: str) -> None:
+        """PagerDuty refused to create the twin (a wrong service ID, a bad token): the room must page by hand."""
+        now = self.clock.now()
+        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
+            await tx.append_timeline(incident_id, [Event("pagerduty", "warroom", now, f"PagerDuty refused: {reason}")])
+            await tx.enqueue(incident_id, [[Effect("slack", "post_message", {
+                "template": "pagerduty_refused", "reason": reason})]], now)
+        self.dispatch.hand_over(tx.handed_over)
+
     # -- inbound webhooks --------------------------------------------------------------------------
     async def handle(self, webhook_id: str, event: WebhookEvent) -> str:
         """What the delivery did: "ignored", "duplicate" or the change made."""

@@ -203,6 +203,10 @@ class SlackEffects:
         if template == "pagerduty_unreachable":
             return (f":warning: PagerDuty is unreachable ({payload['reason']}). The war room carries on; warroom "
                     f"keeps retrying and will deliver every PagerDuty change in order once it answers again.")
+        if template == "pagerduty_refused":
+            return (f":x: PagerDuty refused to create this incident ({blocks.safe(payload['reason'], 500)}). "
+                    f"Nobody is paged through PagerDuty: page the on-call people by hand, and check "
+                    f"`pagerduty.service_id` and the API token.")
         if template == "pagerduty_back":
             return ":white_check_mark: PagerDuty answers again; queued changes are being delivered in order."
         if template == "pagerduty_resolved_prompt":

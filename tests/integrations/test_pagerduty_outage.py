@@ -72,3 +72,15 @@ async def test_rate_limited_by_pagerduty_waits_its_retry_after(pagerduty_bot_fac
     bot.dispatcher.wake()
     await settle(bot)
     assert (await bot.incidents.find_in(room.id)).pagerduty_id in pagerduty.incidents
+
+
+async def test_a_refused_create_tells_the_room_to_page_by_hand(pagerduty_bot_factory, pagerduty, sandbox):
+    bot = await pagerduty_bot_factory(settings_from_mapping(
+        {**CONFIG, "pagerduty": {**CONFIG["pagerduty"], "escalation_policy_id": "PNOPOLICY"}}))
+    pagerduty.faults.status, pagerduty.faults.times = 404, 1  # e.g. an escalation policy that does not exist
+    room = await declare(sandbox, bot, ALICE, "sev1 Login broken")
+    await settle(bot)
+    [refusal] = [t for t in bot_texts(room) if "PagerDuty refused to create this incident" in t]
+    assert "(PagerDuty refused (404" in refusal and "page the on-call people by hand" in refusal
+    incident = await bot.incidents.find_in(room.id)
+    assert incident.pagerduty_id is None and not pagerduty.incidents
