@@ -24,6 +24,7 @@ log = structlog.get_logger("warroom.oncall")
 
 HANDOFF = "oncall_handoff"
 PAGERDUTY_CACHE_SECONDS = 60.0
+FIRST = ("primary", "secondary", "incident_commander")  # /oncall lists these first, then the rest as configured
 
 
 def handoff_key(rotation: str) -> str:
@@ -86,7 +87,8 @@ class OnCallService:
     # -- /oncall -----------------------------------------------------------------------------------
     async def overview(self) -> tuple[list[Holder], core.Handoff | None]:
         now = self.clock.now()
-        names = list(self.section.slots) + list(self.section.rotations)
+        names = sorted(list(self.section.slots) + list(self.section.rotations),
+                       key=lambda name: FIRST.index(name) if name in FIRST else len(FIRST))
         holders = [await self.holder(name, now) for name in names]
         upcoming = sorted((core.upcoming_handoff(rotation, now) for rotation in self.rotations.values()),
                           key=lambda handoff: handoff.at)

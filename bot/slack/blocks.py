@@ -284,7 +284,7 @@ def incident_list(open_incidents: list[Incident], resolved: list[Incident], now:
 
 HELP = """*warroom — incident commands*
 `/incident declare [sev1|sev2|sev3|sev4] <title>` declare an incident (no title: a form)
-`/incident declare --drill [sevN] <title>` a practice incident that pages nobody
+`/incident declare --drill [sevN] <title>` a practice incident that pages only the drill audience
 `/incident sev <1-4>` change the severity
 `/incident role <ic|responder|communicator> @person` hand out a role
 `/incident update [investigating|identified|monitoring] <text>` post a status update (no text: a form)
@@ -292,7 +292,7 @@ HELP = """*warroom — incident commands*
 `/incident timeline <text>` add a note to the timeline (a :pushpin: reaction or a pin adds a message)
 `/incident runbook [id]` walk a runbook step by step (no id: suggestions first)
 `/incident resolve [summary]` resolve, after a confirmation
-`/incident status` · `/incident list` · `/incident help`
+`/incident status` · `/incident list` · `/incident help` · `/oncall` who is on call, and the next hand-off
 Severities: SEV-1 critical (respond in 5 min) · SEV-2 major (15 min) · SEV-3 minor (1 h) · SEV-4 low (next business day)"""
 
 

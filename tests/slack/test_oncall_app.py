@@ -25,6 +25,7 @@ async def test_oncall_shows_who_is_on_call_now_and_the_next_handoff(sandbox, bot
     assert f"*Primary*: <@{BOB}> until" in text  # weeks from 2 Nov: bob, carol, dave, then bob from 23 Nov
     assert f"*Secondary*: <@{CAROL}> until" in text
     assert f"*Incident commander*: <@{ERIN}>" in text
+    assert text.index("*Primary*") < text.index("*Secondary*") < text.index("*Incident commander*")
     blocks = str(reply[-1].blocks)
     assert f"Next hand-off: primary <@{BOB}> → <@{CAROL}> on Mon 30 Nov 10:00 Europe/Berlin" in blocks
 
