@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from bot.core.ports import Clock, EffectPerformer, RetryLater
-from bot.storage.repository import OutboxItem, OutboxStore, Store
+from bot.storage.repository import OutboxItem, OutboxStore, Settlement, Store
 from bot.storage.timers import TimerStore
 
 log = structlog.get_logger("warroom.dispatcher")
@@ -64,8 +64,8 @@ class Dispatcher:
     def hand_over(self, items: list[OutboxItem], incident=None) -> None:
         """Performs effects a service leased to this dispatcher in its own transaction (see Store.transaction):
         the first wave of a change leaves without another claim round trip."""
-        for item in items:
-            task = asyncio.create_task(self._perform(item, incident))
+        if items:
+            task = asyncio.create_task(self._perform_wave(items, incident))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         self.wake()
@@ -121,6 +121,18 @@ class Dispatcher:
             return await tx.incidents(ids)
 
     async def _perform(self, item: OutboxItem, incident) -> None:
+        settlement = await self._attempt(item, incident)
+        await self.outbox.settle_all([settlement], self.clock.now())
+        self._wakeup.set()  # the next wave may go; timers are not concerned
+
+    async def _perform_wave(self, items: list[OutboxItem], incident) -> None:
+        """A wave handed over by a service: its effects run side by side and settle in one transaction.
+        Nothing is lost by waiting for the slowest: the next wave waits for the whole wave anyway."""
+        settlements = await asyncio.gather(*(self._attempt(item, incident) for item in items))
+        await self.outbox.settle_all(settlements, self.clock.now())
+        self._wakeup.set()
+
+    async def _attempt(self, item: OutboxItem, incident) -> Settlement:
         bound = log.bind(effect=f"{item.target}.{item.kind}", incident_id=item.incident_id, attempt=item.attempts)
         async with self._slots:
             performer = self.performers.get(item.target)
@@ -134,20 +146,18 @@ class Dispatcher:
                 payload = item.payload if item.attempts <= 1 else {**item.payload, "attempt": item.attempts}
                 extra = {"context": item.context} if item.context is not None else {}
                 refs = await performer.perform(item.kind, payload, incident, **extra)
-                await self.outbox.settle(item.id, status="done", now=self.clock.now(), refs=refs or None,
-                                         incident_id=item.incident_id)
                 bound.debug("effect_done")
+                return Settlement(item.id, "done", refs=refs or None, incident_id=item.incident_id)
             except RetryLater as exc:
                 delay = exc.after_seconds if exc.after_seconds is not None else backoff_seconds(item.attempts)
                 bound.warning("effect_retry", reason=str(exc), retry_in=delay)
-                await self.outbox.settle(item.id, status="pending", now=self.clock.now(), error=str(exc),
-                                         retry_at=self.clock.now() + timedelta(seconds=delay))
+                return Settlement(item.id, "pending", error=str(exc),
+                                  retry_at=self.clock.now() + timedelta(seconds=delay))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 bound.error("effect_failed", error=repr(exc))
-                await self.outbox.settle(item.id, status="failed", now=self.clock.now(), error=repr(exc)[:500])
-        self._wakeup.set()  # the next wave may go; timers are not concerned
+                return Settlement(item.id, "failed", error=repr(exc)[:500])
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Waits until nothing is pending or in flight (used by the demo and tests)."""

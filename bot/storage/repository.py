@@ -19,7 +19,7 @@ from bot.core.incident import Event, Incident, Severity, Status
 from bot.storage.database import session_factory
 from bot.storage.tables import IncidentRow, OutboxRow, PostmortemRow, ProcessedRequestRow, TimelineRow
 
-__all__ = ["Store", "Transaction", "TimelineEntry", "OutboxItem", "IntegrityError"]
+__all__ = ["Store", "Transaction", "TimelineEntry", "OutboxItem", "Settlement", "IntegrityError"]
 
 _INCIDENT_FIELDS = ("title", "description", "service", "declared_by", "declared_at", "commander", "communicator",
                     "acknowledged_at", "identified_at", "mitigated_at", "resolved_at", "summary", "channel_name",
@@ -62,6 +62,18 @@ class OutboxItem:
     # What the service that queued it already holds (a runbook run as just committed), for an effect
     # handed over in-process: its performer need not read it back. Never stored.
     context: Any = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How one effect went: done, failed, or pending again from `retry_at`; with references to remember."""
+
+    item_id: int
+    status: str
+    error: str | None = None
+    retry_at: datetime | None = None
+    refs: dict | None = None
+    incident_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -313,18 +325,23 @@ class OutboxStore:
 
     async def settle(self, item_id: int, *, status: str, now: datetime, error: str | None = None,
                      retry_at: datetime | None = None, refs: dict | None = None, incident_id: int | None = None) -> None:
+        await self.settle_all([Settlement(item_id, status, error, retry_at, refs, incident_id)], now)
+
+    async def settle_all(self, settlements: Sequence["Settlement"], now: datetime) -> None:
+        """Records how effects went, in one transaction (a wave's effects settle together)."""
         async with self.store.transaction() as tx:
-            if refs and "run_id" in refs:
-                from bot.storage.runs import RunRepository  # runs builds on this module
-                await RunRepository(tx).set_refs(refs)
-            elif refs and incident_id is not None:
-                await tx.set_refs(incident_id, refs)
-            values: dict[str, Any] = {"lease_until": None, "lease_owner": None, "last_error": error}
-            if retry_at is not None:
-                values.update(status="pending", due_at=retry_at)
-            else:
-                values.update(status=status, done_at=now)
-            await tx.session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(**values))
+            for settlement in settlements:
+                if settlement.refs and "run_id" in settlement.refs:
+                    from bot.storage.runs import RunRepository  # runs builds on this module
+                    await RunRepository(tx).set_refs(settlement.refs)
+                elif settlement.refs and settlement.incident_id is not None:
+                    await tx.set_refs(settlement.incident_id, settlement.refs)
+                values: dict[str, Any] = {"lease_until": None, "lease_owner": None, "last_error": settlement.error}
+                if settlement.retry_at is not None:
+                    values.update(status="pending", due_at=settlement.retry_at)
+                else:
+                    values.update(status=settlement.status, done_at=now)
+                await tx.session.execute(update(OutboxRow).where(OutboxRow.id == settlement.item_id).values(**values))
 
     async def next_due(self) -> datetime | None:
         table = OutboxRow.__table__
