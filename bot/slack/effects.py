@@ -62,7 +62,7 @@ class SlackEffects:
             raise PermanentSlackError(f"unknown Slack effect {kind!r}")
         if kind != "create_channel" and not incident.channel_id:
             if kind == "link_pagerduty":  # its lane does not wait for the war room to be set up
-                raise RetryLater("the war room is not created yet", 1.0)
+                raise RetryLater("the war room is not created yet")  # backs off like any retry
             raise PermanentSlackError("the war room channel was never created")
         return await handler(payload, incident) or {}
 
@@ -182,7 +182,7 @@ class SlackEffects:
         if not incident.pagerduty_id:
             return
         if not incident.card_ts:
-            raise RetryLater("the card is not posted yet", 1.0)  # the war room is still being set up
+            raise RetryLater("the card is not posted yet")  # the war room is still being set up
         await self._update_card(payload, incident)
         if (incident.pagerduty_url or "").startswith("https://"):
             await call(self.client.bookmarks_add(channel_id=incident.channel_id, type="link",
