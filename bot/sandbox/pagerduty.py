@@ -133,9 +133,9 @@ class PagerDutySandbox:
         self.requests.append(Recorded(request.method, template, body, dict(request.headers)))
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
-        if self.faults.status and (self.faults.times >= 0):
+        if self.faults.status:
             status = self.faults.status
-            if self.faults.times:
+            if self.faults.times:  # a limited number of faults; 0 means until cleared
                 self.faults.times -= 1
                 if not self.faults.times:
                     self.faults.status = None

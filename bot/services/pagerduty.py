@@ -136,7 +136,7 @@ class PagerDutyMirror:
 
     async def _write_notes(self) -> None:
         while self._notes:
-            batch, self._notes = self._notes[:500], self._notes[500:]
+            batch, self._notes = self._notes[:200], self._notes[200:]  # 400 bound values: within any SQLite
             first: dict[str, int] = {}
             for index, (_, _, key, _) in enumerate(batch):
                 first.setdefault(key, index)  # the same delivery twice in one group: the second is a duplicate
