@@ -48,8 +48,15 @@ def test_demo_runs_a_whole_incident_and_writes_the_report(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     for expected in ("declare sev2 Payments API returning 503", "Escalated from SEV-2 to SEV-1",
-                     "Only the Incident Commander", "All clear", "#incidents", "#leadership"):
+                     "Only the Incident Commander", "All clear", "#incidents", "#leadership",
+                     "Next hand-off: primary", "DM to bob: You are paged", "Page acknowledged in PagerDuty by @bob"):
         assert expected in out, expected
+    # The PagerDuty mirror: told once of the outage and once of the recovery; the twin resolved, with the
+    # update queued during the outage, and the responder request.
+    assert out.count("PagerDuty is unreachable (") == 1 and out.count("PagerDuty answers again") == 1
+    twin = out[out.index("The PagerDuty twin"):]
+    assert "· resolved · key warroom-INC-1" in twin and "note: [warroom] Identified: Bad config" in twin
+    assert "responder request: Responder needed on INC-1" in twin
     [report] = (tmp_path / "pm").glob("INC-1-*.md")
     text = report.read_text()
     assert "## Timeline (UTC)" in text and "Escalated from SEV-2 to SEV-1" in text and "@alice" in text

@@ -183,7 +183,7 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     await sandbox.submit_view(ALICE, view[-1]["id"], {ActionId.ROLE_INPUT: "communicator", ActionId.USER_INPUT: CAROL})
     await s.settle()
 
-    await s.command(DAVE, room.id, f"role responder <@{DAVE}>")
+    await s.command(ALICE, room.id, f"role responder <@{DAVE}>")  # PagerDuty gets a responder request
     clue = await s.say(BOB, room.id, "Deploy 4f2a at 09:10 changed the DB pool size from 50 to 5 <!channel>")
     s.narrate("alice reacts with :pushpin: to bob's message")
     await sandbox.react(ALICE, room.id, clue.ts)
