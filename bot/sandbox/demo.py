@@ -55,9 +55,11 @@ class Script:
         self.console.print(f"\n[bold cyan]▶ {text}[/bold cyan]")
 
     async def settle(self) -> None:
-        await self.runtime.dispatcher.drain(timeout=15)
-        await asyncio.sleep(0.05)  # let listeners that acked early finish their replies
-        await self.runtime.dispatcher.drain(timeout=15)
+        for _ in range(2):
+            while not self.runtime.socket.idle:  # listeners that acked early finish their replies
+                await asyncio.sleep(0.01)
+            await self.runtime.dispatcher.drain(timeout=15)
+            await asyncio.sleep(0.02)
         for ephemeral in self.sandbox.workspace.ephemerals[self._seen_ephemerals:]:
             who = self.sandbox.workspace.users[ephemeral.user]
             self.console.print(f"  [dim](only visible to {who})[/dim] {plain(ephemeral.text, self.sandbox.workspace)}",

@@ -29,22 +29,31 @@ class EarlyAckSocketModeHandler(AsyncSocketModeHandler):
     def __init__(self, *args, workers: int = 8, **kwargs):
         super().__init__(*args, **kwargs)
         self._queue: asyncio.Queue[SocketModeRequest] = asyncio.Queue()
+        self._busy = 0
         self._workers = [asyncio.create_task(self._work(), name=f"slack-worker-{n}") for n in range(workers)]
 
     async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         if acked_by_bolt(req):
             await super().handle(client, req)
             return
+        self._queue.put_nowait(req)  # queued before the ack leaves: whoever sees the ack finds it queued
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
-        self._queue.put_nowait(req)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being worked on (the demo and tests wait for this)."""
+        return self._queue.empty() and not self._busy
 
     async def _work(self) -> None:
         while True:
             req = await self._queue.get()
+            self._busy += 1
             try:
                 await run_async_bolt_app(self.app, req)
             except Exception:
                 log.exception("slack_request_failed", type=req.type)
+            finally:
+                self._busy -= 1
 
     async def close_async(self) -> None:
         for worker in self._workers:

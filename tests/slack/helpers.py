@@ -12,6 +12,10 @@ async def settle(bot) -> None:
     """Waits for listeners that acked early and for every queued effect."""
     for _ in range(3):
         await asyncio.sleep(0.03)
+        for _ in range(1500):  # requests acked on arrival may still be queued or being worked on
+            if bot.socket.idle:
+                break
+            await asyncio.sleep(0.01)
         await bot.dispatcher.drain(timeout=15)
 
 
