@@ -36,12 +36,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_warroom(sandbox: SlackSandbox, workdir: Path) -> tuple[subprocess.Popen, float, int]:
+async def start_warroom(sandbox: SlackSandbox, workdir: Path, config: str | None = None,
+                        extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, float, int]:
     port = free_port()
-    (workdir / "config.yaml").write_text(CONFIG)
+    (workdir / "config.yaml").write_text(config or CONFIG)
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": sandbox.api_url,
            "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}"),
-           "WARROOM_CONFIG": str(workdir / "config.yaml"), "WARROOM_HTTP_PORT": str(port)}
+           "WARROOM_CONFIG": str(workdir / "config.yaml"), "WARROOM_HTTP_PORT": str(port), **(extra_env or {})}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL,
                                stderr=(workdir / "warroom.log").open("w"))

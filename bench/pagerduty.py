@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -22,10 +21,10 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.lifecycle import free_port, percentile  # noqa: E402
+from bench.lifecycle import percentile, start_warroom  # noqa: E402
 from bot.integrations.pagerduty_webhooks import sign  # noqa: E402
 from bot.sandbox.pagerduty import API_TOKEN, PagerDutySandbox  # noqa: E402
-from bot.sandbox.server import APP_TOKEN, BOT_TOKEN, SlackSandbox  # noqa: E402
+from bot.sandbox.server import SlackSandbox  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 CONFIG = """
@@ -37,27 +36,10 @@ pagerduty: {service_id: PBENCH1, users: {U0BOB: PBOB001}}
 
 
 async def start(sandbox: SlackSandbox, pagerduty: PagerDutySandbox, workdir: Path):
-    port = free_port()
-    (workdir / "config.yaml").write_text(CONFIG)
-    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": sandbox.api_url,
-           "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}"),
-           "WARROOM_CONFIG": str(workdir / "config.yaml"), "WARROOM_HTTP_PORT": str(port),
-           "PAGERDUTY_API_TOKEN": API_TOKEN, "PAGERDUTY_API_URL": pagerduty.url,
-           "PAGERDUTY_EVENTS_URL": pagerduty.url, "PAGERDUTY_FROM_EMAIL": "bench@example.com",
-           "PAGERDUTY_WEBHOOK_SECRET": SECRET,
-           "SSL_CERT_FILE": str(pagerduty.ca_bundle(workdir / "ca.pem"))}
-    import subprocess
-    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=(workdir / "warroom.log").open("w"))
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.02)
+    process, _, port = await start_warroom(sandbox, workdir, CONFIG, {
+        "PAGERDUTY_API_TOKEN": API_TOKEN, "PAGERDUTY_API_URL": pagerduty.url, "PAGERDUTY_EVENTS_URL": pagerduty.url,
+        "PAGERDUTY_FROM_EMAIL": "bench@example.com", "PAGERDUTY_WEBHOOK_SECRET": SECRET,
+        "SSL_CERT_FILE": str(pagerduty.ca_bundle(workdir / "ca.pem"))})
     pagerduty.webhook_url = f"http://127.0.0.1:{port}/webhooks/pagerduty"
     return process
 
