@@ -249,8 +249,8 @@ class IncidentService:
             incident = await tx.incident(incident_id, for_update=True)
             if incident is None or not incident.is_open:
                 return None
-            updated = await self._resolve_in(tx, incident, f"Resolved in PagerDuty by {who}", "pagerduty", now,
-                                             mirror=False)
+            updated = await self._resolve_in(tx, incident, f"Resolved in PagerDuty by {who}", f"pagerduty:{who}",
+                                             now, mirror=False)
         self._sent(tx, updated)
         return updated
 

@@ -138,7 +138,7 @@ def resolved_message(incident: Incident, summary: str, actor: str, postmortem_re
                      where: str = "room") -> str:
     durations = incident.durations()
     head = ":white_check_mark: *All clear:* " if where == "room" else ":white_check_mark: *Resolved:* "
-    text = (f"{head}{incident.reference} {safe(incident.title, 300)} was resolved by {mention(actor)}.\n"
+    text = (f"{head}{incident.reference} {safe(incident.title, 300)} was resolved by {person(actor)}.\n"
             f"Time to acknowledge {format_duration(durations['acknowledge'])} · mitigate "
             f"{format_duration(durations['mitigate'])} · resolve {format_duration(durations['resolve'])}")
     if summary:

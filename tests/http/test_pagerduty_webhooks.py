@@ -106,6 +106,7 @@ async def test_resolved_in_pagerduty_resolves_in_slack_without_echoing_back(page
     assert response.status == 200
     resolved = await bot.incidents.find_in(room.id)
     assert not resolved.is_open and resolved.summary == "Resolved in PagerDuty by Bob"
+    assert any("was resolved by Bob (PagerDuty)" in t for t in bot_texts(room))
     assert not [r for r in pagerduty.requests if r.method == "PUT"]  # nothing sent back to PagerDuty
 
 
