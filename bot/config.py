@@ -320,9 +320,6 @@ class Settings:
     def policy(self, severity: Severity) -> SeverityPolicy:
         return self.policies[severity]
 
-    def oncall(self, slot: str) -> list[str]:
-        return list(self.file.oncall.slots.get(slot, []))
-
     @property
     def dedup_window(self) -> timedelta:
         return timedelta(seconds=self.file.declare.dedup_window_seconds)

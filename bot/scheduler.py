@@ -122,14 +122,14 @@ class Dispatcher:
 
     async def _perform(self, item: OutboxItem, incident) -> None:
         settlement = await self._attempt(item, incident)
-        await self.outbox.settle_all([settlement], self.clock.now())
+        await self.outbox.settle([settlement], self.clock.now())
         self._wakeup.set()  # the next wave may go; timers are not concerned
 
     async def _perform_wave(self, items: list[OutboxItem], incident) -> None:
         """A wave handed over by a service: its effects run side by side and settle in one transaction.
         Nothing is lost by waiting for the slowest: the next wave waits for the whole wave anyway."""
         settlements = await asyncio.gather(*(self._attempt(item, incident) for item in items))
-        await self.outbox.settle_all(settlements, self.clock.now())
+        await self.outbox.settle(settlements, self.clock.now())
         self._wakeup.set()
 
     async def _attempt(self, item: OutboxItem, incident) -> Settlement:

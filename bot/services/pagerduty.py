@@ -78,8 +78,9 @@ class PagerDutyMirror:
         """What the delivery did: "ignored", "duplicate" or the change made."""
         key = f"pd-webhook:{webhook_id or event.id}"
         known = self._incident_ids.get(event.incident_id or "")
-        if known is not None and self._timeline_text(event) is not None:
-            return await self._note(known, self._timeline_text(event), key)  # the busy path: no reads
+        text = self._timeline_text(event)
+        if known is not None and text is not None:
+            return await self._note(known, text, key)  # the busy path: no reads
         incident = await self.incidents.incident_for_pagerduty(event.incident_id,
                                                                incident_id_from_key(event.incident.get("incident_key")))
         if incident is not None and incident.pagerduty_id:
@@ -105,7 +106,6 @@ class PagerDutyMirror:
                                             room={"template": "pagerduty_resolved_prompt",
                                                   "text": f"Resolved in PagerDuty by {who}"})
                 return "prompted"
-            text = self._timeline_text(event)
             return await self._note(incident.id, text, key) if text is not None else "ignored"
         except Duplicate:
             return "duplicate"

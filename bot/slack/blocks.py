@@ -28,7 +28,7 @@ STATUS_EMOJI = {Status.INVESTIGATING: ":mag:", Status.IDENTIFIED: ":bulb:", Stat
 Blocks = list[dict[str, Any]]
 
 
-def _render(blocks) -> Blocks:
+def render(blocks) -> Blocks:
     return [block.to_dict() for block in blocks]
 
 
@@ -93,7 +93,7 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
             ButtonElement(text="Post update", action_id=ActionId.POST_UPDATE, value="update", style="primary"),
             ButtonElement(text="Resolve", action_id=ActionId.RESOLVE, value="resolve", style="danger"),
         ]))
-    return _render(blocks)
+    return render(blocks)
 
 
 def card_fallback(incident: Incident) -> str:
@@ -101,7 +101,7 @@ def card_fallback(incident: Incident) -> str:
 
 
 def section(text: str) -> Blocks:
-    return _render([SectionBlock(text=truncate(text, SECTION_LIMIT))])
+    return render([SectionBlock(text=truncate(text, SECTION_LIMIT))])
 
 
 def assessment(incident: Incident, policy: SeverityPolicy, paged: list[str]) -> str:
@@ -160,7 +160,7 @@ def reminder(incident: Incident, policy: SeverityPolicy, kind: str, silent_for: 
     text = (f":alarm_clock: *Status update due* on {incident.reference} ({incident.severity.label}): nothing posted "
             f"for {silent_for}. {who}, please post one for stakeholders (every {cadence} for "
             f"{incident.severity.label}).")
-    return text, _render([SectionBlock(text=text), ActionsBlock(block_id="reminder_actions", elements=[
+    return text, render([SectionBlock(text=text), ActionsBlock(block_id="reminder_actions", elements=[
         ButtonElement(text="Post update", action_id=ActionId.POST_UPDATE, value="update", style="primary"),
         ButtonElement(text=f"Snooze {snooze_minutes} min", action_id=ActionId.SNOOZE_REMINDER, value="snooze")])])
 
@@ -186,7 +186,7 @@ def action_items(title: str, items: list, today) -> Blocks:
         blocks.append(SectionBlock(text=text, accessory=accessory))
     if len(items) > 45:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(items) - 45} more")]))
-    return _render(blocks)
+    return render(blocks)
 
 
 def topic(incident: Incident) -> str:
@@ -279,7 +279,7 @@ def incident_list(open_incidents: list[Incident], resolved: list[Incident], now:
         lines = [f"• {i.reference} {i.severity.label} · {safe(i.title, 150)} (resolved {slack_date(i.resolved_at)})"
                  for i in resolved]
         blocks.append(SectionBlock(text=truncate("*Recently resolved*\n" + "\n".join(lines), SECTION_LIMIT)))
-    return _render(blocks)
+    return render(blocks)
 
 
 HELP = """*warroom — incident commands*

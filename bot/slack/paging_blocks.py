@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, M
 
 from bot.core.incident import Incident, Severity
 from bot.core.oncall import Handoff
-from bot.slack.blocks import SEVERITY_EMOJI, SECTION_LIMIT, Blocks, _render
+from bot.slack.blocks import SEVERITY_EMOJI, SECTION_LIMIT, Blocks, render
 from bot.slack.ids import ActionId
 from bot.slack.text import mention, safe, slack_date, truncate
 
@@ -24,7 +24,7 @@ def page(incident: Incident, step: int, steps: int) -> tuple[str, Blocks]:
                   ButtonElement(text="Acknowledge", action_id=ActionId.PAGE_ACK, value=str(incident.id),
                                 style="primary")])]
     return (f"You are paged: {incident.severity.label} {incident.reference} {safe(incident.title, 200)} "
-            f"(escalation step {step} of {steps})", _render(blocks))
+            f"(escalation step {step} of {steps})", render(blocks))
 
 
 def handoff(rotation: str, at: datetime, outgoing: str, incoming: str, incidents: list[dict],
@@ -53,7 +53,7 @@ def handoff(rotation: str, at: datetime, outgoing: str, incoming: str, incidents
         f"• {mention(incoming)}: confirm you can be paged (phone, PagerDuty app, VPN) and reply :white_check_mark:",
     ]
     text = "\n".join(lines)
-    return f"On-call hand-off: {rotation}", _render([SectionBlock(text=truncate(text, SECTION_LIMIT))])
+    return f"On-call hand-off: {rotation}", render([SectionBlock(text=truncate(text, SECTION_LIMIT))])
 
 
 def oncall_overview(holders, upcoming: Handoff | None) -> tuple[str, Blocks]:
@@ -71,4 +71,4 @@ def oncall_overview(holders, upcoming: Handoff | None) -> tuple[str, Blocks]:
                 f"{mention(upcoming.incoming)} on {local:%a %d %b %H:%M} {upcoming.zone}")
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line)]))
         lines.append(line)
-    return "\n".join(lines), _render(blocks)
+    return "\n".join(lines), render(blocks)

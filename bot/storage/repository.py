@@ -194,8 +194,7 @@ class Transaction:
         if postmortem:
             await self.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident_id)
                                        .values(**postmortem))
-        allowed = {"channel_id", "channel_name", "card_ts", "announce_ts", "pagerduty_id", "pagerduty_url",
-                   "pagerduty_state"}
+        allowed = {"channel_id", "channel_name", "card_ts", "announce_ts", "pagerduty_id", "pagerduty_url"}
         values = {key: value for key, value in refs.items() if key in allowed}
         if values:
             await self.session.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(**values))
@@ -323,11 +322,7 @@ class OutboxStore:
         return sorted((OutboxItem(row.id, row.incident_id, row.target, row.kind, dict(row.payload), row.attempts)
                        for row in rows), key=lambda item: item.id)
 
-    async def settle(self, item_id: int, *, status: str, now: datetime, error: str | None = None,
-                     retry_at: datetime | None = None, refs: dict | None = None, incident_id: int | None = None) -> None:
-        await self.settle_all([Settlement(item_id, status, error, retry_at, refs, incident_id)], now)
-
-    async def settle_all(self, settlements: Sequence["Settlement"], now: datetime) -> None:
+    async def settle(self, settlements: Sequence[Settlement], now: datetime) -> None:
         """Records how effects went, in one transaction (a wave's effects settle together)."""
         async with self.store.transaction() as tx:
             for settlement in settlements:
