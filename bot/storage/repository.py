@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, AsyncIterator, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -290,6 +290,36 @@ class Transaction:
             await self.session.execute(insert(OutboxRow), rows)
 
 
+def _outbox_statements():
+    """The dispatcher looks for work after every wave; building these once keeps that look cheap, so that a
+    click waiting for the event loop does not wait behind SQLAlchemy constructing the same query again."""
+    table = OutboxRow.__table__
+    earlier = table.alias("earlier")
+    now = bindparam("now", type_=table.c.due_at.type)
+    blocked = (select(earlier.c.id).where(earlier.c.incident_id == table.c.incident_id, earlier.c.lane == table.c.lane,
+                                          earlier.c.status == "pending", earlier.c.wave < table.c.wave)
+               .exists())
+    free = table.c.lease_until.is_(None) | (table.c.lease_until < now)
+    ready = (select(table.c.id).where(table.c.status == "pending", table.c.due_at <= now, free, ~blocked)
+             .order_by(table.c.id).limit(bindparam("limit")))
+    # The conditional update is the lock: of two processes, only one gets a row back for each id.
+    claim = (update(table).where(table.c.id.in_(bindparam("ids", expanding=True)), table.c.status == "pending", free)
+             .values(lease_until=bindparam("until", type_=table.c.lease_until.type),
+                     lease_owner=bindparam("owner"), attempts=table.c.attempts + 1)
+             .returning(table.c.id, table.c.incident_id, table.c.target, table.c.kind, table.c.payload,
+                        table.c.attempts))
+    next_due = select(func.min(func.coalesce(table.c.lease_until, table.c.due_at))).where(table.c.status == "pending")
+    # A retry keeps its row pending and moves it to retry_at; anything else is settled now.
+    settle = (update(table).where(table.c.id == bindparam("item"))
+              .values(lease_until=None, lease_owner=None, last_error=bindparam("error"), status=bindparam("outcome"),
+                      due_at=func.coalesce(bindparam("retry_at", type_=table.c.due_at.type), table.c.due_at),
+                      done_at=bindparam("done_at", type_=table.c.done_at.type)))
+    return ready, claim, next_due, settle
+
+
+_READY, _CLAIM, _NEXT_DUE, _SETTLE = _outbox_statements()
+
+
 class OutboxStore:
     """What the dispatcher needs: claim ready effects under a lease, then settle them."""
 
@@ -297,28 +327,15 @@ class OutboxStore:
         self.store = store
 
     async def claim_ready(self, now: datetime, owner: str, lease: timedelta, limit: int = 50) -> list[OutboxItem]:
-        earlier = OutboxRow.__table__.alias("earlier")
-        blocked = (select(earlier.c.id).where(earlier.c.incident_id == OutboxRow.incident_id,
-                                              earlier.c.lane == OutboxRow.lane,
-                                              earlier.c.status == "pending", earlier.c.wave < OutboxRow.wave)
-                   .exists())
-        free = (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now)
-        ready = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_at <= now, free, ~blocked)
-                 .order_by(OutboxRow.id).limit(limit))
         # Looking costs no write lock: most wake-ups find nothing new, and clicks should not queue behind them.
         # What is ready stays ready (an earlier wave never becomes pending again), so the claim needs no re-check.
         async with self.store.reading() as tx:
-            ids = list((await tx.session.execute(ready)).scalars())
+            ids = list((await tx.session.execute(_READY, {"now": now, "limit": limit})).scalars())
         if not ids:
             return []
         async with self.store.transaction() as tx:
-            # The conditional update is the lock: of two processes, only one gets a row back for each id.
-            claim = (update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.status == "pending", free)
-                     .values(lease_until=now + lease, lease_owner=owner, attempts=OutboxRow.attempts + 1)
-                     .returning(OutboxRow.id, OutboxRow.incident_id, OutboxRow.target, OutboxRow.kind,
-                                OutboxRow.payload, OutboxRow.attempts)
-                     .execution_options(synchronize_session=False))
-            rows = (await tx.session.execute(claim)).all()
+            rows = (await tx.session.execute(_CLAIM, {"ids": ids, "now": now, "until": now + lease,
+                                                      "owner": owner})).all()
         return sorted((OutboxItem(row.id, row.incident_id, row.target, row.kind, dict(row.payload), row.attempts)
                        for row in rows), key=lambda item: item.id)
 
@@ -331,19 +348,15 @@ class OutboxStore:
                     await RunRepository(tx).set_refs(settlement.refs)
                 elif settlement.refs and settlement.incident_id is not None:
                     await tx.set_refs(settlement.incident_id, settlement.refs)
-                values: dict[str, Any] = {"lease_until": None, "lease_owner": None, "last_error": settlement.error}
-                if settlement.retry_at is not None:
-                    values.update(status="pending", due_at=settlement.retry_at)
-                else:
-                    values.update(status=settlement.status, done_at=now)
-                await tx.session.execute(update(OutboxRow).where(OutboxRow.id == settlement.item_id).values(**values))
+            if settlements:
+                await tx.session.execute(_SETTLE, [
+                    {"item": one.item_id, "error": one.error, "retry_at": one.retry_at,
+                     "outcome": "pending" if one.retry_at is not None else one.status,
+                     "done_at": None if one.retry_at is not None else now} for one in settlements])
 
     async def next_due(self) -> datetime | None:
-        table = OutboxRow.__table__
         async with self.store.reading() as tx:
-            query = select(func.min(func.coalesce(table.c.lease_until, table.c.due_at))).where(
-                table.c.status == "pending")
-            return (await tx.session.execute(query)).scalar()
+            return (await tx.session.execute(_NEXT_DUE)).scalar()
 
     async def counts(self) -> dict[str, int]:
         async with self.store.reading() as tx:
