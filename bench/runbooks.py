@@ -2,6 +2,7 @@
 
     python bench/runbooks.py              # the next click 10 ms after the next step appears
     python bench/runbooks.py --think 250  # ...250 ms after, as a fast human would
+    DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/empty python bench/runbooks.py  # an empty database
 
 Targets (issue 3): click to updated message p99 <= 30 ms on loopback; the memory a run with 100 steps takes.
 """
