@@ -151,8 +151,8 @@ class Dispatcher:
             except RetryLater as exc:
                 delay = exc.after_seconds if exc.after_seconds is not None else backoff_seconds(item.attempts)
                 bound.warning("effect_retry", reason=str(exc), retry_in=delay)
-                return Settlement(item.id, "pending", error=str(exc),
-                                  retry_at=self.clock.now() + timedelta(seconds=delay))
+                return Settlement(item.id, "pending", error=str(exc), refs=exc.refs or None,
+                                  retry_at=self.clock.now() + timedelta(seconds=delay), incident_id=item.incident_id)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

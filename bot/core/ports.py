@@ -35,9 +35,13 @@ class EffectPerformer(Protocol):
 
 
 class RetryLater(Exception):
-    def __init__(self, reason: str, after_seconds: float | None = None):
+    """The effect should be tried again. `refs` records what it did before it stopped (a message it already
+    posted, say), so that the retry carries on from there instead of doing it twice."""
+
+    def __init__(self, reason: str, after_seconds: float | None = None, refs: dict[str, Any] | None = None):
         super().__init__(reason)
         self.after_seconds = after_seconds
+        self.refs = refs
 
 
 class Dispatch(Protocol):

@@ -31,6 +31,7 @@ class Fault:
     error: str
     times: int
     retry_after: int | None = None
+    when: Callable[[dict], bool] | None = None  # only calls whose parameters match
 
 
 @dataclass
@@ -88,8 +89,8 @@ class SlackSandbox:
         return f"{self.base_url}api/"
 
     def fail(self, method: str, *, status: int = 500, error: str = "internal_error", times: int = 1,
-             retry_after: int | None = None) -> None:
-        self.faults.append(Fault(method, status, error, times, retry_after))
+             retry_after: int | None = None, when: Callable[[dict], bool] | None = None) -> None:
+        self.faults.append(Fault(method, status, error, times, retry_after, when))
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
@@ -111,7 +112,7 @@ class SlackSandbox:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         self.calls.append(ApiCall(method, params, time.monotonic()))
         for fault in self.faults:
-            if fault.method in (method, "*") and fault.times > 0:
+            if fault.method in (method, "*") and fault.times > 0 and (fault.when is None or fault.when(params)):
                 fault.times -= 1
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 return web.json_response({"ok": False, "error": fault.error}, status=fault.status, headers=headers)

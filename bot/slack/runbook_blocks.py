@@ -1,11 +1,13 @@
 """Block Kit for runbook runs: the header with its progress bar, one message per step, the summary.
 
 However long a runbook is, every message stays inside Slack's limits: checklists go ten to a checkbox
-group, text longer than a block is split over several blocks, and nothing is dropped silently.
+group, text longer than a block is split over several blocks, and a step too long for one message is
+split: the message keeps what responders act on, its thread holds the full text.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 
@@ -15,7 +17,7 @@ from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, CheckboxesElem
 from slack_sdk.models.views import View
 
 from bot.core.incident import format_duration
-from bot.core.runbook import Run, Runbook, StepState
+from bot.core.runbook import Command, Run, Runbook, Step, StepProgress, StepState
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.text import mention, safe, slack_date, truncate
 
@@ -64,15 +66,89 @@ def header(run: Run) -> list[dict]:
 
 
 def step(run: Run, position: int, executable: frozenset[str]) -> list[dict]:
+    """The step's message. A step whose full text does not fit in one message keeps its checklist, options,
+    buttons and notes here and has its full text in the message's thread (step_text gives those pages)."""
+    spec, progress = run.runbook.steps[position], run.steps[position]
+    if _is_long(spec, executable):
+        return _fit(_long_form(run.id, position, len(run.steps), spec, progress, executable))
+    return _fit(_full_form(run.id, position, len(run.steps), spec, progress, executable))
+
+
+def step_text(run: Run, position: int, executable: frozenset[str]) -> list[list[dict]]:
+    """A long step's full text, as messages for the thread of its step message; nothing for a step that fits.
+    Depends only on the runbook, so it is posted once, when the step is first shown."""
     spec = run.runbook.steps[position]
-    progress = run.steps[position]
-    pending = progress.state is StepState.PENDING
+    if not _is_long(spec, executable):
+        return []
+    text: list = []
+    if spec.notes:
+        text += _sections(f"_{safe(spec.notes, 20000)}_")
+    if spec.items:
+        text += _sections("*Checklist*\n" + "\n".join(f"{i + 1}. {safe(item, 3000)}" for i, item in enumerate(spec.items)))
+    for index, branch in enumerate(spec.branches):
+        text += _sections(f"*Option {index + 1}: {safe(branch.title, 300)}*\n"
+                          + "\n".join(f"    ◦ {safe(item, 1000)}" for item in branch.items))
+    for command in spec.commands:
+        text += _command(command)
+    if spec.links:
+        text += _sections(":link: " + "\n".join(f"<{link.url}|{safe(link.title, 100)}>" for link in spec.links))
+    per_page = MESSAGE_BLOCKS - 1
+    chunks = [text[start:start + per_page] for start in range(0, len(text), per_page)]
+    title = safe(spec.title, 300)
+    return [[ContextBlock(elements=[MarkdownTextObject(text=truncate(
+        f":page_facing_up: Step {position + 1}/{len(run.steps)} · {title}: full text, part {number}/{len(chunks)}",
+        CHUNK))]).to_dict(), *(b.to_dict() for b in chunk)] for number, chunk in enumerate(chunks, 1)]
+
+
+# A step is shown in its long form when its full form, pending or done, would leave no room for the
+# responders' notes (the last five and a line counting the rest).
+NOTE_ROOM = 6
+_SAMPLE_TIME = datetime(2000, 1, 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_long(spec: Step, executable: frozenset[str]) -> bool:
+    widest = max(range(len(spec.branches)), key=lambda i: sum(map(len, spec.branches[i].items)), default=None)
+    done = StepProgress(StepState.DONE, "U0", _SAMPLE_TIME, checked=tuple(range(len(spec.items))), branch=widest)
+    chosen = StepProgress(branch=widest)
+    return any(len(_full_form(0, 0, 1, spec, progress, executable)) > MESSAGE_BLOCKS - NOTE_ROOM
+               for progress in (chosen, done))
+
+
+def _title(position: int, total: int, spec: Step, progress: StepProgress) -> SectionBlock:
     kind = " · verification" if spec.verification else ""
-    blocks: list = [SectionBlock(text=truncate(
-        f"{STATE_MARK[progress.state]} *Step {position + 1}/{len(run.steps)}{kind} · {safe(spec.title, 300)}*", CHUNK))]
+    return SectionBlock(text=truncate(
+        f"{STATE_MARK[progress.state]} *Step {position + 1}/{total}{kind} · {safe(spec.title, 300)}*", CHUNK))
+
+
+def _command(command: Command) -> list[SectionBlock]:
+    return _sections(f"```{command.run}```" if len(command.run) < CHUNK - 6 else command.run)
+
+
+def _run_button(run_id: int, index: int, command: Command) -> ButtonElement:
+    guarded = command.needs_second_person
+    label = f"Run {command.id}" + (" (needs approval)" if guarded else "")
+    return ButtonElement(text=truncate(label, 75), action_id=f"{ActionId.RUNBOOK_RUN_PREFIX}{index}",
+                         value=_value(run=run_id, command=command.id), style="danger" if guarded else None,
+                         confirm=ConfirmObject(title="Run this command?", confirm="Run", deny="Cancel",
+                                               text=truncate(f"`{command.run}` ({command.category.replace('_', ' ')})",
+                                                             300)))
+
+
+def _branch_buttons(run_id: int, position: int, spec: Step) -> list[ActionsBlock]:
+    buttons = [ButtonElement(text=truncate(branch.title, 75), action_id=f"{ActionId.RUNBOOK_BRANCH_PREFIX}{i}",
+                             value=_value(run=run_id, step=position, branch=i))
+               for i, branch in enumerate(spec.branches[:25])]
+    return [ActionsBlock(elements=buttons[start:start + 5]) for start in range(0, len(buttons), 5)]
+
+
+def _full_form(run_id: int, position: int, total: int, spec: Step, progress: StepProgress,
+               executable: frozenset[str]) -> list[dict]:
+    pending = progress.state is StepState.PENDING
+    blocks: list = [_title(position, total, spec, progress)]
     if spec.notes:
         blocks += _sections(f"_{safe(spec.notes, 20000)}_")
-    blocks += _checklist(run, position, pending)
+    blocks += _checklist(spec.items, progress, pending)
     if spec.branches:
         lines = []
         for index, branch in enumerate(spec.branches):
@@ -82,32 +158,57 @@ def step(run: Run, position: int, executable: frozenset[str]) -> list[dict]:
                 lines += [f"    ◦ {safe(item, 1000)}" for item in branch.items]
         blocks += _sections("*Options*\n" + "\n".join(lines))
         if pending:
-            buttons = [ButtonElement(text=truncate(branch.title, 75), action_id=f"{ActionId.RUNBOOK_BRANCH_PREFIX}{i}",
-                                     value=_value(run=run.id, step=position, branch=i))
-                       for i, branch in enumerate(spec.branches[:25])]
-            for start in range(0, len(buttons), 5):
-                blocks.append(ActionsBlock(elements=buttons[start:start + 5]))
+            blocks += _branch_buttons(run_id, position, spec)
     for index, command in enumerate(spec.commands):
-        blocks += _sections(f"```{command.run}```" if len(command.run) < CHUNK - 6 else command.run)
+        blocks += _command(command)
         if pending and command.executable and command.id in executable and index < 20:
-            guarded = command.needs_second_person
-            label = f"Run {command.id}" + (" (needs approval)" if guarded else "")
-            blocks.append(ActionsBlock(elements=[ButtonElement(
-                text=truncate(label, 75), action_id=f"{ActionId.RUNBOOK_RUN_PREFIX}{index}",
-                value=_value(run=run.id, command=command.id), style="danger" if guarded else None,
-                confirm=ConfirmObject(title="Run this command?", confirm="Run", deny="Cancel",
-                                      text=truncate(f"`{command.run}` ({command.category.replace('_', ' ')})", 300)))]))
+            blocks.append(ActionsBlock(elements=[_run_button(run_id, index, command)]))
     if spec.links:
         links = " · ".join(f"<{link.url}|{safe(link.title, 100)}>" for link in spec.links[:10])
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(":link: " + links, CHUNK))]))
+    return [b.to_dict() for b in blocks + _notes_and_state(run_id, position, progress)]
+
+
+def _long_form(run_id: int, position: int, total: int, spec: Step, progress: StepProgress,
+               executable: frozenset[str]) -> list[dict]:
+    """Everything a responder acts on, in at most 41 blocks; the text itself is in the thread."""
+    pending = progress.state is StepState.PENDING
+    blocks: list = [_title(position, total, spec, progress), ContextBlock(elements=[MarkdownTextObject(
+        text=":thread: A long step: its full text (notes, every item, options, commands, links) is in this "
+             "message's thread.")])]
+    if spec.items and pending:
+        blocks += _checkboxes(spec.items, progress.checked)
+        if len(spec.items) > CHECKBOX_ITEMS:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(
+                text=f"Items {CHECKBOX_ITEMS + 1}–{len(spec.items)} have no checkboxes: they are in the thread.")]))
+    elif spec.items:
+        blocks.append(SectionBlock(text=f"{len(progress.checked)} of {len(spec.items)} items checked"))
+    if spec.branches and progress.branch is not None:
+        branch = spec.branches[progress.branch]
+        blocks.append(SectionBlock(text=truncate(f":point_right: *{safe(branch.title, 200)}*\n" + "\n".join(
+            f"    ◦ {safe(item, 1000)}" for item in branch.items), CHUNK)))
+    if spec.branches and pending:
+        blocks += _branch_buttons(run_id, position, spec)
+    if pending:
+        buttons = [_run_button(run_id, index, command) for index, command in enumerate(spec.commands)
+                   if command.executable and command.id in executable and index < 20]
+        blocks += [ActionsBlock(elements=buttons[start:start + 5]) for start in range(0, len(buttons), 5)]
+    if spec.links:
+        links = " · ".join(f"<{link.url}|{safe(link.title, 100)}>" for link in spec.links[:10])
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(":link: " + links, CHUNK))]))
+    return [b.to_dict() for b in blocks + _notes_and_state(run_id, position, progress)]
+
+
+def _notes_and_state(run_id: int, position: int, progress: StepProgress) -> list:
+    blocks: list = []
     for author, note in progress.notes[-5:]:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(
             f":memo: {mention(author)}: {safe(note, 2800)}", CHUNK))]))
     if len(progress.notes) > 5:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(progress.notes) - 5} earlier notes "
                                                                      "on the timeline")]))
-    if pending:
-        value = _value(run=run.id, step=position)
+    if progress.state is StepState.PENDING:
+        value = _value(run=run_id, step=position)
         blocks.append(ActionsBlock(elements=[
             ButtonElement(text="Done", action_id=ActionId.RUNBOOK_DONE, value=value, style="primary"),
             ButtonElement(text="Skip", action_id=ActionId.RUNBOOK_SKIP, value=value),
@@ -116,28 +217,38 @@ def step(run: Run, position: int, executable: frozenset[str]) -> list[dict]:
         verb = "Done" if progress.state is StepState.DONE else "Skipped"
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=f"{verb} by {mention(progress.actor)} · {slack_date(progress.at)}")]))
-    return _fit([b.to_dict() for b in blocks])
+    return blocks
 
 
-def _checklist(run: Run, position: int, pending: bool) -> list:
-    items = run.runbook.steps[position].items
-    if not items:
-        return []
-    checked = set(run.steps[position].checked)
-    blocks: list = []
-    long_items = [f"{i + 1}. {safe(item, 3000)}" for i, item in enumerate(items) if len(item) > 75]
-    if long_items:
-        blocks += _sections("\n".join(long_items))
-    if not pending:
-        lines = [f"{':ballot_box_with_check:' if i in checked else '◻️'} {safe(truncate(item, 300), 400)}"
-                 for i, item in enumerate(items)]
-        return blocks + _sections("\n".join(lines))
-    for chunk in range(0, min(len(items), 200), 10):
+CHECKBOX_ITEMS = 200  # twenty groups of ten, Slack's most per checkbox group
+
+
+def _checkboxes(items: tuple[str, ...], checked: tuple[int, ...]) -> list[ActionsBlock]:
+    blocks = []
+    for chunk in range(0, min(len(items), CHECKBOX_ITEMS), 10):
         options = [Option(value=str(i), text=truncate(f"{i + 1}. {items[i]}", 75))
                    for i in range(chunk, min(chunk + 10, len(items)))]
         initial = [o for o in options if int(o.value) in checked] or None
         blocks.append(ActionsBlock(elements=[CheckboxesElement(
             action_id=f"{ActionId.RUNBOOK_CHECK_PREFIX}{chunk // 10}", options=options, initial_options=initial)]))
+    return blocks
+
+
+def _checklist(items: tuple[str, ...], progress: StepProgress, pending: bool) -> list:
+    if not items:
+        return []
+    blocks: list = []
+    long_items = [f"{i + 1}. {safe(item, 3000)}" for i, item in enumerate(items) if len(item) > 75]
+    if long_items:
+        blocks += _sections("\n".join(long_items))
+    if not pending:
+        lines = [f"{':ballot_box_with_check:' if i in progress.checked else '◻️'} {safe(truncate(item, 300), 400)}"
+                 for i, item in enumerate(items)]
+        return blocks + _sections("\n".join(lines))
+    blocks += _checkboxes(items, progress.checked)
+    if len(items) > CHECKBOX_ITEMS:
+        blocks += _sections("\n".join(f"{i + 1}. {safe(item, 3000)}" for i, item in enumerate(items)
+                                      if i >= CHECKBOX_ITEMS and len(item) <= 75))
     return blocks
 
 
@@ -212,4 +323,4 @@ def note_modal(run_id: int, position: int, step_title: str) -> dict:
                         action_id=ActionId.NOTE_INPUT, multiline=True, max_length=2800))]).to_dict()
 
 
-__all__ = ["header", "step", "summary", "picker", "execution", "note_modal", "progress_bar", "DividerBlock"]
+__all__ = ["header", "step", "step_text", "summary", "picker", "execution", "note_modal", "progress_bar", "DividerBlock"]

@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import Incident
-from bot.core.ports import Clock
+from bot.core.ports import Clock, RetryLater
 from bot.services.runbooks import RunbookService, RunView
 from bot.slack import runbook_blocks as blocks
 from bot.slack.effects import PermanentSlackError, call
@@ -33,12 +33,7 @@ class RunbookEffects:
             return await self._post_or_update(channel, view.messages.header_ts, blocks.header(run),
                                               f"Runbook: {title}", {"run_id": run.id}, "header_ts")
         if kind == "runbook_step":
-            position = payload["position"]
-            step_title = safe(run.runbook.steps[position].title, 200)
-            return await self._post_or_update(channel, view.messages.step_ts.get(position),
-                                              blocks.step(run, position, view.executable),
-                                              f"{title}: step {position + 1} · {step_title}",
-                                              {"run_id": run.id, "position": position}, "step_ts")
+            return await self._step(channel, view, payload["position"], f"{title}: step {payload['position'] + 1}")
         if kind == "runbook_summary":
             if view.messages.summary_ts:
                 return {}
@@ -56,6 +51,27 @@ class RunbookEffects:
                                                     **({"thread_ts": thread} if thread else {})))
             return {}
         raise PermanentSlackError(f"unknown runbook effect {kind!r}")
+
+    async def _step(self, channel: str, view: RunView, position: int, text: str) -> dict[str, Any]:
+        run = view.run
+        text = f"{text} · {safe(run.runbook.steps[position].title, 200)}"
+        refs = await self._post_or_update(channel, view.messages.step_ts.get(position),
+                                          blocks.step(run, position, view.executable), text,
+                                          {"run_id": run.id, "position": position}, "step_ts")
+        pages = blocks.step_text(run, position, view.executable)
+        posted = view.messages.text_pages.get(position, 0)
+        if posted >= len(pages):
+            return refs
+        thread = refs.get("step_ts") or view.messages.step_ts[position]
+        for number in range(posted, len(pages)):
+            try:
+                await call(self.client.chat_postMessage(channel=channel, thread_ts=thread, blocks=pages[number],
+                                                        text=f"{text}: full text, part {number + 1}/{len(pages)}"))
+            except RetryLater as exc:
+                # The step message and the pages so far are in Slack: the retry posts only the rest.
+                raise RetryLater(str(exc), exc.after_seconds, refs={"run_id": run.id, "position": position,
+                                                                   "step_ts": thread, "text_pages": number}) from None
+        return {"run_id": run.id, "position": position, "step_ts": thread, "text_pages": len(pages)}
 
     async def _post_or_update(self, channel: str, ts: str | None, rendered: list, text: str, refs: dict,
                               ref_name: str) -> dict[str, Any]:

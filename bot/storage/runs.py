@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,10 +31,15 @@ def from_snapshot(data: dict[str, Any]) -> Runbook:
                    tuple(data["services"]), data["estimated_resolution"], data["source"])
 
 
-def _progress_out(step: StepProgress, message_ts: str | None) -> dict[str, Any]:
+# Where a step's messages are in Slack: its message, and how many pages of a long step's full text its thread
+# holds. Effects set these; saving a click's progress keeps them.
+_SLACK_REFS = ("message_ts", "text_pages")
+
+
+def _progress_out(step: StepProgress, slack_refs: dict[str, Any]) -> dict[str, Any]:
     return {"state": step.state.value, "actor": step.actor, "at": step.at.isoformat() if step.at else None,
             "notes": [list(n) for n in step.notes], "checked": list(step.checked), "branch": step.branch,
-            "message_ts": message_ts}
+            **slack_refs}
 
 
 def _progress_in(entry: dict[str, Any]) -> StepProgress:
@@ -48,6 +53,7 @@ class RunMessages:
     header_ts: str | None
     summary_ts: str | None
     step_ts: dict[int, str]
+    text_pages: dict[int, int] = field(default_factory=dict)  # pages of a long step's text already in its thread
 
 
 @dataclass(frozen=True)
@@ -68,13 +74,13 @@ class Execution:
 class RunRepository:
     def __init__(self, tx: Transaction):
         self.session = tx.session
-        self._message_ts: dict[int, list] = {}  # from the last read of each run, for save()
+        self._slack_refs: dict[int, list] = {}  # from the last read of each run, for save()
         self._messages_of: dict[int, RunMessages] = {}
 
     async def add(self, run: Run) -> Run:
         values = dict(incident_id=run.incident_id, runbook_id=run.runbook.id, snapshot=snapshot(run.runbook),
                       started_by=run.started_by, started_at=run.started_at,
-                      progress=[_progress_out(step, None) for step in run.steps])
+                      progress=[_progress_out(step, {}) for step in run.steps])
         run_id = (await self.session.execute(RUNS.insert().values(**values).returning(RUNS.c.id))).scalar_one()
         return Run(run_id, run.incident_id, run.runbook, run.started_by, run.started_at, run.steps)
 
@@ -94,7 +100,8 @@ class RunRepository:
         row = await self._row(run_id, for_update)
         if row is None:
             return None
-        self._message_ts[run_id] = [entry.get("message_ts") for entry in row.progress]
+        self._slack_refs[run_id] = [{key: entry.get(key) for key in _SLACK_REFS if key in entry}
+                                    for entry in row.progress]
         self._messages_of[run_id] = self._messages(row)
         return self._run(row)
 
@@ -115,12 +122,12 @@ class RunRepository:
     @staticmethod
     def _messages(row) -> RunMessages:
         return RunMessages(row.header_ts, row.summary_ts,
-                           {i: e["message_ts"] for i, e in enumerate(row.progress) if e.get("message_ts")})
+                           {i: e["message_ts"] for i, e in enumerate(row.progress) if e.get("message_ts")},
+                           {i: e["text_pages"] for i, e in enumerate(row.progress) if e.get("text_pages")})
 
     async def save(self, run: Run, before: Run) -> None:
         """Writes the run's progress; the caller holds the row lock taken by get(for_update=True)."""
-        message_ts = self._message_ts[run.id]
-        progress = [_progress_out(step, ts) for step, ts in zip(run.steps, message_ts)]
+        progress = [_progress_out(step, refs) for step, refs in zip(run.steps, self._slack_refs[run.id])]
         await self.session.execute(update(RUNS).where(RUNS.c.id == run.id)
                                    .values(progress=progress, finished_at=run.finished_at))
 
@@ -136,10 +143,12 @@ class RunRepository:
     async def set_refs(self, refs: dict[str, Any]) -> None:
         run_id = refs["run_id"]
         values: dict[str, Any] = {key: refs[key] for key in ("header_ts", "summary_ts") if key in refs}
-        if "step_ts" in refs:
+        if "step_ts" in refs or "text_pages" in refs:
             row = await self._row(run_id, True)
             progress = [dict(entry) for entry in row.progress]
-            progress[refs["position"]]["message_ts"] = refs["step_ts"]
+            entry = progress[refs["position"]]
+            entry.update({name: refs[key] for key, name in (("step_ts", "message_ts"), ("text_pages", "text_pages"))
+                          if key in refs})
             values["progress"] = progress
         if values:
             await self.session.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))

@@ -43,6 +43,20 @@ steps:
     items: [all good]
 """
 
+_SIXTY_COMMANDS = "\n".join(f"      - run: echo command-{n}" for n in range(60))
+LONG_RUNBOOK = f"""id: long-step
+title: Long step
+description: Too long for one message.
+steps:
+  - title: Sixty commands
+    items: [first, second]
+    commands:
+{_SIXTY_COMMANDS}
+  - title: Verify
+    verification: true
+    items: [all good]
+"""
+
 
 def dump(value) -> str:
     return json.dumps(value, ensure_ascii=False)
@@ -53,6 +67,7 @@ def runbook_dir(tmp_path) -> Path:
     directory = tmp_path / "runbooks"
     shutil.copytree(ROOT / "runbooks", directory)
     (directory / "exec-test.yaml").write_text(EXEC_RUNBOOK)
+    (directory / "long-step.yaml").write_text(LONG_RUNBOOK)
     return directory
 
 
@@ -143,6 +158,27 @@ async def test_two_people_clicking_done_at_once_complete_the_step_once(sandbox, 
     assert len(step_messages(sandbox, room)) == 2
 
 
+async def test_two_runs_in_one_incident_move_independently(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev3 Disk filling up")
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook disk-filling-up")
+    await settle(bot)
+    await sandbox.slash(BOB, room.id, "/incident", "runbook certificate-expiry")
+    await settle(bot)
+    disk_header = [m for m in room.messages if m.text.startswith("Runbook: Disk")][0]
+    cert_header = [m for m in room.messages if m.text.startswith("Runbook: TLS certificate")][0]
+    disk_step, cert_step = step_messages(sandbox, room)
+    await sandbox.click(CAROL, room.id, cert_step.ts, ActionId.RUNBOOK_DONE)
+    await settle(bot)
+    assert "Done by <@U0CAROL>" in dump(room.find(cert_step.ts).blocks)
+    assert "Done by" not in dump(room.find(disk_step.ts).blocks)
+    assert " 1/3`" in dump(room.find(cert_header.ts).blocks) and " 0/" in dump(room.find(disk_header.ts).blocks)
+    await sandbox.click(CAROL, room.id, disk_step.ts, ActionId.RUNBOOK_SKIP)
+    await settle(bot)
+    assert "Skipped by <@U0CAROL>" in dump(room.find(disk_step.ts).blocks)
+    assert " 1/" in dump(room.find(disk_header.ts).blocks)
+    assert len(step_messages(sandbox, room)) == 4
+
+
 async def test_a_run_survives_a_restart_and_keeps_the_runbook_it_started_with(sandbox, bot_factory,
                                                                              runbook_settings, runbook_dir):
     first = await bot_factory(runbook_settings)
@@ -162,6 +198,28 @@ async def test_a_run_survives_a_restart_and_keeps_the_runbook_it_started_with(sa
     assert "Done by <@U0BOB>" in dump(room.find(step.ts).blocks)
     assert "Edited while running" not in dump([m.blocks for m in room.messages])
     assert len(step_messages(sandbox, room)) == 3
+
+
+async def test_a_long_step_has_its_full_text_in_its_thread_posted_once(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev3 Long step")
+    # Slack refuses the second page once: the retry must post the rest, not the step or the first page again.
+    sandbox.fail("chat.postMessage", status=429, error="ratelimited", retry_after=0,
+                 when=lambda params: "part 2/2" in params.get("text", ""))
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook long-step")
+    await settle(bot)
+    [step] = step_messages(sandbox, room)
+    thread = [m for m in room.messages if m.thread_ts == step.ts]
+    assert [("part 1/2" in m.text, "part 2/2" in m.text) for m in thread] == [(True, False), (False, True)]
+    assert len([c for c in sandbox.calls_to("chat.postMessage") if "part 2/2" in c.params.get("text", "")]) == 2
+    assert all(f"echo command-{n}" in dump([m.blocks for m in thread]) for n in range(60))
+    assert "echo command-59" not in dump(step.blocks) and "thread" in dump(step.blocks)
+    await sandbox.click(BOB, room.id, step.ts, f"{ActionId.RUNBOOK_CHECK_PREFIX}0", value=["1"])
+    await sandbox.click(BOB, room.id, step.ts, ActionId.RUNBOOK_DONE)
+    await settle(bot)
+    assert "1 of 2 items checked" in dump(room.find(step.ts).blocks)
+    assert "Done by <@U0BOB>" in dump(room.find(step.ts).blocks)
+    assert len([m for m in room.messages if m.thread_ts == step.ts]) == 2
+    assert len(step_messages(sandbox, room)) == 2
 
 
 async def run_button(sandbox, room, command_id):
