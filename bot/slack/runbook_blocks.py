@@ -263,12 +263,16 @@ def _fit(blocks: list[dict]) -> list[dict]:
     return head + [note] + tail
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def summary(run: Run, now: datetime) -> list[dict]:
     counts = run.counts()
     notes = sum(len(s.notes) for s in run.steps)
     took = format_duration((run.finished_at or now) - run.started_at)
     text = (f":checkered_flag: *Runbook finished: {safe(run.runbook.title, 200)}*\n"
-            f"{counts['done']} steps done · {counts['skipped']} skipped · {notes} notes · took {took}")
+            f"{_count(counts['done'], 'step')} done · {counts['skipped']} skipped · {_count(notes, 'note')} · took {took}")
     skipped = [f"• {safe(run.runbook.steps[i].title, 200)}" for i, s in enumerate(run.steps)
                if s.state is StepState.SKIPPED]
     if skipped:

@@ -128,7 +128,7 @@ async def test_a_whole_runbook_clicked_through(sandbox, bot):
     await sandbox.click(ALICE, room.id, current(sandbox, room).ts, ActionId.RUNBOOK_DONE)
     await settle(bot)
     summary = [m for m in room.messages if "Runbook finished" in m.text]
-    assert len(summary) == 1 and "2 steps done · 1 skipped · 1 notes" in dump(summary[0].blocks)
+    assert len(summary) == 1 and "2 steps done · 1 skipped · 1 note ·" in dump(summary[0].blocks)
     assert "Finished" in dump(room.find(header.ts).blocks)
     assert sandbox.messages_with_action(room.id, ActionId.RUNBOOK_DONE) == []
     kinds = await timeline_kinds(bot, room)
