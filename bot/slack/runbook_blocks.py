@@ -84,7 +84,8 @@ def step_text(run: Run, position: int, executable: frozenset[str]) -> list[list[
     if spec.notes:
         text += _sections(f"_{safe(spec.notes, 20000)}_")
     if spec.items:
-        text += _sections("*Checklist*\n" + "\n".join(f"{i + 1}. {safe(item, 3000)}" for i, item in enumerate(spec.items)))
+        text += _sections("*Checklist*\n" + "\n".join(f"{i + 1}. {safe(item, 3000)}"
+                                                      for i, item in enumerate(spec.items)))
     for index, branch in enumerate(spec.branches):
         text += _sections(f"*Option {index + 1}: {safe(branch.title, 300)}*\n"
                           + "\n".join(f"    ◦ {safe(item, 1000)}" for item in branch.items))
@@ -272,7 +273,8 @@ def summary(run: Run, now: datetime) -> list[dict]:
     notes = sum(len(s.notes) for s in run.steps)
     took = format_duration((run.finished_at or now) - run.started_at)
     text = (f":checkered_flag: *Runbook finished: {safe(run.runbook.title, 200)}*\n"
-            f"{_count(counts['done'], 'step')} done · {counts['skipped']} skipped · {_count(notes, 'note')} · took {took}")
+            f"{_count(counts['done'], 'step')} done · {counts['skipped']} skipped · {_count(notes, 'note')} · "
+            f"took {took}")
     skipped = [f"• {safe(run.runbook.steps[i].title, 200)}" for i, s in enumerate(run.steps)
                if s.state is StepState.SKIPPED]
     if skipped:
@@ -327,4 +329,5 @@ def note_modal(run_id: int, position: int, step_title: str) -> dict:
                         action_id=ActionId.NOTE_INPUT, multiline=True, max_length=2800))]).to_dict()
 
 
-__all__ = ["header", "step", "step_text", "summary", "picker", "execution", "note_modal", "progress_bar", "DividerBlock"]
+__all__ = ["header", "step", "step_text", "summary", "picker", "execution", "note_modal", "progress_bar",
+           "DividerBlock"]

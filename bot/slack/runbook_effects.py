@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import Incident
@@ -13,6 +14,8 @@ from bot.services.runbooks import RunbookService, RunView
 from bot.slack import runbook_blocks as blocks
 from bot.slack.effects import PermanentSlackError, call
 from bot.slack.text import safe
+
+log = structlog.get_logger("warroom.runbooks")
 
 
 class RunbookEffects:
@@ -71,6 +74,11 @@ class RunbookEffects:
                 # The step message and the pages so far are in Slack: the retry posts only the rest.
                 raise RetryLater(str(exc), exc.after_seconds, refs={"run_id": run.id, "position": position,
                                                                    "step_ts": thread, "text_pages": number}) from None
+            except PermanentSlackError as exc:
+                # The step message stands and must stay known (its buttons are how the run moves on).
+                log.error("runbook_step_text_failed", run_id=run.id, position=position, page=number + 1,
+                          error=str(exc))
+                return {"run_id": run.id, "position": position, "step_ts": thread, "text_pages": number}
         return {"run_id": run.id, "position": position, "step_ts": thread, "text_pages": len(pages)}
 
     async def _post_or_update(self, channel: str, ts: str | None, rendered: list, text: str, refs: dict,

@@ -222,6 +222,19 @@ async def test_a_long_step_has_its_full_text_in_its_thread_posted_once(sandbox, 
     assert len(step_messages(sandbox, room)) == 2
 
 
+async def test_a_long_step_whose_text_slack_refuses_for_good_still_moves_on(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev3 Long step")
+    sandbox.fail("chat.postMessage", status=200, error="invalid_blocks", when=lambda p: "full text" in p.get("text", ""))
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook long-step")
+    await settle(bot)
+    [step] = step_messages(sandbox, room)
+    assert [m for m in room.messages if m.thread_ts == step.ts] == []
+    await sandbox.click(BOB, room.id, step.ts, ActionId.RUNBOOK_DONE)
+    await settle(bot)
+    assert "Done by <@U0BOB>" in dump(room.find(step.ts).blocks)  # the step message is still known
+    assert len(step_messages(sandbox, room)) == 2
+
+
 async def run_button(sandbox, room, command_id):
     step = step_messages(sandbox, room)[0]
     for block in step.blocks:
