@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -72,13 +73,16 @@ class Runbook:
 
 
 def suggest(runbooks: list[Runbook], incident: Incident, alerts: tuple[str, ...] = ()) -> list[Runbook]:
-    """Runbooks ranked by how well they fit: alert names first, then service, then words of the title."""
+    """Runbooks ranked by how well they fit: alert names first, then service, then words of the title.
+    An alert named in the title counts as an alert: incidents triggered from PagerDuty or declared by hand
+    for an alert usually carry its name there ("[FIRING:1] GPUMemoryExhausted model-server")."""
     title_words = {w for w in incident.title.lower().replace("-", " ").split() if len(w) > 2}
+    fired = {a.lower() for a in alerts} | set(re.findall(r"[a-z0-9_]+", incident.title.lower()))
     service = incident.service.lower()
     scored = []
     for runbook in runbooks:
         score = 0
-        score += 100 * len({a.lower() for a in alerts} & {a.lower() for a in runbook.alerts})
+        score += 100 * len(fired & {a.lower() for a in runbook.alerts})
         if service and service in {s.lower() for s in runbook.services}:
             score += 50
         runbook_words = {w for w in f"{runbook.title} {' '.join(runbook.services)}".lower().replace("-", " ").split()

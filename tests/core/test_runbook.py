@@ -63,6 +63,16 @@ def test_suggestions_rank_alerts_then_service_then_title():
     assert core.suggest([other], INCIDENT) == []
 
 
+def test_an_alert_named_in_the_title_counts_as_the_alert():
+    disk = Runbook("disk", "Disk filling up", "d", RUNBOOK.steps, alerts=("NodeFilesystemAlmostFull",),
+                   services=("model-server",))
+    fired = Incident("[FIRING:1] NodeFilesystemAlmostFull node-7", Severity.SEV3, "U1", T0, id=2,
+                     service="model-server")
+    assert [r.id for r in core.suggest([RUNBOOK, disk], fired)] == ["disk", "gpu"]  # alert beats the shared service
+    unnamed = Incident("Nodes filling up", Severity.SEV3, "U1", T0, id=3, service="model-server")
+    assert [r.id for r in core.suggest([RUNBOOK, disk], unnamed)][0] == "disk"  # same service: the title decides
+
+
 POLICY = ExecutionPolicy(True, frozenset({"look"}))
 LOOK = Command("ls", id="look", executable=True, category="read_only")
 
