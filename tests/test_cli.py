@@ -57,6 +57,11 @@ def test_demo_runs_a_whole_incident_and_writes_the_report(tmp_path):
     twin = out[out.index("The PagerDuty twin"):]
     assert "· resolved · key warroom-INC-1" in twin and "note: [warroom] Identified: Bad config" in twin
     assert "responder request: Responder needed on INC-1" in twin
+    # The runbook walked through: every step done with its checks ticked, option B taken, the summary.
+    verify = out[out.index("*Step 3/3 · verification · Verify recovery*"):]
+    assert verify[:verify.index("Done by @alice")].count("☑") == 2
+    assert "👉 *B: a deploy changed pool size" in out
+    assert "*Runbook finished: Database connection pool exhausted*" in out and "3 steps done · 0 skipped" in out
     [report] = (tmp_path / "pm").glob("INC-1-*.md")
     text = report.read_text()
     assert "## Timeline (UTC)" in text and "Escalated from SEV-2 to SEV-1" in text and "@alice" in text

@@ -139,7 +139,7 @@ async def run_demo(out_dir: Path) -> int:
 
 
 async def walk_runbook(s: Script, sandbox: SlackSandbox, room: str) -> None:
-    """bob ticks the checklist and finishes each step; the second step takes option B."""
+    """bob ticks the checklist and finishes the first two steps (the second takes option B); alice verifies."""
     def current_step():
         return sandbox.messages_with_action(room, ActionId.RUNBOOK_DONE)[-1]
 
@@ -152,7 +152,8 @@ async def walk_runbook(s: Script, sandbox: SlackSandbox, room: str) -> None:
     await s.settle()
     await sandbox.click(BOB, room, current_step().ts, ActionId.RUNBOOK_DONE)
     await s.settle()
-    s.narrate("after the rollback, alice checks the recovery criteria and clicks [Done]", minutes=12)
+    s.narrate("after the rollback, alice ticks both recovery criteria and clicks [Done]", minutes=12)
+    await sandbox.click(ALICE, room, current_step().ts, f"{ActionId.RUNBOOK_CHECK_PREFIX}0", value=["0", "1"])
     await sandbox.click(ALICE, room, current_step().ts, ActionId.RUNBOOK_DONE)
     await s.settle()
 
