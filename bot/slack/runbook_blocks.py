@@ -164,10 +164,7 @@ def _full_form(run_id: int, position: int, total: int, spec: Step, progress: Ste
         blocks += _command(command)
         if pending and command.executable and command.id in executable and index < 20:
             blocks.append(ActionsBlock(elements=[_run_button(run_id, index, command)]))
-    if spec.links:
-        links = " · ".join(f"<{link.url}|{safe(link.title, 100)}>" for link in spec.links[:10])
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(":link: " + links, CHUNK))]))
-    return [b.to_dict() for b in blocks + _notes_and_state(run_id, position, progress)]
+    return [b.to_dict() for b in blocks + _links(spec) + _notes_and_state(run_id, position, progress)]
 
 
 def _long_form(run_id: int, position: int, total: int, spec: Step, progress: StepProgress,
@@ -194,10 +191,14 @@ def _long_form(run_id: int, position: int, total: int, spec: Step, progress: Ste
         buttons = [_run_button(run_id, index, command) for index, command in enumerate(spec.commands)
                    if command.executable and command.id in executable and index < 20]
         blocks += [ActionsBlock(elements=buttons[start:start + 5]) for start in range(0, len(buttons), 5)]
-    if spec.links:
-        links = " · ".join(f"<{link.url}|{safe(link.title, 100)}>" for link in spec.links[:10])
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(":link: " + links, CHUNK))]))
-    return [b.to_dict() for b in blocks + _notes_and_state(run_id, position, progress)]
+    return [b.to_dict() for b in blocks + _links(spec) + _notes_and_state(run_id, position, progress)]
+
+
+def _links(spec: Step) -> list[ContextBlock]:
+    if not spec.links:
+        return []
+    links = " · ".join(f"<{link.url}|{safe(link.title, 100)}>" for link in spec.links[:10])
+    return [ContextBlock(elements=[MarkdownTextObject(text=truncate(":link: " + links, CHUNK))])]
 
 
 def _notes_and_state(run_id: int, position: int, progress: StepProgress) -> list:

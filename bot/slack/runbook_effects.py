@@ -36,7 +36,7 @@ class RunbookEffects:
             return await self._post_or_update(channel, view.messages.header_ts, blocks.header(run),
                                               f"Runbook: {title}", {"run_id": run.id}, "header_ts")
         if kind == "runbook_step":
-            return await self._step(channel, view, payload["position"], f"{title}: step {payload['position'] + 1}")
+            return await self._step(channel, view, payload["position"])
         if kind == "runbook_summary":
             if view.messages.summary_ts:
                 return {}
@@ -55,9 +55,10 @@ class RunbookEffects:
             return {}
         raise PermanentSlackError(f"unknown runbook effect {kind!r}")
 
-    async def _step(self, channel: str, view: RunView, position: int, text: str) -> dict[str, Any]:
+    async def _step(self, channel: str, view: RunView, position: int) -> dict[str, Any]:
         run = view.run
-        text = f"{text} · {safe(run.runbook.steps[position].title, 200)}"
+        text = (f"{safe(run.runbook.title, 200)}: step {position + 1} · "
+                f"{safe(run.runbook.steps[position].title, 200)}")
         refs = await self._post_or_update(channel, view.messages.step_ts.get(position),
                                           blocks.step(run, position, view.executable), text,
                                           {"run_id": run.id, "position": position}, "step_ts")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +53,7 @@ class RunMessages:
     header_ts: str | None
     summary_ts: str | None
     step_ts: dict[int, str]
-    text_pages: dict[int, int] = field(default_factory=dict)  # pages of a long step's text already in its thread
+    text_pages: dict[int, int]  # pages of a long step's text already in its thread
 
 
 @dataclass(frozen=True)
