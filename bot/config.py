@@ -26,6 +26,10 @@ from bot.yamlsource import SourceError, SourceInvalid, load_yaml
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./warroom.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_QUALIFIED_COMMAND = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}/[a-z0-9][a-z0-9-]{1,63}$")
+# Environment variables that hold warroom's secrets: never passed to runbook commands.
+WARROOM_SECRETS = frozenset({"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "PAGERDUTY_API_TOKEN", "PAGERDUTY_WEBHOOK_SECRET",
+                             "ALERTMANAGER_WEBHOOK_TOKEN", "STATUSPAGE_API_KEY", "DATABASE_URL"})
 
 
 class _Strict(BaseModel):
@@ -45,12 +49,22 @@ class SlackSection(_Strict):
 class PermissionsSection(_Strict):
     resolve: str = "anyone"
     change_severity: str = "anyone"
+    postmortem_publish: str = "ic"
+    incident_managers: str | None = Field(default=None, description="user group handle whose members may take "
+                                          "over roles, approve commands, acknowledge and close anything")
 
-    @field_validator("resolve", "change_severity")
+    @field_validator("resolve", "change_severity", "postmortem_publish")
     @classmethod
     def _valid_rule(cls, value: str) -> str:
         Rule.parse(value)
         return value
+
+    @field_validator("incident_managers")
+    @classmethod
+    def _handle(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^@?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", value):
+            raise ValueError("must be a user group handle, e.g. incident-managers")
+        return value.lstrip("@") if value else None
 
     def rule(self, action: str) -> Rule:
         return Rule.parse(getattr(self, action))
@@ -212,11 +226,35 @@ class DeclareSection(_Strict):
     dedup_window_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
 
 
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+
+
 class ExecutionSection(_Strict):
     enabled: bool = False
-    allow: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]] = Field(default_factory=list)
+    # runbook-id/command-id: a bare command id could be borrowed by another runbook that reuses it.
+    allow: list[str] = Field(default_factory=list)
     runners: str = "ic"
     output_limit: Annotated[int, Field(ge=200, le=2800)] = 2000
+    env: list[EnvName] = Field(default_factory=list, description="environment variables passed to commands, by "
+                                                                 "name; nothing else of warroom's reaches them")
+
+    @field_validator("allow")
+    @classmethod
+    def _qualified(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not _QUALIFIED_COMMAND.match(entry):
+                raise ValueError(f"`{entry[:80]}` must be `runbook-id/command-id` (e.g. "
+                                 f"database-connection-pool-exhausted/pgbouncer-pools): a bare command id could "
+                                 f"be borrowed by another runbook")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _no_secrets(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name in WARROOM_SECRETS:
+                raise ValueError(f"{name} is warroom's own secret and never reaches a command")
+        return value
 
     @field_validator("runners")
     @classmethod

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from bot.processes import dead_here
 from bot.core.ports import Clock, EffectPerformer, RetryLater
 from bot.storage.repository import OutboxItem, OutboxStore, Settlement, Store
 from bot.storage.timers import TimerStore
@@ -22,18 +23,6 @@ from bot.storage.timers import TimerStore
 log = structlog.get_logger("warroom.dispatcher")
 
 MAX_BACKOFF = 300.0
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -73,11 +62,8 @@ class Dispatcher:
     async def recover(self) -> None:
         """After a restart: take back effects leased by dead processes on this host, and retry what is pending
         now rather than at the end of a long back-off (a restart is usually the operator saying "try again")."""
-        host = socket.gethostname()
         for owner in await self.outbox.lease_owners():
-            owner_host, _, rest = owner.partition(":")
-            pid = rest.partition(":")[0]
-            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+            if dead_here(owner):
                 log.info("outbox_lease_recovered", owner=owner)
                 await self.outbox.release_leases(owner)
         await self.outbox.retry_now(self.clock.now())
@@ -133,6 +119,9 @@ class Dispatcher:
         self._wakeup.set()
 
     async def _attempt(self, item: OutboxItem, incident) -> Settlement:
+        # Each job starts with a clean log context: a task inherits the context of whoever created it, so the
+        # request that handed this effect over would otherwise lend it its user and channel.
+        structlog.contextvars.clear_contextvars()
         bound = log.bind(effect=f"{item.target}.{item.kind}", incident_id=item.incident_id, attempt=item.attempts)
         async with self._slots:
             performer = self.performers.get(item.target)
@@ -208,6 +197,8 @@ class TimerLoop:
                 await asyncio.sleep(1)
             for timer in due:
                 handler = self.handlers.get(timer.kind)
+                structlog.contextvars.clear_contextvars()
+                structlog.contextvars.bind_contextvars(timer=timer.kind, incident_id=timer.incident_id)
                 try:
                     if handler is None:
                         raise LookupError(f"no handler for timer kind {timer.kind!r}")

@@ -107,14 +107,15 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     escalation = EscalationService(store, settings, clock, oncall, dispatcher)
     catalog = Catalog(Path(settings.file.runbooks.directory))
     catalog.refresh()
-    runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, SubprocessRunner(),
-                              dispatcher)
+    runner = SubprocessRunner(allowed_env=settings.file.runbooks.execution.env)
+    runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, runner, dispatcher)
     performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for)
     reminders = ReminderService(store, settings, clock, dispatcher)
     # Reading a long channel for a post-mortem waits out 429s instead of failing.
     history_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=30, session=http,
                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=10)])
-    postmortems = PostmortemService(store, settings, clock, SlackHistory(history_client), dispatcher)
+    postmortems = PostmortemService(store, settings, clock, SlackHistory(history_client), dispatcher,
+                                    auth=incidents.auth)
     performers["postmortem"] = PostmortemEffects(effects_client, postmortems)
     action_items = ActionItemService(store, settings, clock, directory, dispatcher)
     performers["slack"].action_item = action_items.get
@@ -127,7 +128,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
     app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
                    process_before_response=True)
-    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall)
+    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
     runbook_actions.register(app, runbooks)
@@ -141,6 +142,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
     await database.upgrade(runtime.engine)
     await runtime.actions.ensure_digest()
     await runtime.oncall.ensure_handoffs()
+    await runtime.runbooks.recover_interrupted()
     dispatcher_task = asyncio.create_task(runtime.dispatcher.run(), name="dispatcher")
     timers_task = asyncio.create_task(runtime.timers.run(), name="timers")
     runner = None

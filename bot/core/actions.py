@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from bot.core.text import escape
 from bot.core.incident import DomainError
 
 PRIORITIES = ("P0", "P1", "P2")
@@ -47,7 +48,7 @@ def parse(text: str) -> tuple[str, str | None, date | None, str]:
         try:
             due = date.fromisoformat(match.group(1))
         except ValueError:
-            raise DomainError(f"`due:{match.group(1)[:20]}` is not a date: use due:YYYY-MM-DD.") from None
+            raise DomainError(f"`due:{escape(match.group(1)[:20])}` is not a date: use due:YYYY-MM-DD.") from None
     priorities = _PRIORITY.findall(text)
     priority = priorities[0].upper() if priorities else "P1"
     rest = _PRIORITY.sub(" ", _DUE.sub(" ", _OWNER.sub(" ", text)))

@@ -6,6 +6,8 @@ happened. Nothing here talks to Slack, a database or the clock: the caller passe
 
 from __future__ import annotations
 
+from bot.core.text import escape
+
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -31,7 +33,7 @@ class Severity(IntEnum):
         cleaned = cleaned.removeprefix("sev")
         if cleaned in {"1", "2", "3", "4"}:
             return cls(int(cleaned))
-        raise DomainError(f"Unknown severity `{text.strip()[:20]}`: use 1, 2, 3 or 4 (SEV-1 is the most severe).")
+        raise DomainError(f"Unknown severity `{escape(text.strip()[:20])}`: use 1, 2, 3 or 4 (SEV-1 is the most severe).")
 
 
 class Status(StrEnum):
@@ -50,7 +52,7 @@ class Status(StrEnum):
             return cls(text.strip().lower())
         except ValueError:
             names = ", ".join(s.value for s in cls if s is not cls.RESOLVED)
-            raise DomainError(f"Unknown status `{text.strip()[:20]}`: use one of {names}.") from None
+            raise DomainError(f"Unknown status `{escape(text.strip()[:20])}`: use one of {names}.") from None
 
 
 class Role(StrEnum):
@@ -71,7 +73,7 @@ class Role(StrEnum):
         }
         role = aliases.get(text.strip().lower())
         if role is None:
-            raise DomainError(f"Unknown role `{text.strip()[:20]}`: use ic, responder or communicator.")
+            raise DomainError(f"Unknown role `{escape(text.strip()[:20])}`: use ic, responder or communicator.")
         return role
 
 

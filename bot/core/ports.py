@@ -22,6 +22,10 @@ class Directory(Protocol):
 
     async def in_usergroup(self, user_id: str, handle: str) -> bool: ...
 
+    async def is_member(self, channel_id: str, user_id: str) -> bool:
+        """Whether the user is in the channel now (a cached answer that a miss refreshes)."""
+        ...
+
 
 class EffectPerformer(Protocol):
     """Carries out one kind of outbox effect (a Slack post, a page, a status-page update).

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from bot.core.text import escape
 from bot.core.incident import DomainError, Event, Incident
 
 # Changes a human must approve twice over before warroom runs them (Runbook Automation's usual guard).
@@ -69,7 +70,7 @@ class Runbook:
             for command in step.commands:
                 if command.id == command_id:
                     return position, command
-        raise DomainError(f"Runbook {self.id} has no command `{command_id}`.")
+        raise DomainError(f"Runbook {self.id} has no command `{escape(command_id[:64])}`.")
 
 
 def suggest(runbooks: list[Runbook], incident: Incident, alerts: tuple[str, ...] = ()) -> list[Runbook]:
@@ -206,19 +207,31 @@ def _step(run: Run, position: int) -> StepProgress:
 
 @dataclass(frozen=True)
 class ExecutionPolicy:
+    """`allowlist` holds `runbook-id/command-id`: an id alone could be borrowed by another runbook."""
+
     enabled: bool = False
     allowlist: frozenset[str] = field(default_factory=frozenset)
 
+    def allows(self, runbook_id: str, command_id: str) -> bool:
+        return self.enabled and f"{runbook_id}/{command_id}" in self.allowlist
 
-def execution_refusal(policy: ExecutionPolicy, command: Command, *, actor: str, incident: Incident,
+    def executable_in(self, runbook_id: str) -> frozenset[str]:
+        """The command ids of this runbook that may run from Slack."""
+        if not self.enabled:
+            return frozenset()
+        return frozenset(entry.split("/", 1)[1] for entry in self.allowlist if entry.split("/", 1)[0] == runbook_id)
+
+
+def execution_refusal(policy: ExecutionPolicy, runbook_id: str, command: Command, *, actor: str, incident: Incident,
                       actor_in_group: bool | None, group: str | None) -> str | None:
-    """Why `actor` may not run `command` now, or None when they may."""
+    """Why `actor` may not run `command` of runbook `runbook_id` now, or None when they may."""
     if not command.executable or not command.id:
         return "This command is shown for copying; it is not marked executable in its runbook."
     if not policy.enabled:
         return "Runbook execution is turned off (config: runbooks.execution.enabled)."
-    if command.id not in policy.allowlist:
-        return f"Command `{command.id}` is not in the execution allowlist (config: runbooks.execution.allow)."
+    if not policy.allows(runbook_id, command.id):
+        return (f"Command `{runbook_id}/{command.id}` is not in the execution allowlist "
+                f"(config: runbooks.execution.allow).")
     if not incident.is_open:
         return f"{incident.reference} is resolved."
     if group:

@@ -334,6 +334,19 @@ class SlackSandbox:
         chan.members.add(user)
         return self.workspace.post(chan, user, text, thread_ts=thread_ts)
 
+    async def join(self, user: str, channel: str) -> dict:
+        """Someone joins a channel (Slack tells the app with member_joined_channel)."""
+        chan = self.workspace.channel(channel)
+        chan.members.add(user)
+        return await self.event({"type": "member_joined_channel", "user": user, "channel": chan.id,
+                                 "channel_type": "C", "team": TEAM_ID, "event_ts": self.workspace.new_ts()})
+
+    async def leave(self, user: str, channel: str) -> dict:
+        chan = self.workspace.channel(channel)
+        chan.members.discard(user)
+        return await self.event({"type": "member_left_channel", "user": user, "channel": chan.id,
+                                 "channel_type": "C", "team": TEAM_ID, "event_ts": self.workspace.new_ts()})
+
     async def react(self, user: str, channel: str, ts: str, reaction: str = "pushpin", **options) -> dict:
         chan = self.workspace.channel(channel)
         message = chan.find(ts)

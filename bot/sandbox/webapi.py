@@ -99,6 +99,8 @@ class WebApi:
         for user in fresh:
             channel.members.add(user)
             self.ws.post(channel, user, f"<@{user}> has joined the channel", subtype="channel_join")
+            self.on_event({"type": "member_joined_channel", "user": user, "channel": channel.id, "channel_type": "C",
+                           "team": TEAM_ID, "event_ts": self.ws.new_ts()})
         return {"channel": channel.to_api()}
 
     def conversations_members(self, p):

@@ -10,11 +10,14 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from bot.core.text import escape
 from bot.config import Settings
 from bot.core import actions as core
 from bot.core.actions import ActionItem
+from bot.core import permissions
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
+from bot.services.authorization import Authorizer
 from bot.services.incidents import Duplicate
 from bot.storage.repository import Effect, Store, Transaction
 from bot.storage.tables import ActionItemRow
@@ -46,16 +49,19 @@ class ActionItemService:
                  dispatch: Dispatch | None = None):
         self.store, self.settings, self.clock, self.directory = store, settings, clock, directory
         self.dispatch = dispatch or NoDispatch()
+        self.auth = Authorizer(settings, directory)
 
     async def add(self, channel_id: str, text: str, actor: str, request_key: str) -> ActionItem:
         what, owner, due, priority = core.parse(text)
         if owner and not await self.directory.user_exists(owner):
-            raise DomainError(f"I can't find a user `{owner}` in this workspace.")
+            raise DomainError(f"I can't find a user `{escape(owner[:40])}` in this workspace.")
+        async with self.store.reading() as tx:
+            incident = await tx.incident_by_channel(channel_id)
+        if incident is None:
+            raise DomainError("Action items belong to an incident: add them in its war-room channel.")
+        await self.auth.in_room(incident, actor, "add action items to")
         now = self.clock.now()
         async with self.store.transaction() as tx:
-            incident = await tx.incident_by_channel(channel_id)
-            if incident is None:
-                raise DomainError("Action items belong to an incident: add them in its war-room channel.")
             if request_key and not await tx.first_time(request_key, now):
                 raise Duplicate()
             row = ActionItemRow(incident_id=incident.id, text=what, owner=owner, due=due, priority=priority,
@@ -74,13 +80,18 @@ class ActionItemService:
         return item
 
     async def done(self, item_id: int, actor: str, request_key: str) -> ActionItem:
+        """Closed by its owner, the person who added it, or the incident's IC (or an incident manager)."""
         now = self.clock.now()
+        is_manager = await self.auth.is_manager(actor)
         async with self.store.transaction() as tx:
             row = (await tx.session.execute(select(ITEMS).where(ITEMS.c.id == item_id).with_for_update())).one_or_none()
             if row is None:
                 raise DomainError("That action item no longer exists.")
             if row.done_at is not None:
                 raise Duplicate()
+            incident = await tx.incident(row.incident_id)
+            self.auth.enforce(permissions.action_item_close(incident, row.owner, row.created_by, actor,
+                                                            is_manager=is_manager), "close_action_item", actor, incident)
             if request_key and not await tx.first_time(request_key, now):
                 raise Duplicate()
             await tx.session.execute(update(ITEMS).where(ITEMS.c.id == item_id).values(done_by=actor, done_at=now))

@@ -15,11 +15,13 @@ from bot.config import Settings
 from bot.core import incident as core
 from bot.core import escalation, reminders
 from bot.core.incident import DomainError, Incident, Role, Severity, Status, format_duration
+from bot.core.text import escape
 from bot.core.naming import channel_base, next_free_name, slugify
-from bot.core.permissions import decide
+from bot.core import permissions
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.severity import targets_to_page
 from bot.services import effects
+from bot.services.authorization import Authorizer
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
@@ -62,6 +64,7 @@ class IncidentService:
         self.oncall = oncall or OnCallService(settings, clock)
         self.pagerduty = pagerduty  # whether incidents are mirrored to PagerDuty
         self.chains = settings.file.escalation.resolved_chains()
+        self.auth = Authorizer(settings, directory)
 
     def _writing(self):
         return self.store.transaction(lease=self.dispatch.lease_for_hand_over())
@@ -134,6 +137,7 @@ class IncidentService:
 
     # -- changes to an open incident ---------------------------------------------------------------
     async def change_severity(self, channel_id: str, severity: Severity, actor: str, request_key: str) -> Incident:
+        await self._in_room(channel_id, actor, "change the severity of")
         now = self.clock.now()
         on_call = await self.oncall.users(self.settings.policy(severity).page, now)
         async with self._writing() as tx:
@@ -154,11 +158,15 @@ class IncidentService:
         return updated
 
     async def assign_role(self, channel_id: str, role: Role, user: str, actor: str, request_key: str) -> Incident:
+        await self._in_room(channel_id, actor, "assign roles in")
         if not await self.directory.user_exists(user):
-            raise DomainError(f"I can't find a user `{user}` in this workspace: mention them as @name.")
+            raise DomainError(f"I can't find a user `{escape(user[:40])}` in this workspace: mention them as @name.")
+        is_manager = await self.auth.is_manager(actor)
         now = self.clock.now()
         async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
+            self.auth.enforce(permissions.role_change(incident, role, user, actor, is_manager=is_manager,
+                                                      managers=self.auth.managers), "assign_role", actor, incident)
             updated, events = core.assign_role(incident, role, user, actor, now)
             if events:
                 # Someone taking a role themselves is already responding: no request to send them.
@@ -171,6 +179,7 @@ class IncidentService:
 
     async def post_update(self, channel_id: str, text: str, status: Status | None, actor: str,
                           request_key: str) -> Incident:
+        await self._in_room(channel_id, actor, "post updates to")
         now = self.clock.now()
         async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
@@ -183,6 +192,7 @@ class IncidentService:
 
     async def add_note(self, channel_id: str, text: str, actor: str, request_key: str, *, permalink: str = "",
                        kind: str = "note", dedup_key: str | None = None) -> Incident:
+        await self._in_room(channel_id, actor, "add to the timeline of")
         now = self.clock.now()
         async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
@@ -193,6 +203,7 @@ class IncidentService:
         return incident
 
     async def resolve(self, channel_id: str, summary: str, actor: str, request_key: str) -> Incident:
+        await self._in_room(channel_id, actor, "resolve")
         now = self.clock.now()
         async with self._writing() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
@@ -215,12 +226,18 @@ class IncidentService:
                           source: str = "slack") -> Incident:
         """The page is acknowledged: paging stops. `who` names a PagerDuty user that has no Slack account here."""
         now = self.clock.now()
+        is_manager = source == "slack" and await self.auth.is_manager(actor)
         async with self._writing() as tx:
             if request_key and not await tx.first_time(request_key, now):
                 raise Duplicate()
             incident = await tx.incident(incident_id, for_update=True)
             if incident is None:
                 raise DomainError("That incident no longer exists.")
+            if source == "slack":
+                paged = {user for entry in await tx.timeline(incident.id) if entry.kind in ("paged", "escalated")
+                         for user in (entry.data or {}).get("users", [])}
+                self.auth.enforce(permissions.page_acknowledgement(incident, actor, paged, is_manager=is_manager),
+                                  "acknowledge_page", actor, incident)
             if incident.acknowledged_by:
                 by = core.person(incident.acknowledged_by)
                 raise DomainError(f"{incident.reference} was already acknowledged by {by}.")
@@ -279,8 +296,8 @@ class IncidentService:
 
     async def check_may(self, channel_id: str, action: str, actor: str) -> Incident:
         """Raises DomainError with the reason when the actor may not; used before asking for confirmation."""
-        incident = await self.incident_in(channel_id)
         verb = {"resolve": "resolve", "change_severity": "change the severity of"}[action]
+        incident = await self._in_room(channel_id, actor, verb)
         await self._check_permission(incident, action, verb, actor)
         if not incident.is_open:
             raise DomainError(f"{incident.reference} is already resolved.")
@@ -354,11 +371,14 @@ class IncidentService:
             await timers.cancel(escalation.escalation_key(incident.id))
 
     async def _check_permission(self, incident: Incident, action: str, verb: str, actor: str) -> None:
-        rule = self.settings.file.permissions.rule(action)
-        in_group = await self.directory.in_usergroup(actor, rule.usergroup) if rule.usergroup else None
-        decision = decide(rule, verb, actor, incident, in_usergroup=in_group)
-        if not decision.allowed:
-            raise DomainError(f"{decision.reason} (config: permissions.{action} = {rule.describe()})")
+        await self.auth.rule(self.settings.file.permissions.rule(action), action, verb, incident, actor)
+
+    async def _in_room(self, channel_id: str, actor: str, verb: str) -> Incident:
+        """The incident of this war room, once the actor is known to be in it (checked before the write
+        transaction: a membership miss asks Slack)."""
+        incident = await self.incident_in(channel_id)
+        await self.auth.in_room(incident, actor, verb)
+        return incident
 
     def _mirrored(self, incident: Incident, policy=None) -> bool:
         return self.pagerduty and effects.mirrored(incident, policy or self.settings.policy(incident.severity))

@@ -21,6 +21,8 @@ from bot.core import blameless, postmortem
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.ports import Clock, Dispatch, NoDispatch
 from bot.core.postmortem import HistoryMessage
+from bot.core.text import escape, escape_markdown
+from bot.services.authorization import Authorizer
 from bot.storage.repository import Effect, Store, Transaction
 from bot.storage.runs import RunRepository
 from bot.storage.tables import ActionItemRow, PostmortemRow
@@ -28,6 +30,7 @@ from bot.storage.timers import Timer, TimerRepository
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "templates"
 STATES = ("draft", "in_review", "published")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 REMINDER = "postmortem_reminder"
 STEPS = (("draft", 1), ("review", 2), ("publish", 3))  # what the IC should do, and on which day
 
@@ -47,10 +50,12 @@ class Postmortem:
     canvas_id: str | None
     file_id: str | None
     due_at: datetime | None
+    version: int = 1
 
 
 def _postmortem(row: PostmortemRow) -> Postmortem:
-    return Postmortem(row.incident_id, row.state, row.content, list(row.flags), row.canvas_id, row.file_id, row.due_at)
+    return Postmortem(row.incident_id, row.state, row.content, list(row.flags), row.canvas_id, row.file_id, row.due_at,
+                      row.version)
 
 
 def render(incident: Incident, timeline, conversation_rows, runs, flags, names: dict[str, str],
@@ -58,9 +63,15 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
     def name_of(user: str | None) -> str:
         return names.get(user, user) if user else "—"
 
+    def markdown_text(value) -> str:
+        # People's text (titles, updates, messages, names) shows as typed: mentions become names, then
+        # nothing in it can render as a link, an image or a heading.
+        return escape_markdown(_MENTION.sub(lambda m: "@" + name_of(m.group(1)), str(value)))
+
     found = postmortem.facts(incident, timeline, name_of)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(template_dir), str(BUILT_IN)]),
                              undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
+    env.filters["md"] = markdown_text
     try:
         text = env.get_template("postmortem.md.j2").render(
             incident=found.incident, durations=found.durations, timeline=found.timeline, name=name_of,
@@ -71,13 +82,15 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
         raise DomainError(f"Post-mortem template error: {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         raise DomainError(f"Post-mortem template error: {exc}") from None
-    return re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + name_of(m.group(1)), text)
+    return _MENTION.sub(lambda m: "@" + name_of(m.group(1)), text)
 
 
 class PostmortemService:
     def __init__(self, store: Store, settings: Settings, clock: Clock, history: ChatHistory | None = None,
-                 dispatch: Dispatch | None = None, template_dir: Path = Path("templates")):
+                 dispatch: Dispatch | None = None, template_dir: Path = Path("templates"),
+                 auth: Authorizer | None = None):
         self.store, self.settings, self.clock, self.history = store, settings, clock, history
+        self.auth = auth
         self.dispatch = dispatch or NoDispatch()
         self.template_dir = template_dir
 
@@ -86,7 +99,7 @@ class PostmortemService:
             if reference:
                 number = reference.upper().removeprefix("INC-").removeprefix("#")
                 if not number.isdigit():
-                    raise DomainError(f"`{reference[:30]}` is not an incident: use its number, e.g. INC-12.")
+                    raise DomainError(f"`{escape(reference[:30])}` is not an incident: use its number, e.g. INC-12.")
                 incident = await tx.incident(int(number))
             else:
                 incident = await tx.incident_by_channel(channel_id)
@@ -96,6 +109,10 @@ class PostmortemService:
         return incident
 
     async def draft(self, incident: Incident, actor: str) -> Postmortem:
+        """Drafts, or drafts again. A published post-mortem is never replaced: drafting again starts a new
+        version with a canvas of its own, and the published one, with everyone's edits, stays as it is."""
+        if self.auth:
+            await self.auth.in_room(incident, actor, "draft the post-mortem of")
         messages = await self.history.messages(incident.channel_id) if self.history and incident.channel_id else []
         async with self.store.reading() as tx:
             timeline = await tx.timeline(incident.id)
@@ -125,6 +142,12 @@ class PostmortemService:
                 tx.session.add(PostmortemRow(incident_id=incident.id, content=content, flags=flags, created_at=now,
                                              updated_at=now, due_at=postmortem.due(incident, policy.postmortem_required)))
                 text = "Post-mortem drafted"
+            elif existing.state == "published":
+                version = existing.version + 1
+                await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
+                                         .values(content=content, flags=flags, updated_at=now, state="draft",
+                                                 version=version, canvas_id=None, file_id=None))
+                text = f"Post-mortem version {version} drafted; the published version {existing.version} stays as it is"
             else:
                 await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
                                          .values(content=content, flags=flags, updated_at=now))
@@ -148,6 +171,10 @@ class PostmortemService:
         return render(incident, timeline, [], [], [], {}, self.template_dir)
 
     async def advance(self, incident: Incident, state: str, actor: str) -> Postmortem:
+        if self.auth:
+            await self.auth.in_room(incident, actor, "review or publish the post-mortem of")
+            await self.auth.rule(self.settings.file.permissions.rule("postmortem_publish"), "postmortem_publish",
+                                 "review or publish the post-mortem of", incident, actor)
         now = self.clock.now()
         async with self.store.transaction() as tx:
             row = await self._row(tx, incident.id)

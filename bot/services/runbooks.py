@@ -14,17 +14,23 @@ from typing import Protocol
 import structlog
 
 from bot.config import Settings
+from bot import processes
+from bot.core import permissions
 from bot.core import runbook as core
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.permissions import Rule
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.runbook import ExecutionPolicy, Run, Runbook, StepState
 from bot.runbooks import Catalog
+from bot.services.authorization import Authorizer
 from bot.services.incidents import Duplicate, IncidentService
 from bot.storage.repository import Effect, Store, Transaction
+from bot.core.text import escape
 from bot.storage.runs import Execution, RunMessages, RunRepository
 
 log = structlog.get_logger("warroom.runbooks")
+# A forged or stale button (another incident's run, a run that is gone) gets this, and nothing changes.
+NOT_THIS_ROOM = "That button belongs to a runbook of another incident; use the runbook messages of this war room."
 
 
 class CommandRunner(Protocol):
@@ -49,6 +55,7 @@ class RunbookService:
         execution = settings.file.runbooks.execution
         self.policy = ExecutionPolicy(execution.enabled, frozenset(execution.allow))
         self.runners = Rule.parse(execution.runners)
+        self.auth = Authorizer(settings, directory)
         self._background: set[asyncio.Task] = set()
         self._incidents: dict[int, Incident] = {}  # incidents with a war room, by id, for handed-over effects
 
@@ -66,7 +73,8 @@ class RunbookService:
         runbook = self.catalog.get(runbook_id)
         if runbook is None:
             known = ", ".join(f"`{r.id}`" for r in self.catalog.all()) or "none are loaded"
-            raise DomainError(f"No runbook `{runbook_id[:64]}`. Available: {known}.")
+            raise DomainError(f"No runbook `{escape(runbook_id[:64])}`. Available: {known}.")
+        await self._member(channel_id, actor, "start runbooks in")
         now = self.clock.now()
         async with self.store.transaction() as tx:
             incident = await self._incident(tx, channel_id, request_key)
@@ -78,7 +86,8 @@ class RunbookService:
         self.dispatch.wake()
         return run
 
-    async def finish_step(self, run_id: int, position: int, state: StepState, actor: str, request_key: str) -> Run:
+    async def finish_step(self, channel_id: str, run_id: int, position: int, state: StepState, actor: str,
+                          request_key: str) -> Run:
         async def change(run: Run, now) -> tuple[Run, list[Event]]:
             return core.finish_step(run, position, state, actor, now)
 
@@ -90,22 +99,23 @@ class RunbookService:
             if following is not None and following > position:
                 wave.append(_slack("runbook_step", after.id, position=following))
             return [wave]
-        return await self._change(run_id, request_key, change, effects)
+        return await self._change(channel_id, run_id, actor, request_key, change, effects)
 
-    async def note(self, run_id: int, position: int, text: str, actor: str, request_key: str) -> Run:
+    async def note(self, channel_id: str, run_id: int, position: int, text: str, actor: str, request_key: str) -> Run:
         async def change(run, now):
             return core.note_step(run, position, text, actor, now)
-        return await self._change(run_id, request_key, change,
+        return await self._change(channel_id, run_id, actor, request_key, change,
                                   lambda before, after: [[_slack("runbook_step", after.id, position=position)]])
 
-    async def choose_branch(self, run_id: int, position: int, branch: int, actor: str, request_key: str) -> Run:
+    async def choose_branch(self, channel_id: str, run_id: int, position: int, branch: int, actor: str,
+                            request_key: str) -> Run:
         async def change(run, now):
             return core.choose_branch(run, position, branch, actor, now)
-        return await self._change(run_id, request_key, change,
+        return await self._change(channel_id, run_id, actor, request_key, change,
                                   lambda before, after: [[_slack("runbook_step", after.id, position=position)]])
 
-    async def check_items(self, run_id: int, position: int, chunk: int, selected: tuple[int, ...],
-                          request_key: str) -> Run:
+    async def check_items(self, channel_id: str, run_id: int, position: int, chunk: int, selected: tuple[int, ...],
+                          actor: str, request_key: str) -> Run:
         """A checkbox group covers items chunk*10 .. chunk*10+9; ticks elsewhere are kept."""
         async def change(run, now):
             current = run.steps[position].checked if 0 <= position < len(run.steps) else ()
@@ -118,15 +128,15 @@ class RunbookService:
             if after.steps[position].state is StepState.PENDING:
                 return []
             return [[_slack("runbook_step", after.id, position=position)]]
-        return await self._change(run_id, request_key, change, effects)
+        return await self._change(channel_id, run_id, actor, request_key, change, effects)
 
-    async def _change(self, run_id: int, request_key: str, change, effects) -> Run:
+    async def _change(self, channel_id: str, run_id: int, actor: str, request_key: str, change, effects) -> Run:
+        await self._member(channel_id, actor, "walk runbooks in")
         now = self.clock.now()
         async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
             runs = RunRepository(tx)
             run = await runs.get(run_id, for_update=True)
-            if run is None:
-                raise DomainError("That runbook run no longer exists.")
+            await self._of_this_room(tx, run, channel_id)
             await self._remember(tx, request_key)
             updated, events = await change(run, now)
             if updated != run:
@@ -136,22 +146,28 @@ class RunbookService:
         if tx.handed_over:
             # The effects render the run as this transaction committed it, without reading it back.
             incident = self._incidents.get(updated.incident_id)
-            view = RunView(updated, incident, runs.messages(run_id), self._executable()) if incident else None
+            view = RunView(updated, incident, runs.messages(run_id), self._executable(updated)) if incident else None
             self.dispatch.hand_over([replace(item, context=view) for item in tx.handed_over], incident)
         return updated
 
     # -- views for the Slack performer -------------------------------------------------------------
-    async def view(self, run_id: int, incident: Incident | None = None) -> RunView:
+    async def view(self, run_id: int, incident: Incident | None = None, *, channel_id: str | None = None) -> RunView:
+        """`channel_id`: where the request came from; a run of another incident is refused."""
         async with self.store.reading() as tx:
-            run, messages = await RunRepository(tx).view(run_id)
+            found = await RunRepository(tx).view(run_id)
+            if found is None:
+                raise DomainError(NOT_THIS_ROOM)
+            run, messages = found
             if incident is None:
                 incident = await tx.incident(run.incident_id)
+        if channel_id is not None and incident.channel_id != channel_id:
+            raise DomainError(NOT_THIS_ROOM)
         if incident.channel_id:
             self._incidents[incident.id] = incident  # runbook messages need only its war room, which stays
-        return RunView(run, incident, messages, self._executable())
+        return RunView(run, incident, messages, self._executable(run))
 
-    def _executable(self) -> frozenset[str]:
-        return frozenset(self.policy.allowlist) if self.policy.enabled else frozenset()
+    def _executable(self, run: Run) -> frozenset[str]:
+        return self.policy.executable_in(run.runbook.id)
 
     async def execution(self, execution_id: int) -> Execution:
         async with self.store.reading() as tx:
@@ -162,58 +178,81 @@ class RunbookService:
             return await RunRepository(tx).for_incident(incident_id)
 
     # -- executing commands ------------------------------------------------------------------------
-    async def request_execution(self, run_id: int, command_id: str, actor: str, request_key: str) -> str:
+    async def request_execution(self, channel_id: str, run_id: int, command_id: str, actor: str,
+                                request_key: str) -> str:
+        """A Run click. A refused attempt is audited with its reason, like a run that goes ahead."""
+        await self._member(channel_id, actor, "run commands in")
+        group = self.runners.usergroup or None
+        in_group = await self.directory.in_usergroup(actor, group) if group else None
         now = self.clock.now()
         async with self.store.transaction() as tx:
             runs = RunRepository(tx)
             run = await runs.get(run_id, for_update=True)
-            if run is None:
-                raise DomainError("That runbook run no longer exists.")
-            incident = await tx.incident(run.incident_id)
-            position, command = run.runbook.command(command_id)
-            refusal = await self._refusal(command, actor, incident)
-            if refusal:
-                raise DomainError(refusal)
+            incident = await self._of_this_room(tx, run, channel_id, fresh=True)
             await self._remember(tx, request_key)
-            argv = shlex.split(command.run)  # from the runbook only: no user text ever reaches argv
-            status = "awaiting_approval" if command.needs_second_person else "running"
+            position, command = run.runbook.command(command_id)
+            refusal = core.execution_refusal(self.policy, run.runbook.id, command, actor=actor, incident=incident,
+                                             actor_in_group=in_group, group=group)
+            # From the run's snapshot of the runbook only: no user text ever reaches argv, and an edited file
+            # or another runbook reusing the id cannot change what this request runs.
+            argv = shlex.split(command.run)
+            status = "refused" if refusal else ("awaiting_approval" if command.needs_second_person else "running")
             execution_id = await runs.add_execution(run_id=run_id, position=position, command_id=command.id,
                                                     argv=argv, category=command.category, status=status,
-                                                    requested_by=actor, at=now)
-            text = (f"<@{actor}> asked to run `{command.id}` ({command.category}); it needs a second person's approval"
-                    if command.needs_second_person else f"<@{actor}> ran `{command.id}`")
-            await tx.append_timeline(incident.id, [Event("runbook_command", actor, now, text,
-                                                         {"execution": execution_id, "command": command.id})])
-            await tx.enqueue(incident.id, [[_slack("runbook_execution", run_id, execution_id=execution_id)]], now)
+                                                    requested_by=actor, at=now, reason=refusal)
+            if not refusal:
+                text = (f"<@{actor}> asked to run `{command.id}` ({command.category}); it needs a second person's "
+                        f"approval" if command.needs_second_person else f"<@{actor}> ran `{command.id}`")
+                await tx.append_timeline(incident.id, [Event("runbook_command", actor, now, text,
+                                                             {"execution": execution_id, "command": command.id})])
+                await tx.enqueue(incident.id, [[_slack("runbook_execution", run_id, execution_id=execution_id)]], now)
+        if refusal:
+            log.warning("runbook_command_refused", execution=execution_id, command=command.id, user=actor,
+                        reason=refusal)
+            raise DomainError(refusal)
         self.dispatch.wake()
         if command.needs_second_person:
             return f"`{command.id}` is a {command.category.replace('_', ' ')} command: a second person must approve it."
         self._spawn(execution_id, command.timeout_seconds)
         return f"Running `{command.id}`; the output will appear in the step's thread."
 
-    async def approve_execution(self, execution_id: int, actor: str, request_key: str) -> str:
+    async def approve_execution(self, channel_id: str, execution_id: int, actor: str, request_key: str) -> str:
+        """Approved by the IC, a runner or an incident manager, never by the requester; a refused approval is
+        audited as a row of its own."""
+        await self._member(channel_id, actor, "approve commands in")
+        in_runners = await self.auth.in_group(actor, self.runners.usergroup or None)
+        is_manager = await self.auth.is_manager(actor)
         now = self.clock.now()
+        refusal = None
         async with self.store.transaction() as tx:
             runs = RunRepository(tx)
             execution = await runs.execution(execution_id, for_update=True)
             if execution is None:
-                raise DomainError("That command request no longer exists.")
+                raise DomainError(NOT_THIS_ROOM)
+            run = await runs.get(execution.run_id)
+            incident = await self._of_this_room(tx, run, channel_id, fresh=True)
             if execution.status != "awaiting_approval":
                 raise Duplicate()
-            if execution.requested_by == actor:
-                raise DomainError("A second person must approve: you asked for this run yourself.")
-            run = await runs.get(execution.run_id)
-            incident = await tx.incident(run.incident_id)
-            if self.runners.usergroup and not await self.directory.in_usergroup(actor, self.runners.usergroup):
-                raise DomainError(f"Only members of @{self.runners.usergroup} may approve runbook commands.")
+            decision = permissions.approval(incident, execution.requested_by, actor, in_runners=in_runners,
+                                            is_manager=is_manager, runners=self.runners.usergroup or None,
+                                            managers=self.auth.managers)
             if not incident.is_open:
-                raise DomainError(f"{incident.reference} is resolved.")
+                decision = permissions.Decision(False, f"{incident.reference} is resolved.")
             await self._remember(tx, request_key)
-            await runs.update_execution(execution_id, status="running", approved_by=actor)
-            await tx.append_timeline(incident.id, [Event("runbook_command", actor, now,
-                                                         f"<@{actor}> approved running `{execution.command_id}`",
-                                                         {"execution": execution_id})])
-            await tx.enqueue(incident.id, [[_slack("runbook_execution", run.id, execution_id=execution_id)]], now)
+            if not decision.allowed:
+                refusal = decision.reason
+                await runs.add_execution(run_id=run.id, position=execution.position, command_id=execution.command_id,
+                                         argv=execution.argv, category=execution.category, status="approval_refused",
+                                         requested_by=actor, at=now, reason=f"approving #{execution_id}: {refusal}")
+            else:
+                await runs.update_execution(execution_id, status="running", approved_by=actor)
+                await tx.append_timeline(incident.id, [Event("runbook_command", actor, now,
+                                                             f"<@{actor}> approved running `{execution.command_id}`",
+                                                             {"execution": execution_id})])
+                await tx.enqueue(incident.id, [[_slack("runbook_execution", run.id, execution_id=execution_id)]], now)
+        if refusal:
+            log.warning("runbook_approval_refused", execution=execution_id, user=actor, reason=refusal)
+            raise DomainError(refusal)
         _, command = run.runbook.command(execution.command_id)
         self.dispatch.wake()
         self._spawn(execution_id, command.timeout_seconds)
@@ -227,7 +266,8 @@ class RunbookService:
     async def _execute(self, execution_id: int, timeout: int) -> None:
         async with self.store.transaction() as tx:
             execution = await RunRepository(tx).execution(execution_id)
-            await RunRepository(tx).update_execution(execution_id, started_at=self.clock.now())
+            await RunRepository(tx).update_execution(execution_id, started_at=self.clock.now(),
+                                                     runner=processes.identity())
         limit = self.settings.file.runbooks.execution.output_limit
         try:
             exit_code, output, timed_out = await self.runner.run(execution.argv, timeout, limit)
@@ -253,13 +293,55 @@ class RunbookService:
     async def drain(self) -> None:
         await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def _refusal(self, command, actor: str, incident: Incident) -> str | None:
-        group = self.runners.usergroup or None
-        in_group = await self.directory.in_usergroup(actor, group) if group else None
-        return core.execution_refusal(self.policy, command, actor=actor, incident=incident, actor_in_group=in_group,
-                                      group=group)
+    async def recover_interrupted(self) -> int:
+        """At start-up: a command whose process died (on this host) never finishes; it is marked interrupted and
+        its war room is told, since nobody knows how far it got. Another host's commands are left to it until
+        their timeout has long passed."""
+        now = self.clock.now()
+        interrupted = 0
+        async with self.store.transaction() as tx:
+            runs = RunRepository(tx)
+            for execution in await runs.running_executions():
+                run = await runs.get(execution.run_id)
+                _, command = run.runbook.command(execution.command_id)
+                overdue = execution.started_at is None or (
+                    now - execution.started_at).total_seconds() > command.timeout_seconds + 60
+                if not ((execution.runner and processes.dead_here(execution.runner)) or overdue):
+                    continue
+                interrupted += 1
+                await runs.update_execution(execution.id, status="interrupted", finished_at=now,
+                                            reason="warroom stopped while the command ran")
+                await tx.append_timeline(run.incident_id, [Event(
+                    "runbook_command", "warroom", now, f"`{execution.command_id}` was interrupted: warroom stopped "
+                    f"while it ran, so its outcome is unknown", {"execution": execution.id, "status": "interrupted"})])
+                await tx.enqueue(run.incident_id, [[_slack("runbook_execution", run.id, execution_id=execution.id)]],
+                                 now)
+        if interrupted:
+            log.warning("runbook_commands_interrupted", count=interrupted)
+            self.dispatch.wake()
+        return interrupted
 
     # -- helpers -----------------------------------------------------------------------------------
+    async def _member(self, channel_id: str, actor: str, verb: str) -> None:
+        """Membership comes from the directory's cache: nothing is read from the database on the way in."""
+        if await self.directory.is_member(channel_id, actor):
+            return
+        incident = await self.incidents.find_in(channel_id)
+        if incident is None:
+            raise DomainError("Runbooks run inside an incident's war-room channel.")
+        await self.auth.in_room(incident, actor, verb)
+
+    async def _of_this_room(self, tx: Transaction, run: Run | None, channel_id: str, *, fresh: bool = False) -> Incident:
+        """The run's incident, which must be the one of the channel the click came from: a button value is
+        never trusted alone. `fresh`: read it now (its commander decides), not from the war-room cache."""
+        incident = self._incidents.get(run.incident_id) if run and not fresh else None
+        if run is not None and incident is None:
+            incident = await tx.incident(run.incident_id)
+        if incident is None or incident.channel_id != channel_id:
+            log.warning("runbook_click_refused", run_id=run.id if run else None, channel=channel_id)
+            raise DomainError(NOT_THIS_ROOM)
+        return incident
+
     async def _incident(self, tx: Transaction, channel_id: str, request_key: str) -> Incident:
         incident = await tx.incident_by_channel(channel_id)
         if incident is None:

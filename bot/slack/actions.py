@@ -5,9 +5,9 @@ from __future__ import annotations
 import structlog
 from slack_bolt.async_app import AsyncApp
 
-from bot.core.incident import Severity
+from bot.core.incident import DomainError, Severity
 from bot.slack import blocks
-from bot.slack.handling import SlackDeps, guarded, responder
+from bot.slack.handling import FORGED, SlackDeps, guarded, payload_int, responder
 from bot.slack.ids import ActionId
 from bot.slack.text import safe
 
@@ -19,8 +19,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def action_item_done(ack, body, action, respond):
         await ack()
         user = body["user"]["id"]
-        item = await guarded(responder(respond), deps.actions.done(int(action["value"]), user,
-                                                                   f"act:{action['action_ts']}:{user}"))
+
+        async def work():
+            return await deps.actions.done(payload_int(action.get("value")), user, f"act:{action['action_ts']}:{user}")
+        item = await guarded(responder(respond), work())
         if item is not None:
             await respond(text=f":white_check_mark: Action item #{item.id} done by <@{user}>: "
                                f"{safe(item.text, 2500)}", replace_original=True)
@@ -29,8 +31,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def page_acknowledged(ack, body, action, respond):
         await ack()
         user = body["user"]["id"]
-        incident = await guarded(responder(respond), service.acknowledge(int(action["value"]), user,
-                                                                          f"act:{action['action_ts']}:{user}"))
+
+        async def work():
+            return await service.acknowledge(payload_int(action.get("value")), user,
+                                             f"act:{action['action_ts']}:{user}")
+        incident = await guarded(responder(respond), work())
         if incident is not None:
             await respond(text=f":white_check_mark: You acknowledged {incident.reference} "
                                f"({safe(incident.title, 500)}). Join the war room: <#{incident.channel_id}>",
@@ -51,9 +56,14 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         channel, user = body["channel"]["id"], body["user"]["id"]
         structlog.contextvars.bind_contextvars(channel=channel, user=user)
-        severity = Severity(int(action["selected_option"]["value"]))
         key = f"act:{action['action_ts']}:{user}"
-        await guarded(responder(respond), service.change_severity(channel, severity, user, key))
+
+        async def work():
+            number = payload_int((action.get("selected_option") or {}).get("value"))
+            if number not in {s.value for s in Severity}:
+                raise DomainError(FORGED)
+            await service.change_severity(channel, Severity(number), user, key)
+        await guarded(responder(respond), work())
 
     @app.action(ActionId.ASSIGN_ROLE)
     async def assign_role_clicked(ack, body, client, respond):

@@ -8,6 +8,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 GROUP_TTL = 300.0
+MEMBERS_TTL = 300.0  # member_joined_channel / member_left_channel keep it current in between
+MISS_REFRESH = 5.0  # a non-member clicking again and again asks Slack at most this often per channel
 
 
 class SlackDirectory:
@@ -16,6 +18,7 @@ class SlackDirectory:
         self._known_users: set[str] = set()
         self._names: dict[str, str] = {}
         self._groups: dict[str, tuple[float, set[str]]] = {}
+        self._members: dict[str, tuple[float, set[str]]] = {}
 
     async def user_exists(self, user_id: str) -> bool:
         if user_id in self._known_users:
@@ -52,3 +55,33 @@ class SlackDirectory:
             cached = (time.monotonic(), members)
             self._groups[handle] = cached
         return user_id in cached[1]
+
+    async def is_member(self, channel_id: str, user_id: str) -> bool:
+        cached = self._members.get(channel_id)
+        age = time.monotonic() - cached[0] if cached else None
+        if cached and age < MEMBERS_TTL and user_id in cached[1]:
+            return True
+        if cached is None or age > MISS_REFRESH:
+            cached = await self._load_members(channel_id)
+        return user_id in cached[1]
+
+    async def _load_members(self, channel_id: str) -> tuple[float, set[str]]:
+        members: set[str] = set()
+        try:
+            async for page in await self.client.conversations_members(channel=channel_id, limit=1000):
+                members.update(page.get("members", []))
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            if data.get("error") not in {"channel_not_found", "not_in_channel"}:
+                raise
+        loaded = (time.monotonic(), members)
+        self._members[channel_id] = loaded
+        return loaded
+
+    def joined(self, channel_id: str, user_id: str) -> None:
+        if channel_id in self._members:
+            self._members[channel_id][1].add(user_id)
+
+    def left(self, channel_id: str, user_id: str) -> None:
+        if channel_id in self._members:
+            self._members[channel_id][1].discard(user_id)

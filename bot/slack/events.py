@@ -1,4 +1,5 @@
-"""Events in war rooms: a :pushpin: reaction or a pin adds the message to the timeline."""
+"""Events in war rooms: a :pushpin: reaction or a pin adds the message to the timeline; people joining and
+leaving keep the membership cache (who may act in a war room) current."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ TIMELINE_REACTIONS = {"pushpin", "round_pushpin"}
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.event("member_joined_channel")
+    async def member_joined(event):
+        if deps.membership is not None:
+            deps.membership.joined(event.get("channel", ""), event.get("user", ""))
+
+    @app.event("member_left_channel")
+    async def member_left(event):
+        if deps.membership is not None:
+            deps.membership.left(event.get("channel", ""), event.get("user", ""))
+
     @app.event("reaction_added")
     async def reaction_added(event, client):
         item = event.get("item") or {}

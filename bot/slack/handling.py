@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import structlog
 
@@ -16,6 +17,7 @@ from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
+from bot.slack.directory import SlackDirectory
 
 log = structlog.get_logger("warroom.slack")
 
@@ -32,6 +34,30 @@ class SlackDeps:
     postmortems: "PostmortemService | None" = None
     actions: "ActionItemService | None" = None
     oncall: "OnCallService | None" = None
+    membership: "SlackDirectory | None" = None  # told about joins and leaves
+
+
+FORGED = "That button or form carries a value warroom did not make; nothing was changed."
+
+
+def payload_value(text: Any, **fields: type) -> dict:
+    """A button's or modal's JSON value with the fields it must have, each of its type; anything else (a forged
+    or truncated value) is a DomainError the person sees, never an exception outside the guard."""
+    try:
+        data = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or any(type(data.get(name)) is not kind for name, kind in fields.items()):
+        log.warning("malformed_payload_value", fields=sorted(fields))
+        raise DomainError(FORGED)
+    return data
+
+
+def payload_int(text: Any) -> int:
+    if isinstance(text, str) and text.isdigit() and len(text) < 12:
+        return int(text)
+    log.warning("malformed_payload_value", fields=["int"])
+    raise DomainError(FORGED)
 
 
 async def guarded(reply: Reply, work: Awaitable):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.text import escape
 from bot.core.incident import DomainError, Role, Severity, Status
 from bot.slack.text import parse_user
 
@@ -28,7 +29,7 @@ def parse(text: str) -> Parsed:
         return Parsed("help")
     name, rest = words[0].lower(), (words[1] if len(words) > 1 else "").strip()
     if name not in SUBCOMMANDS:
-        raise DomainError(f"Unknown subcommand `{words[0][:30]}`. Try `/incident help`.")
+        raise DomainError(f"Unknown subcommand `{escape(words[0][:30])}`. Try `/incident help`.")
     if name == "declare":
         return _declare(rest)
     if name == "sev":
@@ -42,7 +43,7 @@ def parse(text: str) -> Parsed:
         role = Role.parse(parts[0])
         user = parse_user(parts[1])
         if user is None:
-            raise DomainError(f"`{parts[1][:40]}` is not a person: mention them, e.g. `/incident role ic @alice`.")
+            raise DomainError(f"`{escape(parts[1][:40])}` is not a person: mention them, e.g. `/incident role ic @alice`.")
         return Parsed("role", role=role, user=user)
     if name == "update":
         first, _, remainder = rest.partition(" ")
@@ -68,5 +69,5 @@ def _declare(rest: str) -> Parsed:
         severity = Severity.parse(words[0])
         rest = words[1] if len(words) > 1 else ""
     elif words and words[0].lower().startswith("sev"):
-        raise DomainError(f"Unknown severity `{words[0][:20]}`: use sev1, sev2, sev3 or sev4.")
+        raise DomainError(f"Unknown severity `{escape(words[0][:20])}`: use sev1, sev2, sev3 or sev4.")
     return Parsed("declare", text=" ".join(rest.split()), severity=severity, drill=drill)

@@ -27,7 +27,8 @@ class PostmortemEffects:
         if kind != "publish" or incident is None or not incident.channel_id:
             raise PermanentSlackError(f"cannot perform post-mortem effect {kind!r}")
         draft = await self.service.get(incident.id)
-        title = f"Post-mortem: {incident.reference} {incident.title}"[:250]
+        version = f" (version {draft.version})" if draft.version > 1 else ""
+        title = f"Post-mortem{version}: {incident.reference} {incident.title}"[:250]
         document = {"type": "markdown", "markdown": draft.content}
         if draft.canvas_id:
             await call(self.client.canvases_edit(canvas_id=draft.canvas_id,

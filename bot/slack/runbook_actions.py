@@ -1,8 +1,11 @@
-"""Runbook listeners: the picker, Done / Skip / Add note, branches, checklists, Run and Approve."""
+"""Runbook listeners: the picker, Done / Skip / Add note, branches, checklists, Run and Approve.
+
+Every click names the channel it came from; the service refuses a run or command request of another
+incident. Values are parsed inside the guard, so a forged one gets a reply instead of an exception.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 
 from slack_bolt.async_app import AsyncApp
@@ -10,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.runbook import StepState
 from bot.services.runbooks import RunbookService
 from bot.slack import runbook_blocks as blocks
-from bot.slack.handling import guarded, responder, submit_modal
+from bot.slack.handling import guarded, payload_int, payload_value, responder, submit_modal
 from bot.slack.ids import ActionId, CallbackId
 
 
@@ -18,19 +21,26 @@ def _key(body: dict, action: dict) -> str:
     return f"act:{action.get('action_ts')}:{body['user']['id']}:{action['action_id']}"
 
 
+def _where(body: dict) -> tuple[str, str]:
+    return (body.get("channel") or {}).get("id", ""), body["user"]["id"]
+
+
 def register(app: AsyncApp, service: RunbookService) -> None:
     @app.action(ActionId.RUNBOOK_PICK)
     async def picked(ack, body, action, respond):
         await ack()
-        runbook_id = action["selected_option"]["value"]
-        await guarded(responder(respond), service.start(body["channel"]["id"], runbook_id, body["user"]["id"],
-                                                        _key(body, action)))
+        channel, user = _where(body)
+        runbook_id = str((action.get("selected_option") or {}).get("value", ""))
+        await guarded(responder(respond), service.start(channel, runbook_id, user, _key(body, action)))
 
     async def finish(ack, body, action, respond, state: StepState):
         await ack()
-        value = json.loads(action["value"])
-        await guarded(responder(respond), service.finish_step(value["run"], value["step"], state, body["user"]["id"],
-                                                              _key(body, action)))
+        channel, user = _where(body)
+
+        async def work():
+            value = payload_value(action.get("value"), run=int, step=int)
+            await service.finish_step(channel, value["run"], value["step"], state, user, _key(body, action))
+        await guarded(responder(respond), work())
 
     @app.action(ActionId.RUNBOOK_DONE)
     async def done(ack, body, action, respond):
@@ -43,57 +53,77 @@ def register(app: AsyncApp, service: RunbookService) -> None:
     @app.action(ActionId.RUNBOOK_NOTE)
     async def note(ack, body, action, client, respond):
         await ack()
-        value = json.loads(action["value"])
+        channel, _ = _where(body)
 
         async def open_modal():
-            view = await service.view(value["run"])
-            title = view.run.runbook.steps[value["step"]].title
+            value = payload_value(action.get("value"), run=int, step=int)
+            view = await service.view(value["run"], channel_id=channel)
+            steps = view.run.runbook.steps
+            title = steps[value["step"]].title if 0 <= value["step"] < len(steps) else ""
             await client.views_open(trigger_id=body["trigger_id"],
-                                    view=blocks.note_modal(value["run"], value["step"], title))
+                                    view=blocks.note_modal(value["run"], value["step"], title, channel))
         await guarded(responder(respond), open_modal())
 
     @app.view(CallbackId.RUNBOOK_NOTE_MODAL)
     async def note_submitted(ack, body, view):
-        where = json.loads(view["private_metadata"])
-        text = view["state"]["values"]["note"][ActionId.NOTE_INPUT]["value"] or ""
-        await submit_modal(ack, service.note(where["run"], where["step"], text, body["user"]["id"], f"view:{view['id']}"),
-                      "note")
+        async def work():
+            where = payload_value(view.get("private_metadata"), run=int, step=int, channel=str)
+            text = view["state"]["values"]["note"][ActionId.NOTE_INPUT]["value"] or ""
+            return await service.note(where["channel"], where["run"], where["step"], text, body["user"]["id"],
+                                      f"view:{view['id']}")
+        await submit_modal(ack, work(), "note")
 
     @app.action(re.compile(f"^{ActionId.RUNBOOK_BRANCH_PREFIX}\\d+$"))
     async def branch(ack, body, action, respond):
         await ack()
-        value = json.loads(action["value"])
-        await guarded(responder(respond), service.choose_branch(value["run"], value["step"], value["branch"],
-                                                                body["user"]["id"], _key(body, action)))
+        channel, user = _where(body)
+
+        async def work():
+            value = payload_value(action.get("value"), run=int, step=int, branch=int)
+            await service.choose_branch(channel, value["run"], value["step"], value["branch"], user,
+                                        _key(body, action))
+        await guarded(responder(respond), work())
 
     @app.action(re.compile(f"^{ActionId.RUNBOOK_CHECK_PREFIX}\\d+$"))
     async def checked(ack, body, action, respond):
         await ack()
-        chunk = int(action["action_id"].removeprefix(ActionId.RUNBOOK_CHECK_PREFIX))
-        values = [json.loads(e["value"]) for b in body["message"]["blocks"] if b["type"] == "actions"
-                  for e in b["elements"] if e.get("action_id") == ActionId.RUNBOOK_DONE]
-        if not values:
-            return
-        selected = tuple(int(o["value"]) for o in action.get("selected_options", []))
-        await guarded(responder(respond), service.check_items(values[0]["run"], values[0]["step"], chunk, selected,
-                                                              _key(body, action)))
+        channel, user = _where(body)
+
+        async def work():
+            chunk = int(action["action_id"].removeprefix(ActionId.RUNBOOK_CHECK_PREFIX))
+            values = [e.get("value") for b in (body.get("message") or {}).get("blocks", [])
+                      if b.get("type") == "actions" for e in b.get("elements", [])
+                      if e.get("action_id") == ActionId.RUNBOOK_DONE]
+            if not values:
+                return
+            value = payload_value(values[0], run=int, step=int)
+            selected = tuple(payload_int(o.get("value")) for o in action.get("selected_options") or [])
+            await service.check_items(channel, value["run"], value["step"], chunk, selected, user,
+                                      _key(body, action))
+        await guarded(responder(respond), work())
 
     @app.action(re.compile(f"^{ActionId.RUNBOOK_RUN_PREFIX}\\d+$"))
     async def run_command(ack, body, action, respond):
         await ack()
-        value = json.loads(action["value"])
+        channel, user = _where(body)
         reply = responder(respond)
-        message = await guarded(reply, service.request_execution(value["run"], value["command"], body["user"]["id"],
-                                                                 _key(body, action)))
+
+        async def work():
+            value = payload_value(action.get("value"), run=int, command=str)
+            return await service.request_execution(channel, value["run"], value["command"], user, _key(body, action))
+        message = await guarded(reply, work())
         if message:
             await reply(message)
 
     @app.action(ActionId.RUNBOOK_APPROVE)
     async def approve(ack, body, action, respond):
         await ack()
-        value = json.loads(action["value"])
+        channel, user = _where(body)
         reply = responder(respond)
-        message = await guarded(reply, service.approve_execution(value["execution"], body["user"]["id"],
-                                                                 _key(body, action)))
+
+        async def work():
+            value = payload_value(action.get("value"), execution=int)
+            return await service.approve_execution(channel, value["execution"], user, _key(body, action))
+        message = await guarded(reply, work())
         if message:
             await reply(message)

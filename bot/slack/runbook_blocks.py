@@ -19,7 +19,7 @@ from slack_sdk.models.views import View
 from bot.core.incident import format_duration
 from bot.core.runbook import Command, Run, Runbook, Step, StepProgress, StepState
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.text import mention, safe, slack_date, truncate
+from bot.slack.text import escape, mention, safe, slack_date, truncate
 
 MESSAGE_BLOCKS = 50
 CHUNK = 2900
@@ -123,7 +123,8 @@ def _title(position: int, total: int, spec: Step, progress: StepProgress) -> Sec
 
 
 def _command(command: Command) -> list[SectionBlock]:
-    return _sections(f"```{command.run}```" if len(command.run) < CHUNK - 6 else command.run)
+    text = escape(command.run)  # a runbook's text is not trusted to stay free of <!channel> either
+    return _sections(f"```{text}```" if len(text) < CHUNK - 6 else text)
 
 
 def _run_button(run_id: int, index: int, command: Command) -> ButtonElement:
@@ -132,8 +133,8 @@ def _run_button(run_id: int, index: int, command: Command) -> ButtonElement:
     return ButtonElement(text=truncate(label, 75), action_id=f"{ActionId.RUNBOOK_RUN_PREFIX}{index}",
                          value=_value(run=run_id, command=command.id), style="danger" if guarded else None,
                          confirm=ConfirmObject(title="Run this command?", confirm="Run", deny="Cancel",
-                                               text=truncate(f"`{command.run}` ({command.category.replace('_', ' ')})",
-                                                             300)))
+                                               text=safe(f"`{command.run}` ({command.category.replace('_', ' ')})",
+                                                         300)))
 
 
 def _branch_buttons(run_id: int, position: int, spec: Step) -> list[ActionsBlock]:
@@ -305,26 +306,29 @@ def execution(command_id: str, command: str, status: str, requested_by: str, app
               exit_code: int | None, output: str, execution_id: int) -> list[dict]:
     if status == "awaiting_approval":
         return [b.to_dict() for b in [
-            SectionBlock(text=truncate(f":lock: {mention(requested_by)} wants to run `{command_id}`:\n```{command}```\n"
-                                       "A second person must approve.", CHUNK)),
+            SectionBlock(text=truncate(f":lock: {mention(requested_by)} wants to run `{command_id}`:\n"
+                                       f"```{safe(command, CHUNK - 200)}```\nA second person must approve.", CHUNK)),
             ActionsBlock(elements=[ButtonElement(text="Approve and run", action_id=ActionId.RUNBOOK_APPROVE,
                                                  value=_value(execution=execution_id), style="danger",
                                                  confirm=ConfirmObject(title="Approve this command?", confirm="Run",
-                                                                       deny="Cancel", text=truncate(command, 300)))])]]
+                                                                       deny="Cancel", text=safe(command, 300)))])]]
     if status == "running":
         by = f", approved by {mention(approved_by)}" if approved_by else ""
         return [SectionBlock(text=truncate(f":hourglass_flowing_sand: Running `{command_id}` for "
                                            f"{mention(requested_by)}{by}…", CHUNK)).to_dict()]
-    mark = {"succeeded": ":white_check_mark:", "failed": ":x:", "timed_out": ":alarm_clock:"}.get(status, ":grey_question:")
-    outcome = "timed out" if status == "timed_out" else f"exit code {exit_code}"
-    body = output.replace("```", "'''") or "(no output)"
+    mark = {"succeeded": ":white_check_mark:", "failed": ":x:", "timed_out": ":alarm_clock:",
+            "interrupted": ":warning:"}.get(status, ":grey_question:")
+    outcome = {"timed_out": "timed out", "interrupted": "interrupted: warroom restarted while it ran, so its "
+               "outcome is unknown; check before running it again"}.get(status, f"exit code {exit_code}")
+    # Output is the command's, not warroom's: escaped, it can never mention anyone or become a link.
+    body = safe(output.replace("```", "'''"), CHUNK - 6) or "(no output)"
     return [b.to_dict() for b in [SectionBlock(text=f"{mark} `{command_id}` finished: {outcome}"),
-                                  *_sections(f"```{body[:CHUNK - 6]}```")]][:MESSAGE_BLOCKS]
+                                  *_sections(f"```{body}```")]][:MESSAGE_BLOCKS]
 
 
-def note_modal(run_id: int, position: int, step_title: str) -> dict:
+def note_modal(run_id: int, position: int, step_title: str, channel_id: str) -> dict:
     return View(type="modal", callback_id=CallbackId.RUNBOOK_NOTE_MODAL, title="Add a note", submit="Add",
-                close="Cancel", private_metadata=_value(run=run_id, step=position), blocks=[
+                close="Cancel", private_metadata=_value(run=run_id, step=position, channel=channel_id), blocks=[
                     SectionBlock(text=truncate(f"Step: *{safe(step_title, 300)}*", CHUNK)),
                     InputBlock(block_id="note", label="Note", element=PlainTextInputElement(
                         action_id=ActionId.NOTE_INPUT, multiline=True, max_length=2800))]).to_dict()

@@ -34,6 +34,7 @@ class EarlyAckSocketModeHandler(AsyncSocketModeHandler):
 
     async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         if acked_by_bolt(req):
+            structlog.contextvars.clear_contextvars()
             await super().handle(client, req)
             return
         self._queue.put_nowait(req)  # queued before the ack leaves: whoever sees the ack finds it queued
@@ -48,6 +49,8 @@ class EarlyAckSocketModeHandler(AsyncSocketModeHandler):
         while True:
             req = await self._queue.get()
             self._busy += 1
+            # A worker serves one request after another: each starts with a clean log context.
+            structlog.contextvars.clear_contextvars()
             try:
                 await run_async_bolt_app(self.app, req)
             except Exception:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot.core.text import escape
+
 USER_REFERENCE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def escape(text: str) -> str:
-    """Slack's control characters; escaped text can never become <!channel> or a user mention."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def truncate(text: str, limit: int) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import structlog
 from slack_bolt.async_app import AsyncApp
 
-from bot.core.incident import Role, Severity, Status
+from bot.core.incident import DomainError, Role, Severity, Status
 from bot.slack.commands import declared_reply
-from bot.slack.handling import SlackDeps, submit_modal
+from bot.slack.handling import FORGED, SlackDeps, submit_modal
 from bot.slack.ids import ActionId, CallbackId
 
 log = structlog.get_logger("warroom.slack")
@@ -37,10 +37,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         values = _values(view)
         user = body["user"]["id"]
         title = (values.get(ActionId.TITLE_INPUT) or "").strip()
-        result = await submit_modal(ack, service.declare(
-            title=title, severity=Severity(int(values[ActionId.SEVERITY_INPUT])), actor=user,
-            request_key=f"view:{view['id']}", description=values.get(ActionId.DESCRIPTION_INPUT) or "",
-            service=values.get(ActionId.SERVICE_INPUT) or ""), "title")
+
+        async def work():
+            return await service.declare(
+                title=title, severity=_choice(Severity, values.get(ActionId.SEVERITY_INPUT), int), actor=user,
+                request_key=f"view:{view['id']}", description=values.get(ActionId.DESCRIPTION_INPUT) or "",
+                service=values.get(ActionId.SERVICE_INPUT) or "")
+        result = await submit_modal(ack, work(), "title")
         if result is not None:
             await _tell(client, view.get("private_metadata") or user, user, declared_reply(result, False, False))
 
@@ -48,17 +51,23 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def role_submitted(ack, body, view):
         values = _values(view)
         channel = view["private_metadata"]
-        role = Role(values[ActionId.ROLE_INPUT])
-        await submit_modal(ack, service.assign_role(channel, role, values[ActionId.USER_INPUT], body["user"]["id"],
-                                               f"view:{view['id']}"), "user")
+
+        async def work():
+            return await service.assign_role(channel, _choice(Role, values.get(ActionId.ROLE_INPUT)),
+                                             str(values.get(ActionId.USER_INPUT) or ""), body["user"]["id"],
+                                             f"view:{view['id']}")
+        await submit_modal(ack, work(), "user")
 
     @app.view(CallbackId.UPDATE_MODAL)
     async def update_submitted(ack, body, view):
         values = _values(view)
         channel = view["private_metadata"]
-        status = Status(values[ActionId.STATUS_INPUT]) if values.get(ActionId.STATUS_INPUT) else None
-        await submit_modal(ack, service.post_update(channel, values.get(ActionId.UPDATE_TEXT_INPUT) or "", status,
-                                               body["user"]["id"], f"view:{view['id']}"), "text")
+
+        async def work():
+            status = _choice(Status, values[ActionId.STATUS_INPUT]) if values.get(ActionId.STATUS_INPUT) else None
+            return await service.post_update(channel, values.get(ActionId.UPDATE_TEXT_INPUT) or "", status,
+                                             body["user"]["id"], f"view:{view['id']}")
+        await submit_modal(ack, work(), "text")
 
     @app.view(CallbackId.RESOLVE_MODAL)
     async def resolve_submitted(ack, body, view):
@@ -66,6 +75,15 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         channel = view["private_metadata"]
         await submit_modal(ack, service.resolve(channel, values.get(ActionId.SUMMARY_INPUT) or "", body["user"]["id"],
                                            f"view:{view['id']}"), "summary")
+
+
+def _choice(enum, value, convert=str):
+    """One of the modal's own options; a forged value is refused inside the modal, never an exception."""
+    try:
+        return enum(convert(value))
+    except (TypeError, ValueError):
+        log.warning("malformed_payload_value", field=enum.__name__)
+        raise DomainError(FORGED) from None
 
 
 async def _tell(client, channel: str, user: str, text: str) -> None:

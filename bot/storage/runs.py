@@ -69,6 +69,9 @@ class Execution:
     approved_by: str | None
     exit_code: int | None
     output: str
+    reason: str | None = None
+    runner: str | None = None
+    started_at: datetime | None = None
 
 
 class RunRepository:
@@ -155,9 +158,10 @@ class RunRepository:
 
     # -- the audit log -----------------------------------------------------------------------------
     async def add_execution(self, *, run_id: int, position: int, command_id: str, argv: list[str], category: str,
-                            status: str, requested_by: str, at: datetime) -> int:
+                            status: str, requested_by: str, at: datetime, reason: str | None = None) -> int:
         row = CommandExecutionRow(run_id=run_id, position=position, command_id=command_id, argv=argv,
-                                  category=category, status=status, requested_by=requested_by, requested_at=at)
+                                  category=category, status=status, requested_by=requested_by, requested_at=at,
+                                  reason=reason)
         self.session.add(row)
         await self.session.flush()
         return row.id
@@ -169,13 +173,24 @@ class RunRepository:
         row = (await self.session.execute(query)).scalar_one_or_none()
         if row is None:
             return None
-        return Execution(row.id, row.run_id, row.position, row.command_id, list(row.argv), row.category, row.status,
-                         row.requested_by, row.approved_by, row.exit_code, row.output)
+        return _execution(row)
 
     async def update_execution(self, execution_id: int, **values) -> None:
         await self.session.execute(update(CommandExecutionRow).where(CommandExecutionRow.id == execution_id)
                                    .values(**values))
 
     async def executions(self) -> list[Execution]:
-        rows = (await self.session.execute(select(CommandExecutionRow.id).order_by(CommandExecutionRow.id))).scalars()
-        return [await self.execution(i) for i in list(rows)]
+        rows = (await self.session.execute(select(CommandExecutionRow).order_by(CommandExecutionRow.id))).scalars()
+        return [_execution(row) for row in rows]
+
+    async def running_executions(self) -> list[Execution]:
+        """Commands some process started (or was about to start) and never finished."""
+        rows = (await self.session.execute(select(CommandExecutionRow).where(CommandExecutionRow.status == "running")
+                                           .order_by(CommandExecutionRow.id).with_for_update())).scalars()
+        return [_execution(row) for row in rows]
+
+
+def _execution(row: CommandExecutionRow) -> Execution:
+    return Execution(row.id, row.run_id, row.position, row.command_id, list(row.argv), row.category, row.status,
+                     row.requested_by, row.approved_by, row.exit_code, row.output, row.reason, row.runner,
+                     row.started_at)

@@ -160,6 +160,8 @@ class CommandExecutionRow(SQLModel, table=True):
     finished_at: datetime | None = _at()
     exit_code: int | None = None
     output: str = ""
+    reason: str | None = None  # why a refused attempt was refused
+    runner: str | None = None  # host:pid of the process that ran it, to tell an interrupted run after a crash
 
 
 class TimerRow(SQLModel, table=True):
@@ -189,6 +191,7 @@ class PostmortemRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incidents.id", unique=True)
     state: str = "draft"
+    version: int = 1  # a redraft of a published post-mortem is a new version with a canvas of its own
     content: str = ""
     flags: list = _json()
     canvas_id: str | None = None
