@@ -85,7 +85,7 @@ def check() -> None:
         err.print(Text.assemble(("error ", "red"), str(error)))
     problems = f", {len(errors)} error{'s' if len(errors) != 1 else ''}" if errors else ""
     out.print(f"{directory}: {len(runbooks)} runbooks OK{problems}")
-    unknown = set(settings.file.runbooks.execution.allow) - {c.id for r in runbooks for s in r.steps
+    unknown = set(settings.file.runbooks.execution.allow) - {f"{r.id}/{c.id}" for r in runbooks for s in r.steps
                                                              for c in s.commands if c.executable}
     for command_id in sorted(unknown):
         err.print(Text.assemble(("warning ", "yellow"), f"{env.config_path}: runbooks.execution.allow: "

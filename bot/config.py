@@ -316,6 +316,7 @@ class Environment:
     database_url: str
     http_port: int
     config_path: Path
+    http_host: str = "0.0.0.0"
     pagerduty_api_token: str | None = None
     pagerduty_api_url: str | None = None
     pagerduty_events_url: str | None = None
@@ -334,6 +335,7 @@ class Environment:
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
             database_url=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             http_port=int(port),
+            http_host=os.environ.get("WARROOM_HTTP_HOST") or "0.0.0.0",
             config_path=Path(os.environ.get("WARROOM_CONFIG", "./config.yaml")),
             pagerduty_api_token=os.environ.get("PAGERDUTY_API_TOKEN") or None,
             pagerduty_api_url=os.environ.get("PAGERDUTY_API_URL") or None,

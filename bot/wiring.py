@@ -150,7 +150,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
         secrets = [s.strip() for s in (runtime.env.pagerduty_webhook_secret or "").split(",") if s.strip()]
         app = http_server.build_app(lambda: _readiness(runtime), pagerduty_secrets=secrets,
                                     pagerduty=runtime.pagerduty.handle if runtime.pagerduty else None)
-        runner = await http_server.start(app, runtime.env.http_port)
+        runner = await http_server.start(app, runtime.env.http_port, runtime.env.http_host)
     await runtime.socket.connect_async()
     # Everything built so far lives as long as the process: keep it out of the collector's full passes,
     # which otherwise walk all of it and stall a click now and then for tens of milliseconds.

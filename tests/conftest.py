@@ -47,12 +47,16 @@ class FakeDirectory:
     def __init__(self, users=(ALICE, BOB, CAROL, DAVE, ERIN), groups: dict[str, set[str]] | None = None):
         self.users = set(users)
         self.groups = groups or {}
+        self.outsiders: set[str] = set()  # users in no war room
 
     async def user_exists(self, user_id: str) -> bool:
         return user_id in self.users
 
     async def in_usergroup(self, user_id: str, handle: str) -> bool:
         return user_id in self.groups.get(handle, set())
+
+    async def is_member(self, channel_id: str, user_id: str) -> bool:
+        return user_id not in self.outsiders
 
 
 def _admin_dsn() -> str:

@@ -73,11 +73,11 @@ def test_check_lints_runbooks_and_fails_on_a_broken_one(tmp_path):
     runbooks.mkdir()
     (runbooks / "broken.yaml").write_text("id: broken\ntitle: Broken\ndescription: d\nsteps:\n  - title: Empty\n")
     config = tmp_path / "config.yaml"
-    config.write_text(f"runbooks:\n  directory: {runbooks}\n  execution:\n    allow: [nothing-like-this]\n")
+    config.write_text(f"runbooks:\n  directory: {runbooks}\n  execution:\n    allow: [no-such-runbook/nothing-like-this]\n")
     result = warroom("check", env={"WARROOM_CONFIG": str(config)})
     assert result.returncode == 2
     assert f"{runbooks}/broken.yaml:5: steps.0: an empty step" in result.stderr
-    assert "`nothing-like-this` is no executable command of any runbook" in result.stderr
+    assert "`no-such-runbook/nothing-like-this` is no executable command of any runbook" in result.stderr
     assert "0 runbooks OK, 1 error" in result.stdout and "runbook_invalid" not in result.stdout
 
 

@@ -1,8 +1,15 @@
 """The HTTP server: /healthz (the process is alive), /readyz (database and Slack connection are up) and
-POST /webhooks/pagerduty (PagerDuty Webhooks v3)."""
+POST /webhooks/pagerduty (PagerDuty Webhooks v3).
+
+It faces the network, so it bounds what a client can hold: a connection that has not sent a whole request
+within HEADER_TIMEOUT is closed (aiohttp arms its keep-alive timer at connect, and only a complete request
+disarms it), a body must arrive within BODY_TIMEOUT, and past MAX_CONNECTIONS the oldest idle connections
+make room for new ones, so that half-sent requests can never keep /healthz from answering.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Awaitable, Callable
 
 import structlog
@@ -13,12 +20,15 @@ from bot.integrations.pagerduty_webhooks import WebhookEvent, WebhookRejected, p
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 WebhookHandler = Callable[[str, WebhookEvent], Awaitable[str]]
 MAX_WEBHOOK_BYTES = 1024 * 1024
+HEADER_TIMEOUT = 10.0  # seconds to send a whole request line and headers; also the idle keep-alive
+BODY_TIMEOUT = 10.0
+MAX_CONNECTIONS = 256
 
 log = structlog.get_logger("warroom.http")
 
 
 def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = None,
-              pagerduty_secrets: list[str] | None = None) -> web.Application:
+              pagerduty_secrets: list[str] | None = None, body_timeout: float = BODY_TIMEOUT) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -32,7 +42,11 @@ def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = N
         if pagerduty is None or not pagerduty_secrets:
             return _refuse(404, "PagerDuty webhooks are off: set PAGERDUTY_WEBHOOK_SECRET and a pagerduty "
                                 "service in config.yaml")
-        body = await request.read()
+        try:
+            body = await asyncio.wait_for(request.read(), body_timeout)
+        except asyncio.TimeoutError:
+            log.warning("webhook_body_timeout")
+            return _refuse(408, f"the body did not arrive within {body_timeout:g} s")
         try:
             # The signature first: nothing about an unsigned body is worth reading.
             verify(pagerduty_secrets, body, request.headers.get("X-PagerDuty-Signature"))
@@ -44,19 +58,47 @@ def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = N
         log.info("pagerduty_webhook", event_type=event.event_type, outcome=outcome)
         return web.json_response({"outcome": outcome}, status=200 if outcome != "ignored" else 202)
 
-    app = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
+    app = web.Application(client_max_size=MAX_WEBHOOK_BYTES, middlewares=[_clean_log_context])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_post("/webhooks/pagerduty", pagerduty_webhook)
     return app
 
 
+@web.middleware
+async def _clean_log_context(request: web.Request, handler):
+    # Requests on one keep-alive connection share a task: each starts with a log context of its own.
+    structlog.contextvars.clear_contextvars()
+    return await handler(request)
+
+
 def _refuse(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
-async def start(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
+async def start(app: web.Application, port: int, host: str = "0.0.0.0", *, header_timeout: float = HEADER_TIMEOUT,
+                max_connections: int = MAX_CONNECTIONS) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=header_timeout)
     await runner.setup()
+    _cap_connections(runner.server, max_connections)
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+def _cap_connections(server: web.Server, limit: int) -> None:
+    """Past `limit` open connections, the oldest ones that are not in the middle of a request are closed."""
+    opened = server.connection_made
+
+    def connection_made(handler, transport) -> None:
+        opened(handler, transport)
+        connections = server.connections
+        excess = len(connections) - limit
+        if excess <= 0:
+            return
+        # A connection that is waiting for (the rest of) a request is idle; aiohttp keeps no public flag.
+        idle = [h for h in connections if h is not handler and not getattr(h, "_request_in_progress", False)]
+        for victim in idle[:excess]:
+            victim.force_close()
+        log.warning("http_connections_capped", limit=limit, closed=min(excess, len(idle)))
+
+    server.connection_made = connection_made

@@ -76,7 +76,9 @@ class PagerDutyMirror:
     # -- inbound webhooks --------------------------------------------------------------------------
     async def handle(self, webhook_id: str, event: WebhookEvent) -> str:
         """What the delivery did: "ignored", "duplicate" or the change made."""
-        key = f"pd-webhook:{webhook_id or event.id}"
+        # The signed event id, never the unsigned X-Webhook-Id alone: a captured delivery replayed under a new
+        # header id is the same event.
+        key = f"pd-webhook:{event.id or webhook_id}"
         known = self._incident_ids.get(event.incident_id or "")
         text = self._timeline_text(event)
         if known is not None and text is not None:

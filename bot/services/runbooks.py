@@ -181,7 +181,7 @@ class RunbookService:
     async def request_execution(self, channel_id: str, run_id: int, command_id: str, actor: str,
                                 request_key: str) -> str:
         """A Run click. A refused attempt is audited with its reason, like a run that goes ahead."""
-        await self._member(channel_id, actor, "run commands in")
+        member = await self.directory.is_member(channel_id, actor)
         group = self.runners.usergroup or None
         in_group = await self.directory.in_usergroup(actor, group) if group else None
         now = self.clock.now()
@@ -191,8 +191,9 @@ class RunbookService:
             incident = await self._of_this_room(tx, run, channel_id, fresh=True)
             await self._remember(tx, request_key)
             position, command = run.runbook.command(command_id)
-            refusal = core.execution_refusal(self.policy, run.runbook.id, command, actor=actor, incident=incident,
-                                             actor_in_group=in_group, group=group)
+            refusal = permissions.room_membership(incident, member, "run commands in").reason or \
+                core.execution_refusal(self.policy, run.runbook.id, command, actor=actor, incident=incident,
+                                       actor_in_group=in_group, group=group)
             # From the run's snapshot of the runbook only: no user text ever reaches argv, and an edited file
             # or another runbook reusing the id cannot change what this request runs.
             argv = shlex.split(command.run)
@@ -219,7 +220,7 @@ class RunbookService:
     async def approve_execution(self, channel_id: str, execution_id: int, actor: str, request_key: str) -> str:
         """Approved by the IC, a runner or an incident manager, never by the requester; a refused approval is
         audited as a row of its own."""
-        await self._member(channel_id, actor, "approve commands in")
+        member = await self.directory.is_member(channel_id, actor)
         in_runners = await self.auth.in_group(actor, self.runners.usergroup or None)
         is_manager = await self.auth.is_manager(actor)
         now = self.clock.now()
@@ -238,6 +239,8 @@ class RunbookService:
                                             managers=self.auth.managers)
             if not incident.is_open:
                 decision = permissions.Decision(False, f"{incident.reference} is resolved.")
+            if not member:
+                decision = permissions.room_membership(incident, member, "approve commands in")
             await self._remember(tx, request_key)
             if not decision.allowed:
                 refusal = decision.reason

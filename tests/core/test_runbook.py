@@ -73,23 +73,31 @@ def test_an_alert_named_in_the_title_counts_as_the_alert():
     assert [r.id for r in core.suggest([RUNBOOK, disk], unnamed)][0] == "disk"  # same service: the title decides
 
 
-POLICY = ExecutionPolicy(True, frozenset({"look"}))
+POLICY = ExecutionPolicy(True, frozenset({"rb/look"}))
 LOOK = Command("ls", id="look", executable=True, category="read_only")
 
 
 @pytest.mark.parametrize("policy,command,actor,group,in_group,expected", [
     (POLICY, Command("ls", id="look"), "UIC", None, None, "not marked executable"),
-    (ExecutionPolicy(False, frozenset({"look"})), LOOK, "UIC", None, None, "turned off"),
+    (ExecutionPolicy(False, frozenset({"rb/look"})), LOOK, "UIC", None, None, "turned off"),
     (ExecutionPolicy(True, frozenset()), LOOK, "UIC", None, None, "not in the execution allowlist"),
+    # Another runbook's command of the same id is not allowed by rb/look.
+    (ExecutionPolicy(True, frozenset({"other/look"})), LOOK, "UIC", None, None, "`rb/look` is not in the"),
     (POLICY, LOOK, "UX", None, None, "Only the Incident Commander (<@UIC>)"),
     (POLICY, LOOK, "UX", "sre", False, "Only members of @sre"),
     (POLICY, LOOK, "UIC", None, None, None),
     (POLICY, LOOK, "UX", "sre", True, None),
 ])
 def test_who_may_run_a_command(policy, command, actor, group, in_group, expected):
-    refusal = core.execution_refusal(policy, command, actor=actor, incident=INCIDENT, actor_in_group=in_group,
+    refusal = core.execution_refusal(policy, "rb", command, actor=actor, incident=INCIDENT, actor_in_group=in_group,
                                      group=group)
     assert (refusal is None) if expected is None else (expected in refusal)
+
+
+def test_the_allowlist_names_commands_of_one_runbook():
+    policy = ExecutionPolicy(True, frozenset({"rb/look", "rb/fix", "other/look"}))
+    assert policy.executable_in("rb") == {"look", "fix"} and policy.executable_in("third") == frozenset()
+    assert ExecutionPolicy(False, policy.allowlist).executable_in("rb") == frozenset()
 
 
 def test_guarded_categories_need_a_second_person():

@@ -76,3 +76,10 @@ async def submit_modal(sandbox, bot, user: str, values: dict) -> dict:
     response = await sandbox.submit_view(user, view[-1]["id"], values)
     await settle(bot)
     return response
+
+
+async def join(sandbox, bot, room: Channel, *users: str) -> None:
+    """People open the war room and join it (only members may act in it)."""
+    for user in users:
+        await sandbox.join(user, room.id)
+    await settle(bot)

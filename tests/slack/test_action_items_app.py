@@ -32,8 +32,12 @@ async def test_add_list_and_close_action_items(sandbox, bot):
     await settle(bot)
     assert f"Action item #{number} done by <@U0BOB>" in room.find(alert.ts).text
     others = sandbox.messages_with_action(room.id, ActionId.ACTION_ITEM_DONE)
-    await sandbox.click(CAROL, room.id, others[0].ts, ActionId.ACTION_ITEM_DONE)
-    await sandbox.deliver("interactive", {**sandbox.click_payload(CAROL, room.id, others[0].ts,
+    await sandbox.click(CAROL, room.id, others[0].ts, ActionId.ACTION_ITEM_DONE)  # not hers, not IC: refused
+    await settle(bot)
+    assert any("Only the person who added it (<@U0ALICE>) or the Incident Commander may close" in r
+               for r in replies_to(sandbox, CAROL))
+    await sandbox.click(ALICE, room.id, others[0].ts, ActionId.ACTION_ITEM_DONE)
+    await sandbox.deliver("interactive", {**sandbox.click_payload(ALICE, room.id, others[0].ts,
                                                                   ActionId.ACTION_ITEM_DONE)})  # a double click
     await settle(bot)
     await sandbox.slash(BOB, "general", "/incident", "actions")

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -11,8 +12,8 @@ import pytest
 from bot.config import settings_from_mapping
 from bot.slack.ids import ActionId
 from bot.storage.runs import RunRepository
-from tests.conftest import ALICE, BOB, CAROL, TEST_CONFIG
-from tests.slack.helpers import declare, replies_to, settle, submit_modal
+from tests.conftest import ALICE, BOB, CAROL, DAVE, TEST_CONFIG
+from tests.slack.helpers import declare, join, replies_to, settle, submit_modal
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -73,8 +74,9 @@ def runbook_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def runbook_settings(runbook_dir):
-    return settings_from_mapping({**TEST_CONFIG, "runbooks": {"directory": str(runbook_dir), "execution": {
-        "enabled": True, "allow": ["say-hello", "slow", "risky-rollback"], "runners": "ic"}}})
+    return settings_from_mapping({**TEST_CONFIG, "permissions": {"incident_managers": "incident-managers"},
+                                  "runbooks": {"directory": str(runbook_dir), "execution": {
+        "enabled": True, "allow": ["exec-test/say-hello", "exec-test/slow", "exec-test/risky-rollback"], "runners": "ic"}}})
 
 
 @pytest.fixture
@@ -123,6 +125,11 @@ async def test_a_whole_runbook_clicked_through(sandbox, bot):
     await submit_modal(sandbox, bot, BOB, {ActionId.NOTE_INPUT: "raised pool to 80 <!channel>"})
     assert "Raise the pool size" in dump(room.find(step.ts).blocks)
     assert "raised pool to 80 &lt;!channel&gt;" in dump(room.find(step.ts).blocks)
+    await sandbox.click(CAROL, room.id, step.ts, ActionId.RUNBOOK_SKIP)  # CAROL was not paged: not in the room
+    await settle(bot)
+    assert any("Only people in #incident-" in r for r in replies_to(sandbox, CAROL))
+    assert "Skipped by" not in dump(room.find(step.ts).blocks)
+    await join(sandbox, bot, room, CAROL)
     await sandbox.click(CAROL, room.id, step.ts, ActionId.RUNBOOK_SKIP)
     await settle(bot)
     await sandbox.click(ALICE, room.id, current(sandbox, room).ts, ActionId.RUNBOOK_DONE)
@@ -148,6 +155,7 @@ async def test_start_by_name_and_unknown_names(sandbox, bot):
 
 async def test_two_people_clicking_done_at_once_complete_the_step_once(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev3 Disk filling up")
+    await join(sandbox, bot, room, BOB, CAROL)
     await sandbox.slash(ALICE, room.id, "/incident", "runbook disk-filling-up")
     await settle(bot)
     step = current(sandbox, room)
@@ -160,6 +168,7 @@ async def test_two_people_clicking_done_at_once_complete_the_step_once(sandbox, 
 
 async def test_two_runs_in_one_incident_move_independently(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev3 Disk filling up")
+    await join(sandbox, bot, room, BOB, CAROL)
     await sandbox.slash(ALICE, room.id, "/incident", "runbook disk-filling-up")
     await settle(bot)
     await sandbox.slash(BOB, room.id, "/incident", "runbook certificate-expiry")
@@ -183,6 +192,7 @@ async def test_a_run_survives_a_restart_and_keeps_the_runbook_it_started_with(sa
                                                                              runbook_settings, runbook_dir):
     first = await bot_factory(runbook_settings)
     room = await declare(sandbox, first, ALICE, "sev3 Disk filling up")
+    await join(sandbox, first, room, BOB)
     await sandbox.slash(ALICE, room.id, "/incident", "runbook disk-filling-up")
     await settle(first)
     path = runbook_dir / "disk-filling-up.yaml"
@@ -203,6 +213,7 @@ async def test_a_run_survives_a_restart_and_keeps_the_runbook_it_started_with(sa
 async def test_a_long_step_has_its_full_text_in_its_thread_posted_once(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev3 Long step")
     # Slack refuses the second page once: the retry must post the rest, not the step or the first page again.
+    await join(sandbox, bot, room, BOB)
     sandbox.fail("chat.postMessage", status=429, error="ratelimited", retry_after=0,
                  when=lambda params: "part 2/2" in params.get("text", ""))
     await sandbox.slash(ALICE, room.id, "/incident", "runbook long-step")
@@ -224,6 +235,7 @@ async def test_a_long_step_has_its_full_text_in_its_thread_posted_once(sandbox, 
 
 async def test_a_long_step_whose_text_slack_refuses_for_good_still_moves_on(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev3 Long step")
+    await join(sandbox, bot, room, BOB)
     sandbox.fail("chat.postMessage", status=200, error="invalid_blocks", when=lambda p: "full text" in p.get("text", ""))
     await sandbox.slash(ALICE, room.id, "/incident", "runbook long-step")
     await settle(bot)
@@ -245,6 +257,7 @@ async def run_button(sandbox, room, command_id):
 
 
 async def test_executable_commands_the_allowlist_the_ic_and_the_audit_log(sandbox, bot):
+    sandbox.workspace.add_usergroup("incident-managers", [BOB])
     room = await declare(sandbox, bot, ALICE, "sev2 exec-svc broken")
     await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
     await sandbox.slash(ALICE, room.id, "/incident", "runbook exec-test")
@@ -262,8 +275,8 @@ async def test_executable_commands_the_allowlist_the_ic_and_the_audit_log(sandbo
     assert any("hello from the runbook" in dump(m.blocks) and "exit code 0" in dump(m.blocks)
                for m in thread)
     run_id = json.loads(step.blocks[-1]["elements"][0]["value"])["run"]
-    with pytest.raises(Exception, match="not in the execution allowlist"):
-        await bot.runbooks.request_execution(run_id, "not-allowed", ALICE, "")
+    with pytest.raises(Exception, match="`exec-test/not-allowed` is not in the execution allowlist"):
+        await bot.runbooks.request_execution(room.id, run_id, "not-allowed", ALICE, "")
 
     _, slow = await run_button(sandbox, room, "slow")
     await sandbox.click(ALICE, room.id, step.ts, slow)
@@ -277,9 +290,16 @@ async def test_executable_commands_the_allowlist_the_ic_and_the_audit_log(sandbo
     await settle(bot)
     [approval] = sandbox.messages_with_action(room.id, ActionId.RUNBOOK_APPROVE)
     await sandbox.click(ALICE, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)
+    await sandbox.click(CAROL, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)  # not in the war room
+    await join(sandbox, bot, room, DAVE)
+    await sandbox.click(DAVE, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)  # in the room, but no approver
     await settle(bot)
     assert any("A second person must approve" in r for r in replies_to(sandbox, ALICE))
-    await sandbox.click(BOB, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)
+    assert any("Only people in #incident-" in r for r in replies_to(sandbox, CAROL))
+    assert any("Only the Incident Commander (<@U0ALICE>) or members of @incident-managers may approve" in r
+               for r in replies_to(sandbox, DAVE))
+    assert not any("`risky-rollback` finished" in dump(m.blocks) for m in room.messages)
+    await sandbox.click(BOB, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)  # an incident manager
     await settle(bot)
     await sandbox.click(CAROL, room.id, approval.ts, ActionId.RUNBOOK_APPROVE)  # too late: already approved
     await settle(bot)
@@ -290,7 +310,12 @@ async def test_executable_commands_the_allowlist_the_ic_and_the_audit_log(sandbo
     async with bot.store.reading() as tx:
         audit = await RunRepository(tx).executions()
     assert [(e.command_id, e.status, e.requested_by, e.approved_by) for e in audit] == [
-        ("say-hello", "succeeded", ALICE, None), ("slow", "timed_out", ALICE, None),
-        ("risky-rollback", "succeeded", ALICE, BOB)]
-    assert audit[0].argv == [sys.executable, "-c", "print('hello from the runbook')"]
+        ("say-hello", "refused", BOB, None), ("say-hello", "succeeded", ALICE, None),
+        ("not-allowed", "refused", ALICE, None), ("slow", "timed_out", ALICE, None),
+        ("risky-rollback", "succeeded", ALICE, BOB), ("risky-rollback", "approval_refused", ALICE, None),
+        ("risky-rollback", "approval_refused", CAROL, None), ("risky-rollback", "approval_refused", DAVE, None)]
+    assert "Only the Incident Commander" in audit[0].reason and "allowlist" in audit[2].reason
+    assert "Only people in #incident-" in audit[6].reason
+    assert audit[1].argv == [sys.executable, "-c", "print('hello from the runbook')"]
+    assert audit[1].runner and audit[1].runner.endswith(f":{os.getpid()}")
     assert (await timeline_kinds(bot, room)).count("runbook_command") >= 6
