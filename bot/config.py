@@ -344,6 +344,11 @@ class Environment:
             pagerduty_webhook_secret=os.environ.get("PAGERDUTY_WEBHOOK_SECRET") or None,
         )
 
+    def secrets(self) -> list[str]:
+        """The secret values warroom holds, to scrub from anything a runbook command prints."""
+        return [v for v in (self.slack_bot_token, self.slack_app_token, self.pagerduty_api_token,
+                            self.pagerduty_webhook_secret, self.database_url) if v]
+
     def __repr__(self) -> str:  # never show tokens in logs or tracebacks
         return f"Environment(slack_api_url={self.slack_api_url!r}, http_port={self.http_port}, tokens=<hidden>)"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from datetime import datetime, timezone
@@ -37,7 +38,7 @@ from bot.slack.history import SlackHistory
 from bot.slack.postmortem_effects import PostmortemEffects
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from bot.services.incidents import IncidentService
-from bot.integrations.executor import SubprocessRunner
+from bot.integrations.executor import SubprocessRunner, secret_values
 from bot.runbooks import Catalog
 from bot.services.runbooks import RunbookService
 from bot.slack import actions, commands, events, runbook_actions, views
@@ -107,7 +108,10 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     escalation = EscalationService(store, settings, clock, oncall, dispatcher)
     catalog = Catalog(Path(settings.file.runbooks.directory))
     catalog.refresh()
-    runner = SubprocessRunner(allowed_env=settings.file.runbooks.execution.env)
+    # Secrets are scrubbed from command output whether they came from the process environment or elsewhere.
+    runner = SubprocessRunner(allowed_env=settings.file.runbooks.execution.env,
+                              secrets=secret_values({**os.environ, **{f"WARROOM_SECRET_{n}": v
+                                                                      for n, v in enumerate(env.secrets())}}))
     runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, runner, dispatcher)
     performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for)
     reminders = ReminderService(store, settings, clock, dispatcher)

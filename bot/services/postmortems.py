@@ -143,11 +143,11 @@ class PostmortemService:
                                              updated_at=now, due_at=postmortem.due(incident, policy.postmortem_required)))
                 text = "Post-mortem drafted"
             elif existing.state == "published":
-                version = existing.version + 1
+                published = existing.version  # read before the update, which refreshes `existing`
                 await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
                                          .values(content=content, flags=flags, updated_at=now, state="draft",
-                                                 version=version, canvas_id=None, file_id=None))
-                text = f"Post-mortem version {version} drafted; the published version {existing.version} stays as it is"
+                                                 version=published + 1, canvas_id=None, file_id=None))
+                text = f"Post-mortem version {published + 1} drafted; the published version {published} stays as it is"
             else:
                 await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
                                          .values(content=content, flags=flags, updated_at=now))

@@ -169,3 +169,17 @@ async def test_a_burst_with_concurrent_redeliveries_records_each_delivery_once(p
     assert outcomes == ["duplicate"] * 40 + ["noted"] * 40
     texts = [e.text for e in await bot.incidents.timeline(incident.id) if e.kind == "pagerduty"]
     assert sorted(texts) == sorted(f"Note in PagerDuty by Dana: note {n}" for n in range(40))
+
+
+async def test_a_captured_delivery_replayed_under_a_new_webhook_id_is_a_duplicate(pagerduty_bot_factory, pagerduty,
+                                                                                  sandbox):
+    bot = await pagerduty_bot_factory(config())
+    room, incident = await mirrored_incident(sandbox, bot, pagerduty)
+    agent = {"id": "PX", "type": "user_reference", "summary": "Dana"}
+    note = pagerduty.webhook("incident.annotated", pagerduty.incidents[incident.pagerduty_id], agent, content="once")
+    first = await pagerduty.deliver(note, webhook_id="original")
+    # The body and its signature are replayed as captured; only the unsigned header is new.
+    replayed = await pagerduty.deliver(note, webhook_id="attacker-chosen")
+    assert [(await r.json())["outcome"] for r in (first, replayed)] == ["noted", "duplicate"]
+    texts = [e.text for e in await bot.incidents.timeline(incident.id) if e.kind == "pagerduty"]
+    assert texts.count("Note in PagerDuty by Dana: once") == 1

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from bot.slack.history import SlackHistory
 from bot.slack.ids import ActionId
 from bot.storage.tables import PostmortemRow
-from tests.conftest import ALICE, BOB, CAROL, FakeClock
+from tests.conftest import ALICE, BOB, CAROL, DAVE, FakeClock
 from tests.slack.helpers import declare, replies_to, settle, submit_modal
 
 
@@ -130,3 +130,37 @@ async def test_the_ic_is_reminded_on_days_one_two_and_three(sandbox, bot_factory
     assert len(day2) == 1  # in review already: no day-2 reminder
     day3 = await reminders_after(days=1)
     assert len(day3) == 2 and "publish it" in day3[-1]
+
+
+async def test_who_may_draft_and_publish_and_a_published_version_is_never_replaced(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev2 [click](https://evil.example) ## not a heading")
+    await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
+    await resolve(sandbox, bot, room, summary="![pixel](https://evil.example/p.png) <b>bold</b>")
+    await sandbox.slash(DAVE, "general", "/postmortem", "INC-1")  # not in the war room
+    await settle(bot)
+    assert any("Only people in #incident-" in r for r in replies_to(sandbox, DAVE))
+    assert not sandbox.workspace.canvases
+    await sandbox.slash(ALICE, room.id, "/postmortem")
+    await settle(bot)
+    [first] = sandbox.workspace.canvases.values()
+    text = first["markdown"]
+    assert "Post-mortem: INC-1 · \\[click\\](https://evil.example) ## not a heading" in text
+    assert "[click](https://evil" not in text and "![pixel]" not in text and "<b>" not in text
+    assert "\\!\\[pixel\\](https://evil.example/p.png) \\<b\\>bold\\</b\\>" in text
+
+    await sandbox.slash(BOB, room.id, "/postmortem", "publish")  # in the room, but not the IC
+    await settle(bot)
+    assert any("Only the Incident Commander (<@U0ALICE>) may review or publish" in r
+               for r in replies_to(sandbox, BOB))
+    await sandbox.slash(ALICE, room.id, "/postmortem", "publish")
+    await settle(bot)
+    first["markdown"] = "The team's edited, published post-mortem."
+    await sandbox.slash(ALICE, room.id, "/postmortem")  # drafting again after publishing: version 2
+    await settle(bot)
+    assert len(sandbox.workspace.canvases) == 2 and first["markdown"] == "The team's edited, published post-mortem."
+    second = [c for c in sandbox.workspace.canvases.values() if c is not first][0]
+    assert "Post-mortem (version 2)" in second["title"] and "## Timeline (UTC)" in second["markdown"]
+    postmortem = await bot.postmortems.get(1)
+    assert (postmortem.version, postmortem.state) == (2, "draft")
+    incident = await bot.incidents.find_in(room.id)
+    assert any("published version 1 stays as it is" in e.text for e in await bot.incidents.timeline(incident.id))

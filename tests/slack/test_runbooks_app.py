@@ -39,6 +39,10 @@ steps:
       - id: not-allowed
         run: {PY} -c "print('nope')"
         executable: true
+      - id: dump-env
+        run: {PY} -c "import os; print(sorted(os.environ)); print(os.environ.get('SLACK_BOT_TOKEN')); print('<!channel> <@U0BOB> <https://evil.example|safe>')"
+        executable: true
+        category: diagnostic
   - title: Verify
     verification: true
     items: [all good]
@@ -76,7 +80,8 @@ def runbook_dir(tmp_path) -> Path:
 def runbook_settings(runbook_dir):
     return settings_from_mapping({**TEST_CONFIG, "permissions": {"incident_managers": "incident-managers"},
                                   "runbooks": {"directory": str(runbook_dir), "execution": {
-        "enabled": True, "allow": ["exec-test/say-hello", "exec-test/slow", "exec-test/risky-rollback"], "runners": "ic"}}})
+        "enabled": True, "allow": ["exec-test/say-hello", "exec-test/slow", "exec-test/risky-rollback",
+                                                 "exec-test/dump-env"], "runners": "ic"}}})
 
 
 @pytest.fixture
@@ -319,3 +324,58 @@ async def test_executable_commands_the_allowlist_the_ic_and_the_audit_log(sandbo
     assert audit[1].argv == [sys.executable, "-c", "print('hello from the runbook')"]
     assert audit[1].runner and audit[1].runner.endswith(f":{os.getpid()}")
     assert (await timeline_kinds(bot, room)).count("runbook_command") >= 6
+
+async def test_a_command_run_from_slack_sees_no_secret_and_mentions_nobody(sandbox, bot_factory, runbook_settings,
+                                                                          monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-9999-leak-check")
+    monkeypatch.setenv("PAGERDUTY_API_TOKEN", "pd-leak-check-token")
+    bot = await bot_factory(runbook_settings)
+    room = await declare(sandbox, bot, ALICE, "sev2 exec-svc leaking")
+    await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook exec-test")
+    await settle(bot)
+    step, dump_env = await run_button(sandbox, room, "dump-env")
+    await sandbox.click(ALICE, room.id, step.ts, dump_env)
+    await settle(bot)
+    await bot.runbooks.drain()
+    await settle(bot)
+    [result] = [m for m in room.messages if m.thread_ts == step.ts and "`dump-env` finished" in dump(m.blocks)]
+    shown = dump(result.blocks)
+    assert "exit code 0" in shown and "'PATH'" in shown and "None" in shown  # the variable is not there at all
+    assert "leak-check" not in shown and "SLACK_BOT_TOKEN" not in shown and "PAGERDUTY_API_TOKEN" not in shown
+    assert "&lt;!channel&gt; &lt;@U0BOB&gt; &lt;https://evil.example|safe&gt;" in shown
+    async with bot.store.reading() as tx:
+        [stored] = [e for e in await RunRepository(tx).executions() if e.command_id == "dump-env"]
+    assert "leak-check" not in stored.output and "SLACK_BOT_TOKEN" not in stored.output
+
+
+async def test_a_command_running_when_warroom_died_is_marked_interrupted_at_start(sandbox, bot_factory,
+                                                                                  runbook_settings):
+    import socket
+    import subprocess
+
+    first = await bot_factory(runbook_settings)
+    room = await declare(sandbox, first, ALICE, "sev2 exec-svc crashed")
+    await sandbox.slash(ALICE, room.id, "/incident", "runbook exec-test")
+    await settle(first)
+    step = step_messages(sandbox, room)[0]
+    run_id = json.loads(step.blocks[-1]["elements"][0]["value"])["run"]
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs: the "warroom" that started the command
+    async with first.store.transaction() as tx:
+        runs = RunRepository(tx)
+        execution_id = await runs.add_execution(run_id=run_id, position=0, command_id="say-hello", argv=["true"],
+                                                category="read_only", status="running", requested_by=ALICE,
+                                                at=first.incidents.clock.now())
+        await runs.update_execution(execution_id, started_at=first.incidents.clock.now(),
+                                    runner=f"{socket.gethostname()}:{gone.pid}")
+    await first.socket.close_async()
+    second = await bot_factory(runbook_settings)
+    await settle(second)
+    async with second.store.reading() as tx:
+        execution = await RunRepository(tx).execution(execution_id)
+    assert execution.status == "interrupted"
+    thread = [dump(m.blocks) for m in room.messages if m.thread_ts == step.ts]
+    assert any("`say-hello` finished: interrupted: warroom restarted while it ran" in text for text in thread)
+    incident = await second.incidents.find_in(room.id)
+    assert any("was interrupted" in e.text for e in await second.incidents.timeline(incident.id))
