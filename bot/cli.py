@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.config import Environment, Settings, load_settings
+from bot.core.permissions import Rule
 from bot.yamlsource import SourceInvalid
 
 app = typer.Typer(help="warroom: Slack-first incident response.", no_args_is_help=True, add_completion=False,
@@ -90,6 +91,14 @@ def check() -> None:
     for command_id in sorted(unknown):
         err.print(Text.assemble(("warning ", "yellow"), f"{env.config_path}: runbooks.execution.allow: "
                                 f"`{command_id}` is no executable command of any runbook"))
+    execution = settings.file.runbooks.execution
+    if not (Rule.parse(execution.runners).usergroup or settings.file.permissions.incident_managers):
+        # Only the IC may run commands then, and an approval needs someone other than the one who asked.
+        for entry in sorted(f"{r.id}/{c.id}" for r in runbooks for s in r.steps for c in s.commands
+                            if c.needs_second_person and f"{r.id}/{c.id}" in execution.allow):
+            err.print(Text.assemble(("warning ", "yellow"), f"{env.config_path}: runbooks.execution.allow: "
+                                    f"`{entry}` needs a second person's approval, but with runners `ic` and no "
+                                    f"permissions.incident_managers nobody but the IC may approve it"))
     if errors:
         raise typer.Exit(2)
 

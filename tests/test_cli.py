@@ -49,7 +49,8 @@ def test_demo_runs_a_whole_incident_and_writes_the_report(tmp_path):
     out = result.stdout
     for expected in ("declare sev2 Payments API returning 503", "Escalated from SEV-2 to SEV-1",
                      "Only the Incident Commander", "All clear", "#incidents", "#leadership",
-                     "Next hand-off: primary", "DM to bob: You are paged", "Page acknowledged in PagerDuty by @bob"):
+                     "Next hand-off: primary", "DM to bob: You are paged", "Page acknowledged in PagerDuty by @bob",
+                     "@alice is Incident Commander of INC-1: they must hand it over"):
         assert expected in out, expected
     # The PagerDuty mirror: told once of the outage and once of the recovery; the twin resolved, with the
     # update queued during the outage, and the responder request.
@@ -122,3 +123,20 @@ def test_check_describes_rotations_and_the_pagerduty_mirror_and_names_a_bad_rota
     assert result.returncode == 2
     assert f"{config}:" in result.stderr and "oncall.rotations.primary" in result.stderr
     assert "U0BOB would be on call two weeks in a row" in result.stderr
+
+
+def test_check_warns_about_a_two_person_command_nobody_could_approve(tmp_path):
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "rollback.yaml").write_text(
+        "id: rollback\ntitle: Roll back\ndescription: d\nsteps:\n  - title: Roll back\n    commands:\n"
+        "      - {run: deploy rollback, id: undo, executable: true, category: deploy_rollback}\n"
+        "  - title: Verify\n    verification: true\n    items: [errors gone]\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"runbooks:\n  directory: {runbooks}\n  execution:\n    allow: [rollback/undo]\n")
+    result = warroom("check", env={"WARROOM_CONFIG": str(config)})
+    assert result.returncode == 0
+    assert "`rollback/undo` needs a second person's approval" in result.stderr
+    config.write_text(f"runbooks:\n  directory: {runbooks}\n  execution:\n    allow: [rollback/undo]\n"
+                      "permissions:\n  incident_managers: sre-leads\n")
+    assert "second person" not in warroom("check", env={"WARROOM_CONFIG": str(config)}).stderr

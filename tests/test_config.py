@@ -90,3 +90,28 @@ def test_environment_never_shows_tokens(monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
     env = Environment.from_os()
     assert "xoxb-secret-value" not in repr(env)
+
+
+def test_the_command_allowlist_names_runbook_and_command_and_env_never_passes_warrooms_secrets(tmp_path):
+    path = write(tmp_path, "runbooks:\n  execution:\n    allow: [pgbouncer-pools]\n"
+                           "    env: [KUBECONFIG, SLACK_BOT_TOKEN]\n")
+    found = errors(path)
+    assert any(e.startswith(f"{path}:3: runbooks.execution.allow: ") and "must be `runbook-id/command-id`" in e
+               for e in found), found
+    assert any(e.startswith(f"{path}:4: runbooks.execution.env: ") and "SLACK_BOT_TOKEN is warroom's own secret" in e
+               for e in found), found
+    good = write(tmp_path, "runbooks:\n  execution:\n    allow: [db-pool/pgbouncer-pools]\n    env: [KUBECONFIG]\n"
+                           "permissions:\n  incident_managers: '@sre-leads'\n")
+    settings = load_settings(good)
+    assert settings.file.permissions.incident_managers == "sre-leads"
+
+
+def test_environment_lists_secrets_for_scrubbing_and_the_http_host(monkeypatch):
+    from bot.config import Environment
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("WARROOM_HTTP_HOST", "127.0.0.1")
+    env = Environment.from_os()
+    assert "xoxb-1" in env.secrets() and env.http_host == "127.0.0.1"
+    monkeypatch.delenv("WARROOM_HTTP_HOST")
+    assert Environment.from_os().http_host == "0.0.0.0"

@@ -187,6 +187,7 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     await s.settle()
 
     await s.command(ALICE, room.id, f"role responder <@{DAVE}>")  # PagerDuty gets a responder request
+    await s.command(DAVE, room.id, f"role ic <@{DAVE}>")  # taking command needs a handover from alice
     clue = await s.say(BOB, room.id, "Deploy 4f2a at 09:10 changed the DB pool size from 50 to 5 <!channel>")
     s.narrate("alice reacts with :pushpin: to bob's message")
     await sandbox.react(ALICE, room.id, clue.ts)

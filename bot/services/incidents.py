@@ -373,6 +373,11 @@ class IncidentService:
     async def _check_permission(self, incident: Incident, action: str, verb: str, actor: str) -> None:
         await self.auth.rule(self.settings.file.permissions.rule(action), action, verb, incident, actor)
 
+    async def check_member(self, channel_id: str, actor: str, verb: str) -> Incident:
+        """Raises a refusal unless the actor is in this war room; for buttons that open a form or change no
+        incident state (the form's submission is checked again)."""
+        return await self._in_room(channel_id, actor, verb)
+
     async def _in_room(self, channel_id: str, actor: str, verb: str) -> Incident:
         """The incident of this war room, once the actor is known to be in it (checked before the write
         transaction: a membership miss asks Slack)."""

@@ -46,8 +46,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         reply = responder(respond)
         user = body["user"]["id"]
-        message = await guarded(reply, deps.reminders.snooze(body["channel"]["id"], user,
-                                                             f"act:{action['action_ts']}:{user}"))
+        channel = body["channel"]["id"]
+
+        async def work():
+            await service.check_member(channel, user, "snooze the reminders of")
+            return await deps.reminders.snooze(channel, user, f"act:{action['action_ts']}:{user}")
+        message = await guarded(reply, work())
         if message:
             await reply(message)
 
@@ -68,16 +72,20 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.action(ActionId.ASSIGN_ROLE)
     async def assign_role_clicked(ack, body, client, respond):
         await ack()
-        channel = body["channel"]["id"]
-        await guarded(responder(respond), _open(client, body, blocks.role_modal(channel), service, channel))
+        channel, user = body["channel"]["id"], body["user"]["id"]
+
+        async def open_modal():
+            await service.check_member(channel, user, "assign roles in")
+            await client.views_open(trigger_id=body["trigger_id"], view=blocks.role_modal(channel))
+        await guarded(responder(respond), open_modal())
 
     @app.action(ActionId.POST_UPDATE)
     async def post_update_clicked(ack, body, client, respond):
         await ack()
-        channel = body["channel"]["id"]
+        channel, user = body["channel"]["id"], body["user"]["id"]
 
         async def open_modal():
-            incident = await service.incident_in(channel)
+            incident = await service.check_member(channel, user, "post updates to")
             await client.views_open(trigger_id=body["trigger_id"], view=blocks.update_modal(channel, incident.status))
         await guarded(responder(respond), open_modal())
 
@@ -91,7 +99,3 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(channel, incident))
         await guarded(responder(respond), open_modal())
 
-
-async def _open(client, body, view, service, channel):
-    await service.incident_in(channel)
-    await client.views_open(trigger_id=body["trigger_id"], view=view)

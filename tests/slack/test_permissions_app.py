@@ -71,14 +71,15 @@ async def test_war_room_actions_need_membership_kept_current_by_join_and_leave_e
     await sandbox.slash(DAVE, room.id, "/incident", "update Looks like the index")
     await sandbox.slash(DAVE, room.id, "/incident", "sev 1")
     await sandbox.slash(DAVE, room.id, "/incident", "timeline I was here")
-    await sandbox.click(DAVE, room.id, card(room).ts, ActionId.RESOLVE)
+    for button in (ActionId.RESOLVE, ActionId.POST_UPDATE, ActionId.ASSIGN_ROLE):
+        await sandbox.click(DAVE, room.id, card(room).ts, button)
     await settle(bot)
     refusals = [r for r in replies_to(sandbox, DAVE) if "Only people in #incident-" in r]
-    assert len(refusals) == 4
+    assert len(refusals) == 6
     incident = await incident_of(bot, room)
     kinds = [e.kind for e in await bot.incidents.timeline(incident.id)]
     assert incident.severity.label == "SEV-3" and "update" not in kinds and "note" not in kinds
-    assert not sandbox.workspace.views  # no resolve form was opened for him
+    assert not sandbox.workspace.views  # no form was opened for him
 
     await join(sandbox, bot, room, DAVE)
     await sandbox.slash(DAVE, room.id, "/incident", "update Looks like the index")
@@ -89,7 +90,7 @@ async def test_war_room_actions_need_membership_kept_current_by_join_and_leave_e
     await sandbox.slash(DAVE, room.id, "/incident", "sev 2")
     await settle(bot)
     assert (await incident_of(bot, room)).severity.label == "SEV-3"
-    assert len([r for r in replies_to(sandbox, DAVE) if "Only people in #incident-" in r]) == 5
+    assert len([r for r in replies_to(sandbox, DAVE) if "Only people in #incident-" in r]) == 7
 
 
 async def test_a_page_is_acknowledged_only_by_someone_it_reached(sandbox, bot_factory):
