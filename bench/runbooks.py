@@ -84,6 +84,7 @@ async def main() -> None:
         room = await sandbox.wait_for(lambda: next((c for c in sandbox.workspace.channels.values()
                                                     if c.name.startswith("incident-") and c.pins), None))
         rss_before = psutil.Process(process.pid).memory_info().rss / 2 ** 20
+        await sandbox.join("U0BOB", room.id)  # only people in the war room may walk its runbooks
         await sandbox.slash("U0ALICE", room.id, "/incident", "runbook hundred-steps")
         await sandbox.wait_for(lambda: sandbox.messages_with_action(room.id, ActionId.RUNBOOK_DONE))
         latencies = []

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bot.processes import dead_here
 from bot.core.ports import Clock, EffectPerformer, RetryLater
+from bot.processes import dead_here
 from bot.storage.repository import OutboxItem, OutboxStore, Settlement, Store
 from bot.storage.timers import TimerStore
 

@@ -7,46 +7,46 @@ import contextlib
 import gc
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
 
 import aiohttp
 import structlog
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Environment, Settings
-from bot.core.ports import Clock
-from bot.http import server as http_server
 from bot.core.escalation import ESCALATION
+from bot.core.ports import Clock
+from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
+from bot.http import server as http_server
+from bot.integrations.executor import SubprocessRunner, secret_values
 from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
 from bot.integrations.statuspage import LoggingStatusPage
-from bot.services.escalation import EscalationService
-from bot.services.oncall import HANDOFF, OnCallService
-from bot.services.pagerduty import PagerDutyMirror
-from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
+from bot.runbooks import Catalog
 from bot.scheduler import Dispatcher, TimerLoop
 from bot.services.actions import DIGEST as ACTION_DIGEST
 from bot.services.actions import DUE as ACTION_DUE
 from bot.services.actions import ActionItemService
+from bot.services.escalation import EscalationService
+from bot.services.incidents import IncidentService
+from bot.services.oncall import HANDOFF, OnCallService
+from bot.services.pagerduty import PagerDutyMirror
 from bot.services.postmortems import REMINDER as POSTMORTEM_REMINDER
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
-from bot.slack.history import SlackHistory
-from bot.slack.postmortem_effects import PostmortemEffects
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from bot.services.incidents import IncidentService
-from bot.integrations.executor import SubprocessRunner, secret_values
-from bot.runbooks import Catalog
 from bot.services.runbooks import RunbookService
 from bot.slack import actions, commands, events, runbook_actions, views
-from bot.slack.runbook_effects import RunbookEffects
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects import SlackEffects
-from bot.slack.socket import EarlyAckSocketModeHandler
 from bot.slack.handling import SlackDeps
+from bot.slack.history import SlackHistory
+from bot.slack.postmortem_effects import PostmortemEffects
+from bot.slack.runbook_effects import RunbookEffects
+from bot.slack.socket import EarlyAckSocketModeHandler
 from bot.storage import database
 from bot.storage.repository import Store
 

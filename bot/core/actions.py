@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from bot.core.text import escape
 from bot.core.incident import DomainError
+from bot.core.text import escape
 
 PRIORITIES = ("P0", "P1", "P2")
 DUE_HOUR = time(9, 0, tzinfo=timezone.utc)  # owners hear about an item at 09:00 UTC on its due date

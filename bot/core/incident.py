@@ -6,11 +6,11 @@ happened. Nothing here talks to Slack, a database or the clock: the caller passe
 
 from __future__ import annotations
 
-from bot.core.text import escape
-
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
+
+from bot.core.text import escape
 
 
 class DomainError(Exception):

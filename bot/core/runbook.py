@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from bot.core.text import escape
 from bot.core.incident import DomainError, Event, Incident
+from bot.core.text import escape
 
 # Changes a human must approve twice over before warroom runs them (Runbook Automation's usual guard).
 GUARDED_CATEGORIES = frozenset({"database_failover", "deploy_rollback", "gpu_scale_up", "security_config",

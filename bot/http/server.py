@@ -15,7 +15,12 @@ from typing import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from bot.integrations.pagerduty_webhooks import WebhookEvent, WebhookRejected, parse, verify
+from bot.integrations.pagerduty_webhooks import (
+    WebhookEvent,
+    WebhookRejected,
+    parse,
+    verify,
+)
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 WebhookHandler = Callable[[str, WebhookEvent], Awaitable[str]]

@@ -20,8 +20,8 @@ from bot.config import Environment, load_settings
 from bot.sandbox.pagerduty import API_TOKEN as PAGERDUTY_TOKEN
 from bot.sandbox.pagerduty import PagerDutySandbox
 from bot.sandbox.server import APP_TOKEN, BOT_TOKEN, SlackSandbox
-from bot.sandbox.workspace import Workspace
 from bot.sandbox.transcript import plain, render_channel
+from bot.sandbox.workspace import Workspace
 from bot.slack.ids import ActionId
 
 DEMO_CONFIG = Path(__file__).with_name("demo_config.yaml")

@@ -18,7 +18,14 @@ from typing import Any, Callable
 from aiohttp import WSMsgType, web
 
 from bot.sandbox.webapi import WebApi
-from bot.sandbox.workspace import APP_ID, BOT_USER_ID, TEAM_ID, ApiError, Ephemeral, Workspace
+from bot.sandbox.workspace import (
+    APP_ID,
+    BOT_USER_ID,
+    TEAM_ID,
+    ApiError,
+    Ephemeral,
+    Workspace,
+)
 
 BOT_TOKEN = "xoxb-sandbox-bot-token"
 APP_TOKEN = "xapp-sandbox-app-token"

@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from bot.sandbox.workspace import (APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_NAME, TEAM_ID, ApiError, Ephemeral,
-                                   Workspace)
+from bot.sandbox.workspace import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    CHANNEL_NAME,
+    TEAM_ID,
+    ApiError,
+    Ephemeral,
+    Workspace,
+)
 
 MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_MODAL = 100

@@ -10,13 +10,13 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from bot.core.text import escape
 from bot.config import Settings
 from bot.core import actions as core
-from bot.core.actions import ActionItem
 from bot.core import permissions
+from bot.core.actions import ActionItem
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
+from bot.core.text import escape
 from bot.services.authorization import Authorizer
 from bot.services.incidents import Duplicate
 from bot.storage.repository import Effect, Store, Transaction

@@ -9,24 +9,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+
 import structlog
 
 from bot.config import Settings
+from bot.core import escalation, permissions, reminders
 from bot.core import incident as core
-from bot.core import escalation, reminders
-from bot.core.incident import DomainError, Incident, Role, Severity, Status, format_duration
-from bot.core.text import escape
+from bot.core.incident import (
+    DomainError,
+    Incident,
+    Role,
+    Severity,
+    Status,
+    format_duration,
+)
 from bot.core.naming import channel_base, next_free_name, slugify
-from bot.core import permissions
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.severity import targets_to_page
+from bot.core.text import escape
 from bot.services import effects
 from bot.services.authorization import Authorizer
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
 from bot.storage.timers import TimerRepository
-
 
 log = structlog.get_logger("warroom.incidents")
 USER_ID = re.compile(r"^[UW][A-Z0-9]+$")

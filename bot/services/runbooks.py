@@ -13,19 +13,19 @@ from typing import Protocol
 
 import structlog
 
-from bot.config import Settings
 from bot import processes
+from bot.config import Settings
 from bot.core import permissions
 from bot.core import runbook as core
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.permissions import Rule
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.runbook import ExecutionPolicy, Run, Runbook, StepState
+from bot.core.text import escape
 from bot.runbooks import Catalog
 from bot.services.authorization import Authorizer
 from bot.services.incidents import Duplicate, IncidentService
 from bot.storage.repository import Effect, Store, Transaction
-from bot.core.text import escape
 from bot.storage.runs import Execution, RunMessages, RunRepository
 
 log = structlog.get_logger("warroom.runbooks")

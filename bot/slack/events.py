@@ -6,6 +6,7 @@ from __future__ import annotations
 import structlog
 from slack_bolt.async_app import AsyncApp
 
+from bot.core.incident import DomainError
 from bot.services.incidents import Duplicate
 from bot.slack.handling import SlackDeps
 
@@ -70,3 +71,5 @@ async def _add(deps: SlackDeps, client, channel: str, message: dict, actor: str,
         log.info("message_added_to_timeline", source=source, channel=channel)
     except Duplicate:
         pass
+    except DomainError as exc:  # someone outside the war room: nothing is added, and nobody to reply to
+        log.info("timeline_event_refused", source=source, reason=str(exc))

@@ -11,8 +11,8 @@ import structlog
 from bot.config import Settings
 from bot.core.incident import DomainError
 from bot.core.ports import Clock
-from bot.services.incidents import Duplicate, IncidentService
 from bot.services.actions import ActionItemService
+from bot.services.incidents import Duplicate, IncidentService
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService

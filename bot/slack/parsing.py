@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.text import escape
 from bot.core.incident import DomainError, Role, Severity, Status
+from bot.core.text import escape
 from bot.slack.text import parse_user
 
 SUBCOMMANDS = ("declare", "sev", "role", "update", "status", "resolve", "list", "runbook", "timeline", "action",

@@ -13,7 +13,13 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.runbook import StepState
 from bot.services.runbooks import RunbookService
 from bot.slack import runbook_blocks as blocks
-from bot.slack.handling import guarded, payload_int, payload_value, responder, submit_modal
+from bot.slack.handling import (
+    guarded,
+    payload_int,
+    payload_value,
+    responder,
+    submit_modal,
+)
 from bot.slack.ids import ActionId, CallbackId
 
 

@@ -11,9 +11,21 @@ import functools
 import json
 from datetime import datetime
 
-from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, CheckboxesElement, ConfirmObject, ContextBlock,
-                                     DividerBlock, InputBlock, MarkdownTextObject, Option, OptionGroup,
-                                     PlainTextInputElement, SectionBlock, StaticSelectElement)
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    CheckboxesElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    OptionGroup,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
 from slack_sdk.models.views import View
 
 from bot.core.incident import format_duration

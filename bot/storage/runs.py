@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.core.runbook import Branch, Command, Link, Run, Runbook, Step, StepProgress, StepState
+from bot.core.runbook import (
+    Branch,
+    Command,
+    Link,
+    Run,
+    Runbook,
+    Step,
+    StepProgress,
+    StepState,
+)
 from bot.storage.repository import Transaction
 from bot.storage.tables import CommandExecutionRow, RunbookRunRow
 
