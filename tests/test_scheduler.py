@@ -36,7 +36,7 @@ async def enqueue(store, clock, waves):
     incident, _ = core.declare(f"test {uuid.uuid4().hex}", Severity.SEV3, "U1", clock.now())
     incident = core.Incident(**{**incident.__dict__, "channel_name": uuid.uuid4().hex})
     async with store.transaction() as tx:
-        incident = await tx.add_incident(incident, slug=incident.channel_name, request_key=None)
+        incident = await tx.add_incident(incident, title_key=incident.channel_name, request_key=None)
         await tx.enqueue(incident.id, [[Effect("t", "k", {"name": n}) for n in wave] for wave in waves], clock.now())
 
 
@@ -165,7 +165,7 @@ async def test_effects_handed_over_in_the_services_transaction_are_leased_and_pe
     incident, _ = core.declare("handed over", Severity.SEV3, "U1", clock.now())
     incident = core.Incident(**{**incident.__dict__, "channel_name": uuid.uuid4().hex})
     async with store.transaction(lease=dispatcher.lease_for_hand_over()) as tx:
-        incident = await tx.add_incident(incident, slug="h", request_key=None)
+        incident = await tx.add_incident(incident, title_key="h", request_key=None)
         await tx.enqueue(incident.id, [[Effect("t", "k", {"name": "a1"}), Effect("t", "k", {"name": "a2"})],
                                        [Effect("t", "k", {"name": "b"})]], clock.now())
     assert sorted(item.payload["name"] for item in tx.handed_over) == ["a1", "a2"]

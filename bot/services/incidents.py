@@ -23,7 +23,7 @@ from bot.core.incident import (
     Status,
     format_duration,
 )
-from bot.core.naming import channel_base, next_free_name, slugify
+from bot.core.naming import channel_base, next_free_name, title_key
 from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
 from bot.core.severity import targets_to_page
 from bot.core.text import escape
@@ -90,10 +90,10 @@ class IncidentService:
         if pagerduty:
             draft = core.Incident(**{**draft.__dict__, "pagerduty_id": pagerduty[0], "pagerduty_url": pagerduty[1]})
         on_call = {} if is_drill else await self.oncall.users(self.settings.policy(severity).page, now)
-        slug = slugify(draft.title, 60)
+        same_title = title_key(draft.title)
         for _ in range(5):
             try:
-                result, tx = await self._declare_once(draft, events, slug, request_key, on_call)
+                result, tx = await self._declare_once(draft, events, same_title, request_key, on_call)
                 break
             except IntegrityError:
                 # Someone declared the same thing at the same moment: the retry finds theirs.
@@ -106,7 +106,7 @@ class IncidentService:
         self._sent(tx, result.incident)
         return result
 
-    async def _declare_once(self, draft: Incident, events, slug: str, request_key: str | None,
+    async def _declare_once(self, draft: Incident, events, same_title: str, request_key: str | None,
                             on_call: dict[str, list[str]]) -> tuple[Declared, Transaction]:
         now = draft.declared_at
         async with self._writing() as tx:
@@ -114,7 +114,7 @@ class IncidentService:
                 existing = await tx.incident_by_request(request_key)
                 if existing:
                     raise Duplicate()
-            twin = await tx.recent_open_with_slug(slug, now - self.settings.dedup_window)
+            twin = await tx.recent_open_with_title(same_title, now - self.settings.dedup_window)
             if twin:
                 await tx.append_timeline(twin.id, [core.Event("joined", draft.declared_by, now,
                                                               f"<@{draft.declared_by}> declared the same incident "
@@ -127,7 +127,7 @@ class IncidentService:
             base = channel_base(self.settings.slack.channel_prefix, now.date(), draft.title)
             name = next_free_name(base, await tx.channel_names_like(base))
             draft = core.Incident(**{**draft.__dict__, "channel_name": name, "paged": slots})
-            incident = await tx.add_incident(draft, slug=slug, request_key=request_key)
+            incident = await tx.add_incident(draft, title_key=same_title, request_key=request_key)
             await tx.append_timeline(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
             # Someone declaring from outside Slack (PagerDuty) is not a member to invite.
             invitees = [u for u in dict.fromkeys([draft.declared_by] + paged) if USER_ID.match(u)]

@@ -165,8 +165,8 @@ class Transaction:
         row = (await self.session.execute(query)).scalar_one_or_none()
         return _to_incident(row) if row else None
 
-    async def recent_open_with_slug(self, slug: str, since: datetime) -> Incident | None:
-        query = (select(IncidentRow).where(IncidentRow.title_slug == slug, IncidentRow.status != Status.RESOLVED.value,
+    async def recent_open_with_title(self, title_key: str, since: datetime) -> Incident | None:
+        query = (select(IncidentRow).where(IncidentRow.title_key == title_key, IncidentRow.status != Status.RESOLVED.value,
                                            IncidentRow.declared_at >= since).order_by(IncidentRow.id).limit(1))
         row = (await self.session.execute(query)).scalar_one_or_none()
         return _to_incident(row) if row else None
@@ -175,8 +175,8 @@ class Transaction:
         query = select(IncidentRow.channel_name).where(IncidentRow.channel_name.startswith(base, autoescape=True))
         return set((await self.session.execute(query)).scalars())
 
-    async def add_incident(self, incident: Incident, *, slug: str, request_key: str | None) -> Incident:
-        row = IncidentRow(title_slug=slug, request_key=request_key, severity=0, status="", responders=[], paged=[],
+    async def add_incident(self, incident: Incident, *, title_key: str, request_key: str | None) -> Incident:
+        row = IncidentRow(title_key=title_key, request_key=request_key, severity=0, status="", responders=[], paged=[],
                           title="", declared_by="", channel_name="")
         _copy_into(row, incident)
         self.session.add(row)

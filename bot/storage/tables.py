@@ -42,7 +42,7 @@ class IncidentRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     title: str
-    title_slug: str = Field(index=True)
+    title_key: str = Field(index=True)  # naming.title_key of the title: same-title declarations join
     severity: int
     status: str = Field(index=True)
     description: str = ""

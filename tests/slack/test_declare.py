@@ -4,7 +4,7 @@ import json
 
 from bot.sandbox.workspace import BOT_USER_ID
 from bot.slack.ids import ActionId
-from tests.conftest import ALICE, BOB, CAROL
+from tests.conftest import ALICE, BOB, CAROL, DAVE
 from tests.slack.helpers import (bot_texts, card, declare, replies_to, settle, submit_modal, war_rooms)
 
 
@@ -78,3 +78,18 @@ async def test_declare_calls_slack_at_most_eight_times(sandbox, bot):
     await declare(sandbox, bot, ALICE, "sev2 Latency spike")
     methods = [c.method for c in sandbox.calls[before:] if c.method not in ("auth.test", "conversations.list")]
     assert len(methods) <= 8, methods
+
+
+async def test_titles_in_any_script_get_their_own_war_rooms(sandbox, bot):
+    payments = await declare(sandbox, bot, ALICE, "sev2 Ошибка 503 в платежах")
+    search = await declare(sandbox, bot, BOB, "sev2 Ошибка 503 в поиске")  # within the dedup window
+    fire = await declare(sandbox, bot, CAROL, "sev3 🔥🔥🔥")
+    nothing = await declare(sandbox, bot, CAROL, "sev3 ???")
+    names = [room.name.split("-", 2)[2] for room in (payments, search, fire, nothing)]
+    assert names == ["oshibka-503-v-platezhakh", "oshibka-503-v-poiske", "fire-fire-fire", "1"]
+    assert len({(await bot.incidents.find_in(room.id)).id for room in (payments, search, fire, nothing)}) == 4
+    # The same title typed differently within the window is the same incident.
+    await sandbox.slash(DAVE, "general", "/incident", "declare sev2   ошибка 503 В ПЛАТЕЖАХ")
+    await settle(bot)
+    assert any("is already open" in r for r in replies_to(sandbox, DAVE))
+    assert len(war_rooms(sandbox)) == 4
