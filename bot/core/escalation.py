@@ -32,8 +32,15 @@ DEFAULT_CHAINS: dict[str, tuple[Step, ...]] = {
 }
 
 
-def chain_for(chains: dict[str, tuple[Step, ...]], severity: Severity) -> tuple[Step, ...]:
-    return chains.get(f"sev{severity.value}") or chains.get("default") or ()
+def chain_for(chains: dict[str, tuple[Step, ...]], severity: Severity, *, pages: bool = True,
+              named: frozenset[str] = frozenset()) -> tuple[Step, ...]:
+    """The chain that pages for an incident of this severity. A severity that pages nobody (SEV-3 and SEV-4 by
+    default) runs no chain, not even `default`, unless a chain is configured for it by name (`named`):
+    paging people at 2 a.m. for what can wait until morning is what this is for avoiding."""
+    own = f"sev{severity.value}"
+    if not pages and own not in named:
+        return ()
+    return chains.get(own) or chains.get("default") or ()
 
 
 def escalation_key(incident_id: int) -> str:
@@ -52,9 +59,11 @@ class Page:
     next_due: datetime | None  # when the following step is due, None at the end of the chain
 
 
-def page_due(incident: Incident, chain: tuple[Step, ...], step: int) -> Page | None:
-    """What step `step` pages, or None when paging has stopped (acknowledged, resolved, or the chain ended)."""
+def page_due(incident: Incident, chain: tuple[Step, ...], step: int, started: datetime | None = None) -> Page | None:
+    """What step `step` pages, or None when paging has stopped (acknowledged, resolved, or the chain ended).
+    Step times count from `started`: the declaration, or the severity change that made the incident page."""
     if settled(incident) or step >= len(chain):
         return None
-    following = incident.declared_at + chain[step + 1].after if step + 1 < len(chain) else None
+    base = started or incident.declared_at
+    following = base + chain[step + 1].after if step + 1 < len(chain) else None
     return Page(step, chain[step].notify, following)

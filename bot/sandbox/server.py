@@ -131,7 +131,8 @@ class SlackSandbox:
         try:
             body = self.api.call(method, params)
         except ApiError as exc:
-            return web.json_response({"ok": False, "error": exc.error}, status=exc.status, headers=exc.headers)
+            return web.json_response({"ok": False, "error": exc.error, **exc.extra}, status=exc.status,
+                                     headers=exc.headers)
         except KeyError as exc:
             return web.json_response({"ok": False, "error": "invalid_arguments", "missing": str(exc)})
         return web.json_response({"ok": True, **body})

@@ -98,18 +98,21 @@ class WebApi:
         users = [u for u in str(p.get("users", "")).split(",") if u]
         if not users:
             raise ApiError("no_user")
-        for user in users:
-            if user not in self.ws.users:
-                raise ApiError("user_not_found")
-        fresh = [u for u in users if u not in channel.members]
-        if not fresh:
-            raise ApiError("already_in_channel")
+        # As Slack: one user who cannot be invited fails the whole call, unless force=true, which invites the
+        # others and lists the failures in `errors`.
+        errors = [{"user": u, "ok": False, "error": "user_not_found" if u not in self.ws.users else
+                   self.ws.uninvitable.get(u) or "already_in_channel"} for u in users
+                  if u not in self.ws.users or u in self.ws.uninvitable or u in channel.members]
+        failed = {e["user"] for e in errors}
+        fresh = [u for u in users if u not in failed]
+        if errors and (not fresh or str(p.get("force", "")).lower() not in ("true", "1")):
+            raise ApiError(errors[0]["error"], extra={"errors": errors})
         for user in fresh:
             channel.members.add(user)
             self.ws.post(channel, user, f"<@{user}> has joined the channel", subtype="channel_join")
             self.on_event({"type": "member_joined_channel", "user": user, "channel": channel.id, "channel_type": "C",
                            "team": TEAM_ID, "event_ts": self.ws.new_ts()})
-        return {"channel": channel.to_api()}
+        return {"channel": channel.to_api(), **({"errors": errors} if errors else {})}
 
     def conversations_members(self, p):
         return {"members": sorted(self.ws.channel(p["channel"]).members), "response_metadata": {"next_cursor": ""}}

@@ -21,11 +21,12 @@ CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 
 
 class ApiError(Exception):
-    def __init__(self, error: str, status: int = 200, headers: dict | None = None):
+    def __init__(self, error: str, status: int = 200, headers: dict | None = None, extra: dict | None = None):
         super().__init__(error)
         self.error = error
         self.status = status
         self.headers = headers or {}
+        self.extra = extra or {}  # more fields of the error answer (conversations.invite's per-user `errors`)
 
 
 @dataclass
@@ -100,6 +101,9 @@ class Workspace:
         self.canvases: dict[str, dict] = {}
         self.files: dict[str, dict] = {}
         self.canvases_disabled = False
+        # People Slack will not add to a channel, with the error it gives: a deactivated account
+        # (user_is_deactivated), a guest at their channel limit (ura_max_channels), ...
+        self.uninvitable: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._last_ts = 0.0
         for name in ("incidents", "leadership", "general", "oncall"):

@@ -5,6 +5,8 @@ Commander or the resolve stops it (IncidentService cancels the timer; a step tha
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import structlog
 
 from bot.config import Settings
@@ -16,6 +18,12 @@ from bot.storage.repository import Effect, Store
 from bot.storage.timers import Timer, TimerRepository
 
 log = structlog.get_logger("warroom.escalation")
+
+
+def chain_of(settings: Settings, chains: dict, incident) -> tuple[core.Step, ...]:
+    """The chain an incident runs now, from its severity's policy (does it page?) and the configured chains."""
+    return core.chain_for(chains, incident.severity, pages=bool(settings.policy(incident.severity).page),
+                          named=frozenset(settings.file.escalation.chains))
 
 
 class EscalationService:
@@ -31,8 +39,9 @@ class EscalationService:
         async with self.store.reading() as tx:
             incident = await tx.incident(timer.incident_id) if timer.incident_id else None
         step = int(timer.payload.get("step", 0))
-        chain = core.chain_for(self.chains, incident.severity) if incident else ()
-        page = core.page_due(incident, chain, step) if incident else None
+        started = datetime.fromisoformat(timer.payload["started"]) if timer.payload.get("started") else None
+        chain = self.chain(incident) if incident else ()
+        page = core.page_due(incident, chain, step, started) if incident else None
         # Who is on call is looked up outside the transaction: it may ask PagerDuty.
         holders = await self.oncall.users(page.notify, now) if page else {}
         async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
@@ -41,7 +50,8 @@ class EscalationService:
             if current is None or current.due_at > now:
                 return  # cancelled or moved since it was claimed
             incident = await tx.incident(timer.incident_id, for_update=True) if timer.incident_id else None
-            page = core.page_due(incident, chain, step) if incident else None
+            chain = self.chain(incident) if incident else ()  # its severity may have changed meanwhile
+            page = core.page_due(incident, chain, step, started) if incident else None
             if page is None:
                 await timers.settle(timer.id, None, False)
                 return
@@ -56,9 +66,12 @@ class EscalationService:
                 await timers.settle(timer.id, None, True)
             else:
                 await timers.set(timer.key, core.ESCALATION, page.next_due, incident_id=incident.id,
-                                 payload={"step": step + 1})
+                                 payload={**timer.payload, "step": step + 1})
         log.info("escalation_step", incident_id=incident.id, step=step + 1, users=len(users))
         self.dispatch.hand_over(tx.handed_over, incident)
+
+    def chain(self, incident) -> tuple[core.Step, ...]:
+        return chain_of(self.settings, self.chains, incident)
 
     def _audience(self, incident, users: list[str]) -> list[str]:
         unique = list(dict.fromkeys(users))

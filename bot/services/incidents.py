@@ -29,6 +29,7 @@ from bot.core.severity import targets_to_page
 from bot.core.text import escape
 from bot.services import effects
 from bot.services.authorization import Authorizer
+from bot.services.escalation import chain_of
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
@@ -369,12 +370,17 @@ class IncidentService:
             # Set once, at the declaration; after that it only repeats itself or is cancelled.
             await timers.set(nudge, reminders.IC_NUDGE, incident.declared_at + timedelta(minutes=minutes),
                              incident_id=incident.id)
-        chain = escalation.chain_for(self.chains, incident.severity)
-        if declared and self.settings.file.escalation.enabled and chain:
-            await timers.set(escalation.escalation_key(incident.id), escalation.ESCALATION,
-                             incident.declared_at + chain[0].after, incident_id=incident.id, payload={"step": 0})
-        elif not declared and escalation.settled(incident):
-            await timers.cancel(escalation.escalation_key(incident.id))
+        chain = chain_of(self.settings, self.chains, incident) if self.settings.file.escalation.enabled else ()
+        key = escalation.escalation_key(incident.id)
+        if declared and chain:
+            await timers.set(key, escalation.ESCALATION, incident.declared_at + chain[0].after, incident_id=incident.id,
+                             payload={"step": 0})
+        elif not declared and (escalation.settled(incident) or not chain):
+            await timers.cancel(key)  # acknowledged, commanded, resolved, or a severity that pages nobody
+        elif not declared and await timers.status(key) in (None, "cancelled"):
+            # A severity change made the incident page: its chain starts now, counted from now.
+            await timers.set(key, escalation.ESCALATION, now + chain[0].after, incident_id=incident.id,
+                             payload={"step": 0, "started": now.isoformat()})
 
     async def _check_permission(self, incident: Incident, action: str, verb: str, actor: str) -> None:
         await self.auth.rule(self.settings.file.permissions.rule(action), action, verb, incident, actor)

@@ -18,11 +18,16 @@ from bot.slack import blocks, paging_blocks
 
 log = structlog.get_logger("warroom.slack")
 
+HARMLESS_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 class PermanentSlackError(Exception):
-    pass
+    """Slack refused for good; `data` is its whole answer (some errors carry details, e.g. per-user `errors`)."""
+
+    def __init__(self, error: str, data: dict | None = None):
+        super().__init__(error)
+        self.data = data or {}
 
 
 async def call(coroutine) -> Any:
@@ -38,7 +43,8 @@ async def call(coroutine) -> Any:
                              float(retry_after) if retry_after and str(retry_after).isdigit() else None) from None
         if status >= 500 or error in TRANSIENT_ERRORS:
             raise RetryLater(f"Slack answered {status} {error}") from None
-        raise PermanentSlackError(error or f"HTTP {status}") from None
+        raise PermanentSlackError(error or f"HTTP {status}",
+                                  exc.response.data if isinstance(exc.response.data, dict) else None) from None
     except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
         raise RetryLater(f"Slack unreachable: {type(exc).__name__}") from None
 
@@ -95,14 +101,22 @@ class SlackEffects:
         users = [u for u in payload.get("users", []) if u != await self._bot_user_id()]
         if not users:
             return
+        # force: one deactivated account or guest who may not join must not keep everyone else out.
         try:
-            await call(self.client.conversations_invite(channel=incident.channel_id, users=",".join(users)))
+            response = await call(self.client.conversations_invite(channel=incident.channel_id, users=",".join(users),
+                                                                   force=True))
+            errors = response.get("errors") or []
         except PermanentSlackError as exc:
-            if str(exc) == "already_in_channel" and len(users) > 1:
-                for user in users:  # one of them was already there: invite the others one by one
-                    await self._invite({"users": [user]}, incident)
-            elif str(exc) not in {"already_in_channel", "cant_invite_self"}:
+            errors = exc.data.get("errors") or []
+            if not errors and str(exc) not in HARMLESS_INVITE_ERRORS:
                 raise
+        refused = [e for e in errors if e.get("error") not in HARMLESS_INVITE_ERRORS]
+        if refused:
+            who = ", ".join(f"<@{e.get('user')}> ({e.get('error')})" for e in refused)
+            log.warning("invite_refused", users=[e.get("user") for e in refused])
+            await call(self.client.chat_postMessage(
+                channel=incident.channel_id, text=f":warning: Slack would not add {who} to this war room; everyone "
+                                                  f"else is in. Reach them another way, or ask a workspace admin."))
 
     async def _post_card(self, payload, incident: Incident):
         if incident.card_ts:

@@ -50,3 +50,13 @@ def test_chains_are_configurable_and_checked():
     with pytest.raises(ValidationError, match="in order"):
         settings_from_mapping({"oncall": {"primary": ["U0BOB"]}, "escalation": {"chains": {"sev2": [
             {"after_minutes": 10, "notify": ["primary"]}, {"after_minutes": 5, "notify": ["primary"]}]}}})
+
+
+def test_a_severity_that_pages_nobody_runs_no_chain_unless_one_is_named_for_it():
+    from bot.core.escalation import DEFAULT_CHAINS, chain_for
+    from bot.core.incident import Severity
+
+    assert chain_for(DEFAULT_CHAINS, Severity.SEV3, pages=False) == ()
+    assert chain_for(DEFAULT_CHAINS, Severity.SEV2, pages=True) == DEFAULT_CHAINS["default"]
+    named = {**DEFAULT_CHAINS, "sev3": DEFAULT_CHAINS["default"][:1]}
+    assert chain_for(named, Severity.SEV3, pages=False, named=frozenset({"sev3"})) == named["sev3"]

@@ -75,7 +75,7 @@ async def test_sev1_pages_primary_and_secondary_together_then_the_commander_and_
 async def test_a_resolve_stops_the_chain(sandbox, bot_factory):
     clock = FakeClock()
     bot = await bot_factory(settings_from_mapping(CONFIG), clock)
-    room = await declare(sandbox, bot, ALICE, "sev3 Reports late")
+    room = await declare(sandbox, bot, ALICE, "sev2 Reports late")
     await tick(bot, clock, seconds=1)
     incident = await bot.incidents.find_in(room.id)
     await bot.incidents.resolve(room.id, "Caught up", ALICE, "test-resolve")
@@ -95,3 +95,31 @@ async def test_a_drill_pages_only_the_drill_audience(sandbox, bot_factory):
     incident = await bot.incidents.find_in(room.id)
     texts = [e.text for e in await bot.incidents.timeline(incident.id) if e.kind == "escalated"]
     assert len(texts) == 4 and all("drill" in text for text in texts)
+
+
+async def test_severities_that_page_nobody_run_no_chain_until_they_page(sandbox, bot_factory):
+    clock = FakeClock()
+    bot = await bot_factory(settings_from_mapping(CONFIG), clock)
+    room = await declare(sandbox, bot, ALICE, "sev3 Reports late")
+    await tick(bot, clock, minutes=30)
+    assert not any(pages(sandbox, user) for user in (BOB, CAROL, DAVE, ERIN))  # SEV-3 pages nobody
+    await sandbox.slash(ALICE, room.id, "/incident", "sev 2")  # now it pages: the chain starts, from now
+    await tick(bot, clock, seconds=1)
+    assert len(pages(sandbox, BOB)) == 1 and not pages(sandbox, CAROL)
+    await tick(bot, clock, minutes=4, seconds=50)
+    assert not pages(sandbox, CAROL)  # step 2 is five minutes after the change, not after the declaration
+    await tick(bot, clock, seconds=15)
+    assert len(pages(sandbox, CAROL)) == 1
+    await sandbox.slash(ALICE, room.id, "/incident", "sev 4")  # back to a severity that pages nobody
+    await tick(bot, clock, minutes=30)
+    assert not pages(sandbox, DAVE) and not pages(sandbox, ERIN)
+
+
+async def test_a_chain_named_for_a_quiet_severity_still_runs(sandbox, bot_factory):
+    clock = FakeClock()
+    config = {**CONFIG, "escalation": {**CONFIG["escalation"], "chains": {
+        "sev3": [{"after_minutes": 0, "notify": ["primary"]}]}}}
+    bot = await bot_factory(settings_from_mapping(config), clock)
+    await declare(sandbox, bot, ALICE, "sev3 The team wants this paged")
+    await tick(bot, clock, seconds=1)
+    assert len(pages(sandbox, BOB)) == 1

@@ -93,3 +93,32 @@ async def test_titles_in_any_script_get_their_own_war_rooms(sandbox, bot):
     await settle(bot)
     assert any("is already open" in r for r in replies_to(sandbox, DAVE))
     assert len(war_rooms(sandbox)) == 4
+
+
+async def test_one_user_slack_will_not_add_keeps_nobody_else_out(sandbox, bot):
+    sandbox.workspace.uninvitable[BOB] = "user_is_deactivated"  # BOB is primary on call: paged and invited
+    room = await declare(sandbox, bot, ALICE, "sev2 Invites partly fail")
+    assert ALICE in room.members and BOB not in room.members
+    [notice] = [m for m in room.messages if "Slack would not add" in m.text]
+    assert "<@U0BOB> (user_is_deactivated)" in notice.text
+    [invite] = [c for c in sandbox.calls_to("conversations.invite") if c.params.get("channel") == room.id]
+    assert str(invite.params.get("force")).lower() in ("true", "1")
+
+
+async def test_the_sandbox_refuses_a_whole_invite_for_one_bad_user_without_force(sandbox):
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.sandbox.server import BOT_TOKEN
+
+    sandbox.workspace.uninvitable[BOB] = "ura_max_channels"
+    channel = sandbox.workspace.add_channel("strict-invites", creator="U0WARROOM", members={"U0WARROOM"})
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=sandbox.api_url)
+    try:
+        await client.conversations_invite(channel=channel.id, users=f"{ALICE},{BOB}")
+        raise AssertionError("expected ura_max_channels")
+    except SlackApiError as exc:
+        assert exc.response["error"] == "ura_max_channels" and exc.response["errors"][0]["user"] == BOB
+    assert ALICE not in channel.members
+    answer = await client.conversations_invite(channel=channel.id, users=f"{ALICE},{BOB}", force=True)
+    assert ALICE in channel.members and answer["errors"] == [{"user": BOB, "ok": False, "error": "ura_max_channels"}]
