@@ -270,12 +270,13 @@ class PagerDutyEffects:
         return f"[{incident.severity.label}] {incident.title}"[:1024]
 
     @staticmethod
-    def _details(incident: Incident) -> dict[str, str]:
-        # An object, as the OpenAPI spec has it (the service also takes a string).
-        details = {"declared_in": f"Slack, by warroom, as {incident.reference}", "war_room": f"#{incident.channel_name}"}
+    def _details(incident: Incident) -> str:
+        # A string: what PagerDuty's Incident Creation documentation takes (the spec's schema says object, its
+        # own example and the service say string).
+        lines = [f"Declared in Slack by warroom as {incident.reference}; war room #{incident.channel_name}."]
         if incident.description:
-            details["impact"] = incident.description[:10000]
-        return details
+            lines.append(f"Impact: {incident.description[:10000]}")
+        return "\n".join(lines)
 
     def _trigger_event(self, incident: Incident) -> dict[str, Any]:
         payload = {"summary": self._title(incident), "source": "warroom",

@@ -46,6 +46,8 @@ async def test_declare_creates_one_incident_with_key_policy_urgency_and_priority
     body = pagerduty.requests[0]
     assert body.headers["From"] == "warroom@example.com"
     assert body.body["incident"]["escalation_policy"] == {"id": PAGERDUTY_POLICY, "type": "escalation_policy_reference"}
+    details = body.body["incident"]["body"]["details"]  # a string, as PagerDuty's incident creation takes it
+    assert isinstance(details, str) and "INC-12" in details
     # A retry whose first answer was lost: PagerDuty refuses the key (2002), warroom finds the one it made.
     again = await performer.perform("create", {}, incident())
     assert again == refs and len(pagerduty.incidents) == 1
