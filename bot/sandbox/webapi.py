@@ -118,12 +118,16 @@ class WebApi:
         return {"members": sorted(self.ws.channel(p["channel"]).members), "response_metadata": {"next_cursor": ""}}
 
     @staticmethod
-    def _page(items: list, p) -> dict:
-        start = int(p.get("cursor") or 0)
+    def _page(items: list, p, *, newest_first: bool = False) -> dict:
+        """A page of messages. The cursor is anchored on the last message returned, as Slack's is: a message
+        posted while someone pages through never shifts a page onto messages already seen."""
+        cursor = p.get("cursor") or ""
+        if cursor:
+            items = [m for m in items if (m.ts < cursor if newest_first else m.ts > cursor)]
         limit = max(1, min(int(p.get("limit") or 100), 999))
-        page = items[start:start + limit]
-        more = start + limit < len(items)
-        return {"messages": page, "has_more": more, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+        page = items[:limit]
+        more = len(items) > limit
+        return {"messages": page, "has_more": more, "response_metadata": {"next_cursor": page[-1].ts if more else ""}}
 
     def conversations_history(self, p):
         channel = self.ws.channel(p["channel"])
@@ -135,7 +139,7 @@ class WebApi:
                 replies[message.thread_ts] = replies.get(message.thread_ts, 0) + 1
         top = [m for m in reversed(channel.messages) if not (m.thread_ts and m.thread_ts != m.ts)
                and not (latest and (m.ts > latest or (m.ts == latest and not inclusive)))]
-        page = self._page(top, p)
+        page = self._page(top, p, newest_first=True)
         page["messages"] = [self._with_replies(m, replies) for m in page["messages"]]
         return page
 
@@ -147,10 +151,19 @@ class WebApi:
         return data
 
     def conversations_replies(self, p):
+        """As Slack: `ts` may name the parent or any reply; the answer is the thread, its parent first whatever
+        `ts` names, replies filtered by `oldest`/`latest` (`inclusive`)."""
         channel = self.ws.channel(p["channel"])
-        ts = p["ts"]
-        thread = [m for m in channel.messages if m.ts == ts or m.thread_ts == ts]
-        page = self._page(thread, p)
+        named = next((m for m in channel.messages if m.ts == p["ts"]), None)
+        if named is None:
+            raise ApiError("thread_not_found")
+        root = named.thread_ts or named.ts
+        inclusive = str(p.get("inclusive", "")).lower() in {"1", "true"}
+        oldest, latest = p.get("oldest"), p.get("latest")
+        replies = [m for m in channel.messages if m.thread_ts == root and m.ts != root
+                   and not (oldest and (m.ts < oldest or (m.ts == oldest and not inclusive)))
+                   and not (latest and (m.ts > latest or (m.ts == latest and not inclusive)))]
+        page = self._page([channel.find(root)] + replies, p)
         page["messages"] = [m.to_api() for m in page["messages"]]
         return page
 

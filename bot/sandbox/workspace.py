@@ -105,7 +105,7 @@ class Workspace:
         # (user_is_deactivated), a guest at their channel limit (ura_max_channels), ...
         self.uninvitable: dict[str, str] = {}
         self._ids = itertools.count(1)
-        self._last_ts = 0.0
+        self._last_micros = 0
         for name in ("incidents", "leadership", "general", "oncall"):
             self.add_channel(name, creator="U0ALICE", members=set(self.users))
 
@@ -113,9 +113,11 @@ class Workspace:
         return f"{prefix}{next(self._ids):08d}"
 
     def new_ts(self) -> str:
-        now = max(self.now(), self._last_ts + 0.000001)
-        self._last_ts = now
-        return f"{now:.6f}"
+        """Unique and increasing, as Slack's message timestamps are. Counted in whole microseconds: in floats
+        near 1.8e9 a one-microsecond step is below the precision, and two messages could get the same ts."""
+        micros = max(int(self.now() * 1_000_000), self._last_micros + 1)
+        self._last_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def add_channel(self, name: str, creator: str, members: set[str] | None = None, is_im: bool = False) -> Channel:
         channel = Channel(self.new_id("D" if is_im else "C"), name, creator, members=set(members or {creator}),

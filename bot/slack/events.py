@@ -30,6 +30,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         item = event.get("item") or {}
         if event.get("reaction") not in TIMELINE_REACTIONS or item.get("type") != "message":
             return
+        # Only war rooms matter: no Slack call for a pushpin anywhere else (DMs and private channels would
+        # answer missing_scope anyway).
+        if await deps.incidents.find_in(item["channel"]) is None:
+            return
         message = await _fetch(client, item["channel"], item["ts"])
         if message is not None:
             await _add(deps, client, item["channel"], message, event["user"], "reaction")
@@ -48,7 +52,9 @@ async def _fetch(client, channel: str, ts: str) -> dict | None:
     for message in response.get("messages", []):
         if message.get("ts") == ts:
             return message
-    response = await client.conversations_replies(channel=channel, ts=ts, limit=1)
+    # A thread reply: Slack answers with the thread's parent first whatever `ts` names, so ask for the thread
+    # from this reply on and pick it out.
+    response = await client.conversations_replies(channel=channel, ts=ts, oldest=ts, inclusive=True, limit=2)
     for message in response.get("messages", []):
         if message.get("ts") == ts:
             return message

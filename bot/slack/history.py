@@ -34,16 +34,16 @@ class SlackHistory:
         self._names: dict[str, str] = {}
 
     async def messages(self, channel: str) -> list[HistoryMessage]:
-        found: list[HistoryMessage] = []
-        threads: list[str] = []
+        found: dict[str, HistoryMessage] = {}  # by ts: a message met twice (a page read again) counts once
+        threads: dict[str, None] = {}
         cursor = None
         while True:
             page = await self.client.conversations_history(channel=channel, limit=self.page_size, cursor=cursor)
             for message in page.get("messages", []):
                 if message.get("reply_count") and message.get("thread_ts") == message["ts"]:
-                    threads.append(message["ts"])
+                    threads[message["ts"]] = None
                 if _human(message):
-                    found.append(_convert(message))
+                    found[message["ts"]] = _convert(message)
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
@@ -54,11 +54,11 @@ class SlackHistory:
                                                                cursor=cursor)
                 for message in page.get("messages", []):
                     if message["ts"] != thread and _human(message):
-                        found.append(_convert(message))
+                        found[message["ts"]] = _convert(message)
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
-        return found
+        return list(found.values())
 
     async def names(self, users: set[str]) -> dict[str, str]:
         for user in users - set(self._names):

@@ -87,6 +87,23 @@ async def test_timeline_notes_reactions_and_pins(sandbox, bot):
     assert any("Added to the INC-1 timeline" in r for r in replies_to(sandbox, ALICE))
 
 
+async def test_a_pushpin_on_a_thread_reply_adds_the_reply_and_one_elsewhere_asks_slack_nothing(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev3 Queue lag")
+    parent = sandbox.say(BOB, room.id, "lag is growing on queue-7")
+    reply = sandbox.say(ALICE, room.id, "consumer pod OOMKilled at 09:41", thread_ts=parent.ts)
+    sandbox.say(BOB, room.id, "later reply", thread_ts=parent.ts)
+    await sandbox.react(ALICE, room.id, reply.ts, "pushpin")
+    await settle(bot)
+    incident = await bot.incidents.find_in(room.id)
+    [entry] = [e for e in await bot.incidents.timeline(incident.id) if e.kind == "message"]
+    assert "consumer pod OOMKilled at 09:41" in entry.text and "lag is growing" not in entry.text
+    elsewhere = sandbox.say(BOB, "general", "lunch?")
+    before = len(sandbox.calls)
+    await sandbox.react(ALICE, "general", elsewhere.ts, "pushpin")
+    await settle(bot)
+    assert not [c for c in sandbox.calls[before:] if c.method.startswith("conversations.")]
+
+
 async def test_resolve_asks_first_then_announces_the_all_clear(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev2 Payments API returning 503")
     await sandbox.slash(ALICE, room.id, "/incident", "resolve Rolled back 4f2a")
