@@ -54,6 +54,7 @@ class SlackSandbox:
         self.latency = latency
         self.calls: list[ApiCall] = []
         self.faults: list[Fault] = []
+        self.upload_failures = 0  # how many file uploads (the step after files.getUploadURLExternal) fail
         self.api = WebApi(self.workspace, lambda: self.api_url, self._emit_event)
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future] = {}
@@ -141,6 +142,9 @@ class SlackSandbox:
         stored = self.workspace.files.get(request.match_info["file_id"])
         if stored is None:
             return web.Response(status=404)
+        if self.upload_failures > 0:  # the upload URL answers 500, as it sometimes does
+            self.upload_failures -= 1
+            return web.Response(status=500, text="upload failed")
         if request.content_type.startswith("multipart/"):
             form = await request.post()
             part = next(iter(form.values()))

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 import structlog
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -47,6 +47,12 @@ async def call(coroutine) -> Any:
                                   exc.response.data if isinstance(exc.response.data, dict) else None) from None
     except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
         raise RetryLater(f"Slack unreachable: {type(exc).__name__}") from None
+    except SlackRequestError as exc:
+        # files_upload_v2's upload step answered with an error: the whole upload is tried again (an unfinished
+        # upload never appears in Slack).
+        if "Failed to upload" in str(exc):
+            raise RetryLater("file upload failed") from None
+        raise
 
 
 class SlackEffects:

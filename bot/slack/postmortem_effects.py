@@ -9,13 +9,15 @@ import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import Incident
+from bot.core.ports import RetryLater
 from bot.services.postmortems import PostmortemService
 from bot.slack.effects import PermanentSlackError, call
 
 log = structlog.get_logger("warroom.slack")
 # Errors that mean "no canvases here" (plan, settings, scopes): fall back to a file.
 NO_CANVAS = {"canvas_disabled_user_team", "team_tier_cannot_create_canvases", "not_allowed", "missing_scope",
-             "free_teams_cannot_create_non_tabbed_canvases", "canvas_creation_failed", "unknown_method"}
+             "free_teams_cannot_create_non_tabbed_canvases", "canvas_creation_failed", "unknown_method",
+             "restricted_action"}
 
 
 class PostmortemEffects:
@@ -39,9 +41,15 @@ class PostmortemEffects:
             try:
                 response = await call(self.client.canvases_create(title=title, document_content=document,
                                                                   channel_id=incident.channel_id))
-                await self._announce(incident, f":memo: Post-mortem draft of {incident.reference} is ready as a "
-                                               f"canvas in this channel: *{title}*. Review it, then `/postmortem review`.")
-                return {"postmortem_canvas_id": response["canvas_id"]}
+                created = {"postmortem_canvas_id": response["canvas_id"]}
+                try:
+                    await self._announce(incident, f":memo: Post-mortem draft of {incident.reference} is ready as a "
+                                                   f"canvas in this channel: *{title}*. Review it, then "
+                                                   f"`/postmortem review`.")
+                except RetryLater as exc:
+                    # The canvas exists: the retry edits it and announces, instead of creating a second one.
+                    raise RetryLater(str(exc), exc.after_seconds, refs=created) from None
+                return created
             except PermanentSlackError as exc:
                 if str(exc) not in NO_CANVAS:
                     raise

@@ -1,5 +1,7 @@
 """Post-mortems through the real app: history with threads, canvas, file fallback, states, reminders."""
 
+import asyncio
+
 from sqlalchemy import select
 
 from bot.slack.history import SlackHistory
@@ -68,6 +70,29 @@ async def test_without_canvases_the_draft_is_uploaded_as_a_file(sandbox, bot):
     [upload] = sandbox.workspace.files.values()
     assert upload["channel"] == room.id and upload["content"].startswith("# Post-mortem: INC-1")
     assert upload["filename"] == "INC-1-postmortem.md"
+
+
+async def test_a_refused_announcement_never_makes_a_second_canvas(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev3 Canvas retry")
+    sandbox.fail("chat.postMessage", status=429, error="ratelimited", retry_after=0,
+                 when=lambda params: "is ready as a canvas" in params.get("text", ""))
+    await sandbox.slash(ALICE, room.id, "/postmortem")
+    await settle(bot)
+    assert len(sandbox.workspace.canvases) == 1 and len(sandbox.calls_to("canvases.create")) == 1
+    assert any("post-mortem canvas of INC-1" in m.text or "is ready as a canvas" in m.text for m in room.messages)
+
+
+async def test_a_workspace_that_restricts_canvases_gets_the_file_and_a_failed_upload_is_retried(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev3 Canvas restricted")
+    sandbox.fail("canvases.create", status=200, error="restricted_action", times=10)  # every time, as a workspace would
+    sandbox.upload_failures = 1
+    await sandbox.slash(ALICE, room.id, "/postmortem")
+    await settle(bot)
+    await asyncio.sleep(1.2)  # the upload's retry back-off
+    await settle(bot)
+    assert not sandbox.workspace.canvases
+    uploaded = [f for f in sandbox.workspace.files.values() if f.get("channel") == room.id]
+    assert len(uploaded) == 1 and uploaded[0]["content"].startswith("# Post-mortem: INC-1")
 
 
 async def test_states_move_forward_once(sandbox, bot):
