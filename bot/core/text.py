@@ -16,6 +16,30 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Only what Slack itself writes between < and >: mentions, channels, specials, links. Anything else (a <b>
+# typed into a form, whose values come unescaped) stays as typed.
+_SLACK_TOKEN = re.compile(r"<((?:[@#!]|https?://|mailto:)[^<>]*)>")
+
+
+def slack_to_plain(text: str) -> str:
+    """Slack's message markup as a reader would see it: <url|label> -> "label (url)", <!channel> ->
+    "@channel", <#C1|name> -> "#name", <!date^…|fallback> -> fallback, and &lt; &gt; &amp; unescaped.
+    (Mentions of people are resolved to names by the caller, which knows them.)"""
+    def plain(match: re.Match) -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith("!date^"):
+            return label or target
+        if target.startswith("!"):
+            return "@" + (label or target[1:].split("^")[0])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("@"):
+            return "@" + (label or target[1:])
+        return f"{label} ({target})" if label and label != target else target
+    return _SLACK_TOKEN.sub(plain, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def escape_markdown(text: str) -> str:
     """Plain text for a Markdown document: a `[click](https://evil)`, an image or a `## heading` typed by
     someone shows as typed instead of rendering. Line breaks become spaces so that nothing starts a block."""

@@ -21,7 +21,7 @@ from bot.core import blameless, postmortem
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.ports import Clock, Dispatch, NoDispatch
 from bot.core.postmortem import HistoryMessage
-from bot.core.text import escape, escape_markdown
+from bot.core.text import escape, escape_markdown, slack_to_plain
 from bot.services.authorization import Authorizer
 from bot.storage.repository import Effect, Store, Transaction
 from bot.storage.runs import RunRepository
@@ -66,7 +66,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
     def markdown_text(value) -> str:
         # People's text (titles, updates, messages, names) shows as typed: mentions become names, then
         # nothing in it can render as a link, an image or a heading.
-        return escape_markdown(_MENTION.sub(lambda m: "@" + name_of(m.group(1)), str(value)))
+        return escape_markdown(slack_to_plain(_MENTION.sub(lambda m: "@" + name_of(m.group(1)), str(value))))
 
     found = postmortem.facts(incident, timeline, name_of)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(template_dir), str(BUILT_IN)]),

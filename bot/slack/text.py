@@ -12,7 +12,18 @@ USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """At most `limit` characters, never cutting a <@U…>, <!date…>, <url|label> or &amp; in half: half a
+    token renders as garbage, or as a link to somewhere else."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    opened = cut.rfind("<")
+    if opened != -1 and ">" not in cut[opened:]:
+        cut = cut[:opened]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:] and len(cut) - amp < 8:
+        cut = cut[:amp]
+    return cut.rstrip() + "…"
 
 
 def safe(text: str, limit: int) -> str:

@@ -161,6 +161,7 @@ async def test_who_may_draft_and_publish_and_a_published_version_is_never_replac
     room = await declare(sandbox, bot, ALICE, "sev2 [click](https://evil.example) ## not a heading")
     await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
     await resolve(sandbox, bot, room, summary="![pixel](https://evil.example/p.png) <b>bold</b>")
+    sandbox.say(BOB, room.id, "graph: <https://grafana.example/d/x|pool dashboard> <!channel>")
     await sandbox.slash(DAVE, "general", "/postmortem", "INC-1")  # not in the war room
     await settle(bot)
     assert any("Only people in #incident-" in r for r in replies_to(sandbox, DAVE))
@@ -171,6 +172,7 @@ async def test_who_may_draft_and_publish_and_a_published_version_is_never_replac
     text = first["markdown"]
     assert "Post-mortem: INC-1 · \\[click\\](https://evil.example) ## not a heading" in text
     assert "[click](https://evil" not in text and "![pixel]" not in text and "<b>" not in text
+    assert "graph: pool dashboard (https://grafana.example/d/x) @channel" in text  # Slack markup, readable
     assert "\\!\\[pixel\\](https://evil.example/p.png) \\<b\\>bold\\</b\\>" in text
 
     await sandbox.slash(BOB, room.id, "/postmortem", "publish")  # in the room, but not the IC

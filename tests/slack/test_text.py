@@ -21,3 +21,15 @@ def test_parse_user_forms():
     assert parse_user("U0BOB") == "U0BOB"
     assert parse_user("@bob") is None
     assert parse_user("<!channel>") is None
+
+
+def test_truncating_never_cuts_a_token_in_half():
+    from bot.slack.text import truncate
+
+    mention = "x" * 20 + "<@U0ALICE> said"
+    assert truncate(mention, 25) == "x" * 20 + "…"
+    date = "Due <!date^1795794705^{date_short_pretty}|2026-11-27 09:00 UTC> today"
+    assert truncate(date, 30) == "Due…"
+    assert truncate("a &amp; b", 5) == "a…"
+    assert truncate("plain words here", 10) == "plain wor…"
+    assert truncate("<@U0ALICE> is IC", 100) == "<@U0ALICE> is IC"
