@@ -146,6 +146,12 @@ class Dispatcher:
                 raise
             except Exception as exc:
                 bound.error("effect_failed", error=repr(exc))
+                report = getattr(performer, "report_failure", None)
+                if report is not None:
+                    try:
+                        await report(item.kind, exc, incident)
+                    except Exception:
+                        bound.exception("failure_report_failed")
                 return Settlement(item.id, "failed", error=repr(exc)[:500])
 
     async def drain(self, timeout: float = 10.0) -> None:

@@ -153,7 +153,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
     if http:
         secrets = [s.strip() for s in (runtime.env.pagerduty_webhook_secret or "").split(",") if s.strip()]
         app = http_server.build_app(lambda: _readiness(runtime), pagerduty_secrets=secrets,
-                                    pagerduty=runtime.pagerduty.handle if runtime.pagerduty else None)
+                                    pagerduty=runtime.pagerduty.handle if runtime.pagerduty else None,
+                                    outbox=runtime.dispatcher.outbox.counts)
         runner = await http_server.start(app, runtime.env.http_port, runtime.env.http_host)
     await runtime.socket.connect_async()
     # Everything built so far lives as long as the process: keep it out of the collector's full passes,

@@ -33,15 +33,23 @@ log = structlog.get_logger("warroom.http")
 
 
 def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = None,
-              pagerduty_secrets: list[str] | None = None, body_timeout: float = BODY_TIMEOUT) -> web.Application:
+              pagerduty_secrets: list[str] | None = None, body_timeout: float = BODY_TIMEOUT,
+              outbox: Callable[[], Awaitable[dict[str, int]]] | None = None) -> web.Application:
+    """`outbox`: effects by status, shown on /readyz (failed ones are what an operator looks at first)."""
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
         checks = await readiness()
         ready = all(checks.values())
-        return web.json_response({"status": "ready" if ready else "not ready", "checks": checks},
-                                 status=200 if ready else 503)
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        if outbox is not None:
+            try:
+                counts = await outbox()
+                body["effects"] = {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0)}
+            except Exception:
+                pass  # the database check above already says what is wrong
+        return web.json_response(body, status=200 if ready else 503)
 
     async def pagerduty_webhook(request: web.Request) -> web.Response:
         if pagerduty is None or not pagerduty_secrets:

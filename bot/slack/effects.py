@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.core.incident import Incident
 from bot.core.ports import Clock, RetryLater
-from bot.slack import blocks, paging_blocks
+from bot.slack import blocks, failures, paging_blocks
 
 log = structlog.get_logger("warroom.slack")
 
@@ -25,9 +25,10 @@ TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_una
 class PermanentSlackError(Exception):
     """Slack refused for good; `data` is its whole answer (some errors carry details, e.g. per-user `errors`)."""
 
-    def __init__(self, error: str, data: dict | None = None):
+    def __init__(self, error: str, data: dict | None = None, *, from_slack: bool = True):
         super().__init__(error)
         self.data = data or {}
+        self.from_slack = from_slack  # False: failed because of an earlier failure, or a bug: nothing to tell
 
 
 async def call(coroutine) -> Any:
@@ -71,12 +72,17 @@ class SlackEffects:
         if kind in ("dm", "digest", "handoff"):
             return await handler(payload, incident) or {}
         if handler is None or incident is None:
-            raise PermanentSlackError(f"unknown Slack effect {kind!r}")
+            raise PermanentSlackError(f"unknown Slack effect {kind!r}", from_slack=False)
         if kind != "create_channel" and not incident.channel_id:
             if kind == "link_pagerduty":  # its lane does not wait for the war room to be set up
                 raise RetryLater("the war room is not created yet")  # backs off like any retry
-            raise PermanentSlackError("the war room channel was never created")
+            raise PermanentSlackError("the war room channel was never created", from_slack=False)
         return await handler(payload, incident) or {}
+
+    async def report_failure(self, kind: str, error: Exception, incident: Incident | None) -> None:
+        """Called by the dispatcher when an effect failed for good."""
+        if isinstance(error, PermanentSlackError) and error.from_slack:
+            await failures.report(self.client, self.settings, kind, str(error), incident)
 
     # -- the war room ------------------------------------------------------------------------------
     async def _create_channel(self, payload, incident: Incident):

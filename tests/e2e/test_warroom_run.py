@@ -154,4 +154,17 @@ async def test_health_and_readiness(sandbox, warroom):
         async with session.get(f"http://127.0.0.1:{warroom.port}/readyz") as response:
             body = await response.json()
             assert response.status == 200 and body["checks"] == {"database": True, "slack": True}
+            assert body["effects"] == {"pending": 0, "failed": 0}
+        # An announcement Slack refuses for good shows on /readyz (readiness itself is about the process).
+        announce = sandbox.workspace.channel("incidents").id
+        sandbox.fail("chat.postMessage", status=200, error="is_archived", times=50,
+                     when=lambda params: params.get("channel") == announce)
+        await sandbox.slash("U0ALICE", "general", "/incident", "declare sev3 Archived announcements")
+        for _ in range(100):
+            async with session.get(f"http://127.0.0.1:{warroom.port}/readyz") as response:
+                body = await response.json()
+            if body["effects"]["failed"]:
+                break
+            await asyncio.sleep(0.05)
+        assert response.status == 200 and body["effects"]["failed"] == 1
     assert warroom.stop() == 0

@@ -122,3 +122,24 @@ async def test_the_sandbox_refuses_a_whole_invite_for_one_bad_user_without_force
     assert ALICE not in channel.members
     answer = await client.conversations_invite(channel=channel.id, users=f"{ALICE},{BOB}", force=True)
     assert ALICE in channel.members and answer["errors"] == [{"user": BOB, "ok": False, "error": "ura_max_channels"}]
+
+
+async def test_a_war_room_slack_refuses_to_create_tells_the_declarer_once(sandbox, bot):
+    sandbox.fail("conversations.create", status=200, error="restricted_action", times=50)
+    await sandbox.slash(ALICE, "general", "/incident", "declare sev2 Channels are restricted here")
+    await settle(bot)
+    assert not war_rooms(sandbox)
+    notices = [m.text for m in sandbox.workspace.dm(ALICE).messages if "could not" in m.text]
+    assert len(notices) == 1
+    assert "could not open the war room for INC-1" in notices[0] and "`restricted_action`" in notices[0]
+    assert "ask a Slack admin" in notices[0]
+
+
+async def test_an_announcement_slack_refuses_is_told_in_the_war_room(sandbox, bot):
+    announce = sandbox.workspace.channel("incidents").id
+    sandbox.fail("chat.postMessage", status=200, error="is_archived", times=50,
+                 when=lambda params: params.get("channel") == announce)
+    room = await declare(sandbox, bot, ALICE, "sev3 Announcements archived")
+    [notice] = [m.text for m in room.messages if "could not" in m.text]
+    assert "could not announce the incident" in notice and "The channel is archived" in notice
+    assert len([m for m in sandbox.workspace.dm(ALICE).messages if "could not" in m.text]) == 1
