@@ -43,7 +43,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-ChannelName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")]
+# A channel's name, or its ID (C…, G…: what stays right when someone renames the channel).
+ChannelName = Annotated[str, Field(pattern=r"^(?:[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{6,})$")]
 
 
 class SlackSection(_Strict):

@@ -37,7 +37,8 @@ def test_the_shipped_config_is_valid_and_keeps_the_standard_policy():
 def test_errors_name_file_line_and_field(tmp_path):
     path = write(tmp_path, "slack:\n  announce_channel: 'Bad Name'\nseverities:\n  sev1:\n    bogus: 1\n  sev9: {}\n")
     found = errors(path)
-    assert f"{path}:2: slack.announce_channel: String should match pattern '^[a-z0-9][a-z0-9_-]{{0,79}}$'" in found
+    assert f"{path}:2: slack.announce_channel: String should match pattern " \
+           f"'^(?:[a-z0-9][a-z0-9_-]{{0,79}}|[CG][A-Z0-9]{{6,}})$'" in found
     assert f"{path}:5: severities.sev1.bogus: Extra inputs are not permitted" in found
     assert any(e.startswith(f"{path}:6: severities.sev9") for e in found)
 

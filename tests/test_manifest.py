@@ -68,7 +68,7 @@ METHOD_SCOPES = {
     "chat_postMessage": {"chat:write"}, "chat_update": {"chat:write"}, "chat_postEphemeral": {"chat:write"},
     "conversations_create": {"channels:manage"}, "conversations_invite": {"channels:manage"},
     "conversations_setTopic": {"channels:manage"}, "conversations_setPurpose": {"channels:manage"},
-    "conversations_list": {"channels:read"}, "conversations_members": {"channels:read"},
+    "conversations_list": {"channels:read", "groups:read"}, "conversations_members": {"channels:read"},
     "conversations_history": {"channels:history"}, "conversations_replies": {"channels:history"},
     "users_info": {"users:read"}, "usergroups_list": {"usergroups:read"}, "usergroups_users_list": {"usergroups:read"},
     "pins_add": {"pins:write"}, "bookmarks_add": {"bookmarks:write"},

@@ -72,7 +72,14 @@ class WebApi:
         return {"channel": self.ws.channel(p["channel"]).to_api()}
 
     def conversations_list(self, p):
-        channels = sorted((c for c in self.ws.channels.values() if not c.is_im), key=lambda c: c.id)
+        # As Slack: `types` defaults to public channels; a private channel is listed only to its members;
+        # exclude_archived leaves archived ones out.
+        types = set(str(p.get("types") or "public_channel").split(","))
+        hide_archived = str(p.get("exclude_archived", "")).lower() in {"1", "true"}
+        channels = sorted((c for c in self.ws.channels.values() if not c.is_im
+                           and ("private_channel" in types and BOT_USER_ID in c.members if c.is_private
+                                else "public_channel" in types)
+                           and not (hide_archived and c.is_archived)), key=lambda c: c.id)
         start = int(p.get("cursor") or 0)
         limit = min(int(p.get("limit") or 100), 1000)
         page = channels[start:start + limit]
@@ -174,6 +181,10 @@ class WebApi:
             channel = self.ws.dm(target)
         else:
             channel = self.ws.channel(target)
+        if channel.is_private and BOT_USER_ID not in channel.members:
+            raise ApiError("channel_not_found")  # Slack does not even admit a private channel exists
+        if channel.is_archived:
+            raise ApiError("is_archived")
         if channel.is_im is False and BOT_USER_ID not in channel.members and channel.creator == BOT_USER_ID:
             raise ApiError("not_in_channel")
         text, blocks = p.get("text", ""), p.get("blocks") or []

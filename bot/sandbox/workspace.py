@@ -67,10 +67,13 @@ class Channel:
     pins: set[str] = field(default_factory=set)
     bookmarks: list[dict] = field(default_factory=list)
     is_im: bool = False
+    is_private: bool = False  # only its members see it; the bot, too, only once invited
+    is_archived: bool = False
 
     def to_api(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "is_channel": not self.is_im, "is_im": self.is_im,
-                "is_private": False, "creator": self.creator, "is_member": BOT_USER_ID in self.members,
+                "is_private": self.is_private, "is_archived": self.is_archived, "creator": self.creator,
+                "is_member": BOT_USER_ID in self.members,
                 "topic": {"value": self.topic}, "purpose": {"value": self.purpose}, "num_members": len(self.members)}
 
     def find(self, ts: str) -> Message:

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.core.incident import Incident
 from bot.core.ports import Clock, RetryLater
 from bot.slack import blocks, failures, paging_blocks
+from bot.slack.channels import ConfiguredChannels
 
 log = structlog.get_logger("warroom.slack")
 
@@ -64,7 +65,7 @@ class SlackEffects:
         self.client = client
         self.settings = settings
         self.clock = clock
-        self._channel_ids: dict[str, str] = {}
+        self.channels = ConfiguredChannels(client, call)
         self._bot_user: str | None = None
 
     async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
@@ -96,7 +97,7 @@ class SlackEffects:
             except PermanentSlackError as exc:
                 if str(exc) != "name_taken":
                     raise
-            existing = await self._find_channel(name)
+            existing = await self.channels.find(name)
             if existing and existing.get("creator") == await self._bot_user_id():
                 # We created it before a crash, and never recorded it: adopt it.
                 return {"channel_id": existing["id"], "channel_name": name}
@@ -169,7 +170,6 @@ class SlackEffects:
         await call(self.client.chat_postMessage(channel=payload["user"], text=text, blocks=blocks.section(text)))
 
     async def _digest(self, payload, incident):
-        channel = await self._channel_id(payload["channel"])
         items = [item for item in [await self.action_item(i) for i in payload["items"]] if item]
         today = self.clock.now().date()
         overdue = sum(1 for item in items if item.overdue(today))
@@ -179,8 +179,7 @@ class SlackEffects:
             lines.append(f"…and {len(items) - 40} more (`/incident actions overdue`)")
         text = (f":clipboard: *Open action items, {payload['month']}*: {len(items)} open, {overdue} overdue\n"
                 + ("\n".join(lines) if items else "Nothing open. :tada:"))
-        await call(self.client.chat_postMessage(channel=channel, text=blocks.truncate(text, 3000),
-                                                blocks=blocks.section(text)))
+        await self._post_to(payload["channel"], text=blocks.truncate(text, 3000), blocks=blocks.section(text))
 
     async def _post_action_item(self, payload, incident: Incident):
         item = await self.action_item(payload["item"])
@@ -216,11 +215,10 @@ class SlackEffects:
                                                  link=incident.pagerduty_url, emoji=":pager:"))
 
     async def _handoff(self, payload, incident):
-        channel = await self._channel_id(payload["channel"])
         text, rendered = paging_blocks.handoff(payload["rotation"], datetime.fromisoformat(payload["at"]),
                                                payload["outgoing"], payload["incoming"], payload["incidents"],
                                                payload.get("zone", "UTC"), payload.get("resolved"))
-        await call(self.client.chat_postMessage(channel=channel, text=text, blocks=rendered))
+        await self._post_to(payload["channel"], text=text, blocks=rendered)
 
     def _render(self, payload, incident: Incident, where: str = "room") -> str:
         template = payload.get("template")
@@ -269,26 +267,23 @@ class SlackEffects:
 
     # -- outside the war room ----------------------------------------------------------------------
     async def _announce(self, payload, incident: Incident):
-        channel = await self._channel_id(self.settings.slack.announce_channel)
         text = self._render(payload, incident, where="announce")
         thread = {} if payload["template"] == "declared" or not incident.announce_ts else {
             "thread_ts": incident.announce_ts, "reply_broadcast": True}
-        response = await call(self.client.chat_postMessage(channel=channel, text=text, blocks=blocks.section(text),
-                                                           **thread))
+        response = await self._post_to(self.settings.slack.announce_channel, text=text, blocks=blocks.section(text),
+                                       **thread)
         if payload["template"] == "declared":
             return {"announce_ts": response["ts"]}
 
     async def _announce_thread(self, payload, incident: Incident):
-        channel = await self._channel_id(self.settings.slack.announce_channel)
         text = self._render(payload, incident, where="announce")
         thread = {"thread_ts": incident.announce_ts} if incident.announce_ts else {}
-        await call(self.client.chat_postMessage(channel=channel, text=text, blocks=blocks.section(text), **thread))
+        await self._post_to(self.settings.slack.announce_channel, text=text, blocks=blocks.section(text), **thread)
 
     async def _notify_leadership(self, payload, incident: Incident):
-        channel = await self._channel_id(payload["channel"])
         text = (f":rotating_light: *{incident.severity.label}* in progress: {blocks.safe(incident.title, 500)} "
                 f"({incident.reference}). War room: <#{incident.channel_id}>")
-        await call(self.client.chat_postMessage(channel=channel, text=text, blocks=blocks.section(text)))
+        await self._post_to(payload["channel"], text=text, blocks=blocks.section(text))
 
     # -- lookups -----------------------------------------------------------------------------------
     async def _bot_user_id(self) -> str:
@@ -296,22 +291,6 @@ class SlackEffects:
             self._bot_user = (await call(self.client.auth_test()))["user_id"]
         return self._bot_user
 
-    async def _find_channel(self, name: str) -> dict | None:
-        cursor = None
-        while True:
-            response = await call(self.client.conversations_list(limit=1000, cursor=cursor,
-                                                                 exclude_archived=True, types="public_channel"))
-            for channel in response["channels"]:
-                self._channel_ids[channel["name"]] = channel["id"]
-                if channel["name"] == name:
-                    return channel
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-
-    async def _channel_id(self, name: str) -> str:
-        if name not in self._channel_ids:
-            channel = await self._find_channel(name)
-            if channel is None:
-                raise PermanentSlackError(f"channel #{name} not found: create it and invite warroom")
-        return self._channel_ids[name]
+    async def _post_to(self, ref: str, **message) -> dict:
+        """A post to a channel config.yaml names (by name or ID)."""
+        return await self.channels.post(ref, PermanentSlackError, **message)

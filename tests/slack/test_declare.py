@@ -143,3 +143,28 @@ async def test_an_announcement_slack_refuses_is_told_in_the_war_room(sandbox, bo
     [notice] = [m.text for m in room.messages if "could not" in m.text]
     assert "could not announce the incident" in notice and "The channel is archived" in notice
     assert len([m for m in sandbox.workspace.dm(ALICE).messages if "could not" in m.text]) == 1
+
+
+async def test_configured_channels_by_id_or_name_private_included_and_renames_picked_up(sandbox, bot_factory):
+    from bot.config import settings_from_mapping
+    from bot.sandbox.workspace import BOT_USER_ID
+    from tests.conftest import TEST_CONFIG
+
+    private = sandbox.workspace.add_channel("sre-private", creator=ALICE, members={ALICE})
+    private.is_private = True
+    leadership = sandbox.workspace.channel("leadership")
+    settings = settings_from_mapping({**TEST_CONFIG, "slack": {"announce_channel": "sre-private",
+                                                               "leadership_channel": leadership.id}})
+    bot = await bot_factory(settings)
+    await sandbox.slash(ALICE, "general", "/incident", "declare sev1 Private announcements")
+    await settle(bot)
+    assert not private.messages  # warroom is not in the private channel: it cannot see it
+    assert any("could not announce" in m.text and "channel #sre-private not found" in m.text
+               for m in sandbox.workspace.dm(ALICE).messages)
+    assert any("SEV-1" in m.text for m in leadership.messages)  # named by ID: no lookup at all
+    private.members.add(BOT_USER_ID)  # someone invites warroom
+    await declare(sandbox, bot, ALICE, "sev2 After the invite")
+    assert any("After the invite" in m.text for m in private.messages)
+    private.name = "sre-renamed"  # a rename: the remembered ID still works
+    await declare(sandbox, bot, ALICE, "sev2 After the rename")
+    assert any("After the rename" in m.text for m in private.messages)
