@@ -61,7 +61,8 @@ def demo(postmortem_dir: Path = typer.Option(Path("postmortems"), help="Where th
 
 
 @app.command()
-def check() -> None:
+def check(slack: bool = typer.Option(False, "--slack", help="Also check the live workspace: tokens, scopes and "
+                                                           "the configured channels.")) -> None:
     """Validate config.yaml and every runbook; errors name file, line and field."""
     from bot.runbooks import lint
 
@@ -99,8 +100,25 @@ def check() -> None:
             err.print(Text.assemble(("warning ", "yellow"), f"{env.config_path}: runbooks.execution.allow: "
                                     f"`{entry}` needs a second person's approval, but with runners `ic` and no "
                                     f"permissions.incident_managers nobody but the IC may approve it"))
+    if slack:
+        errors = errors + _check_slack(env, settings, out, err)
     if errors:
         raise typer.Exit(2)
+
+
+def _check_slack(env: Environment, settings: Settings, out: Console, err: Console) -> list[str]:
+    from bot.slack.workspace_check import check_workspace
+
+    if not env.slack_bot_token or not env.slack_app_token:
+        err.print(Text.assemble(("error ", "red"), "--slack needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN in the "
+                                                    "environment"))
+        return ["tokens"]
+    fine, wrong = asyncio.run(check_workspace(env, settings))
+    for line in fine:
+        out.print(f"  {line}")
+    for line in wrong:
+        err.print(Text.assemble(("error ", "red"), line))
+    return wrong
 
 
 @app.command()

@@ -140,3 +140,45 @@ def test_check_warns_about_a_two_person_command_nobody_could_approve(tmp_path):
     config.write_text(f"runbooks:\n  directory: {runbooks}\n  execution:\n    allow: [rollback/undo]\n"
                       "permissions:\n  incident_managers: sre-leads\n")
     assert "second person" not in warroom("check", env={"WARROOM_CONFIG": str(config)}).stderr
+
+
+async def warroom_async(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """The CLI as a subprocess without blocking the event loop (the sandbox it talks to runs in this one)."""
+    import asyncio
+    import os
+    import sys
+
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *args, env={**os.environ, **env},
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_check_slack_reports_tokens_scopes_and_channels(sandbox, tmp_path):
+    from bot.sandbox.server import APP_TOKEN, BOT_TOKEN
+
+    private = sandbox.workspace.add_channel("sre-private", creator="U0ALICE", members={"U0ALICE"})
+    private.is_private = True
+    archived = sandbox.workspace.add_channel("old-leadership", creator="U0ALICE", members={"U0ALICE"})
+    archived.is_archived = True
+    sandbox.workspace.scopes.discard("groups:read")
+    config = tmp_path / "config.yaml"
+    config.write_text("slack:\n  announce_channel: sre-private\n  leadership_channel: old-leadership\n"
+                      "action_items:\n  digest_channel: general\n")
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": sandbox.api_url,
+           "WARROOM_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+    code, out, err = await warroom_async("check", "--slack", env=env)
+    assert code == 2, out + err
+    assert "workspace Sandbox as @warroom" in out and "Socket Mode connections open" in out
+    assert "missing groups:read" in err
+    assert "slack.announce_channel: #sre-private not found" in err
+    assert "slack.leadership_channel: #old-leadership is archived" in err
+    assert "action_items.digest_channel: #general OK" in out
+
+    sandbox.workspace.scopes.add("groups:read")
+    config.write_text("slack:\n  announce_channel: incidents\n")
+    code, out, err = await warroom_async("check", "--slack", env=env)
+    assert code == 0, out + err
+    assert "all 15 that manifest.yaml asks for" in out and "slack.announce_channel: #incidents OK" in out
+    code, out, err = await warroom_async("check", "--slack", env={**env, "SLACK_BOT_TOKEN": "xoxb-wrong"})
+    assert code == 2 and "SLACK_BOT_TOKEN: Slack refused it (invalid_auth)" in err

@@ -9,6 +9,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from bot.slack.scopes import EVENTS, REQUIRED_SCOPES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Slack's app-manifest rules (https://api.slack.com/reference/manifests) for the parts warroom's manifest
@@ -68,7 +70,7 @@ METHOD_SCOPES = {
     "chat_postMessage": {"chat:write"}, "chat_update": {"chat:write"}, "chat_postEphemeral": {"chat:write"},
     "conversations_create": {"channels:manage"}, "conversations_invite": {"channels:manage"},
     "conversations_setTopic": {"channels:manage"}, "conversations_setPurpose": {"channels:manage"},
-    "conversations_list": {"channels:read", "groups:read"}, "conversations_members": {"channels:read"},
+    "conversations_list": {"channels:read", "groups:read"}, "conversations_info": {"channels:read", "groups:read"}, "conversations_members": {"channels:read"},
     "conversations_history": {"channels:history"}, "conversations_replies": {"channels:history"},
     "users_info": {"users:read"}, "usergroups_list": {"usergroups:read"}, "usergroups_users_list": {"usergroups:read"},
     "pins_add": {"pins:write"}, "bookmarks_add": {"bookmarks:write"},
@@ -100,12 +102,12 @@ def test_the_manifest_asks_for_exactly_the_scopes_the_code_uses():
     listened = set(re.findall(r'@app\.event\("([a-z_]+)"', code()))
     needed = ALWAYS | {scope for method in called for scope in METHOD_SCOPES[method]} | {
         scope for event in listened for scope in EVENT_SCOPES[event]}
-    assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed
+    assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed == REQUIRED_SCOPES
 
 
 def test_the_manifest_subscribes_to_exactly_the_events_and_commands_the_code_handles():
     listened = set(re.findall(r'@app\.event\("([a-z_]+)"', code()))
-    assert set(manifest()["settings"]["event_subscriptions"]["bot_events"]) == listened
+    assert set(manifest()["settings"]["event_subscriptions"]["bot_events"]) == listened == EVENTS
     commands = set(re.findall(r'@app\.command\("(/[a-z]+)"', code()))
     assert {c["command"] for c in manifest()["features"]["slash_commands"]} == commands
     assert manifest()["settings"]["socket_mode_enabled"] is True

@@ -136,7 +136,8 @@ class SlackSandbox:
                                      headers=exc.headers)
         except KeyError as exc:
             return web.json_response({"ok": False, "error": "invalid_arguments", "missing": str(exc)})
-        return web.json_response({"ok": True, **body})
+        # As Slack: every answer says which scopes the token has.
+        return web.json_response({"ok": True, **body}, headers={"X-OAuth-Scopes": ",".join(sorted(self.workspace.scopes))})
 
     async def _upload(self, request: web.Request) -> web.Response:
         stored = self.workspace.files.get(request.match_info["file_id"])

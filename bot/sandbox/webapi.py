@@ -69,7 +69,10 @@ class WebApi:
         return {"channel": channel.to_api()}
 
     def conversations_info(self, p):
-        return {"channel": self.ws.channel(p["channel"]).to_api()}
+        channel = self.ws.channel(p["channel"])
+        if channel.is_private and BOT_USER_ID not in channel.members:
+            raise ApiError("channel_not_found")
+        return {"channel": channel.to_api()}
 
     def conversations_list(self, p):
         # As Slack: `types` defaults to public channels; a private channel is listed only to its members;

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from bot.slack.scopes import REQUIRED_SCOPES
+
 TEAM_ID = "T0SANDBOX"
 APP_ID = "A0WARROOM"
 BOT_USER_ID = "U0WARROOM"
@@ -107,6 +109,7 @@ class Workspace:
         # People Slack will not add to a channel, with the error it gives: a deactivated account
         # (user_is_deactivated), a guest at their channel limit (ura_max_channels), ...
         self.uninvitable: dict[str, str] = {}
+        self.scopes: set[str] = set(REQUIRED_SCOPES)  # what the installed bot token was granted
         self._ids = itertools.count(1)
         self._last_micros = 0
         for name in ("incidents", "leadership", "general", "oncall"):
