@@ -43,6 +43,7 @@ from bot.slack import actions, commands, events, runbook_actions, views
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects import SlackEffects
 from bot.slack.handling import SlackDeps
+from bot.slack.jobs import Jobs
 from bot.slack.history import SlackHistory
 from bot.slack.postmortem_effects import PostmortemEffects
 from bot.slack.runbook_effects import RunbookEffects
@@ -77,6 +78,7 @@ class Runtime:
     oncall: OnCallService
     escalation: EscalationService
     pagerduty: PagerDutyMirror | None
+    jobs: Jobs
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -132,13 +134,15 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
     app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
                    process_before_response=True)
-    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory)
+    jobs = Jobs()
+    deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
+                     jobs)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
     runbook_actions.register(app, runbooks)
     socket = EarlyAckSocketModeHandler(app, env.slack_app_token, ping_interval=10)
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
-                   postmortems, action_items, oncall, escalation, mirror)
+                   postmortems, action_items, oncall, escalation, mirror, jobs)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
@@ -169,6 +173,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
     finally:
         log.info("warroom_stopping")
         await _close_socket(runtime.socket)
+        await runtime.jobs.drain(timeout=10)
         await runtime.timers.stop()
         await runtime.dispatcher.stop()
         for task in (timers_task, dispatcher_task):

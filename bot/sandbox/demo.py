@@ -56,7 +56,7 @@ class Script:
 
     async def settle(self) -> None:
         for _ in range(2):
-            while not self.runtime.socket.idle:  # listeners that acked early finish their replies
+            while not (self.runtime.socket.idle and self.runtime.jobs.idle):  # early-acked listeners and jobs finish
                 await asyncio.sleep(0.01)
             await self.runtime.dispatcher.drain(timeout=15)
             await asyncio.sleep(0.02)

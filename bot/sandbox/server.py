@@ -48,6 +48,9 @@ class ApiCall:
     at: float
 
 
+TRIGGER_LIFETIME = 3.0  # seconds a trigger_id stays usable (Slack's limit)
+VIEW_ACK_DEADLINE = 3.0  # seconds Slack waits for a view_submission's ack before it shows an error
+
 class SlackSandbox:
     def __init__(self, *, latency: float = 0.0, workspace: Workspace | None = None):
         self.workspace = workspace or Workspace()
@@ -58,7 +61,7 @@ class SlackSandbox:
         self.api = WebApi(self.workspace, lambda: self.api_url, self._emit_event)
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future] = {}
-        self._triggers: dict[str, str] = {}
+        self._triggers: dict[str, tuple[str, float]] = {}  # trigger_id -> (user, when it was made)
         self._responses: dict[str, dict] = {}
         self._counter = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -128,7 +131,15 @@ class SlackSandbox:
             self.connections_opened += 1
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={uuid.uuid4()}"})
         if method == "views.open":
-            params["_user"] = self._triggers.get(params.get("trigger_id", ""), "")
+            # As Slack: a trigger_id opens one view, within 3 seconds of the click or command that made it.
+            user, issued = self._triggers.pop(params.get("trigger_id", ""), ("", None))
+            if issued is None:
+                self.calls.append(ApiCall(method, params, time.monotonic()))
+                return web.json_response({"ok": False, "error": "invalid_trigger_id"})
+            if time.monotonic() - issued > TRIGGER_LIFETIME:
+                self.calls.append(ApiCall(method, params, time.monotonic()))
+                return web.json_response({"ok": False, "error": "expired_trigger_id"})
+            params["_user"] = user
         try:
             body = self.api.call(method, params)
         except ApiError as exc:
@@ -228,7 +239,7 @@ class SlackSandbox:
     # -- the driver: what users do -------------------------------------------------------------------
     def _trigger(self, user: str) -> str:
         trigger = f"{next(self._counter)}.{uuid.uuid4().hex[:12]}"
-        self._triggers[trigger] = user
+        self._triggers[trigger] = (user, time.monotonic())
         return trigger
 
     def _response_url(self, user: str, channel: str, ephemeral: Ephemeral | None = None,
@@ -330,7 +341,8 @@ class SlackSandbox:
         payload = {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "sandbox"},
                    "user": self._user_obj(user), "api_app_id": APP_ID, "token": "legacy",
                    "trigger_id": self._trigger(user), "view": submitted}
-        response = await self.deliver("interactive", payload, **options)
+        # Slack gives up on a submission not acked within 3 s, and the person sees an error.
+        response = await self.deliver("interactive", payload, **{"timeout": VIEW_ACK_DEADLINE, **options})
         if response.get("response_action") != "errors":
             self.workspace.views.pop(view_id, None)
         return response

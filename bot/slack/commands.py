@@ -31,7 +31,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.command("/postmortem")
     async def postmortem_command(ack, command, respond):
         await ack()
-        await guarded(responder(respond), _postmortem(command, respond, deps))
+        # Drafting reads the whole war room: a job of its own, so nobody else's request waits behind it.
+        deps.jobs.spawn(guarded(responder(respond), _postmortem(command, respond, deps)), "postmortem")
 
     @app.command("/oncall")
     async def oncall_command(ack, respond):
@@ -61,9 +62,12 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
                                     view=blocks.declare_modal(deps.settings.policies, channel))
             return
         severity = parsed.severity or DEFAULT_SEVERITY
-        result = await service.declare(title=parsed.text, severity=severity, actor=user, request_key=key,
-                                       is_drill=parsed.drill)
-        await reply(declared_reply(result, parsed.severity is None, len(parsed.text) > TITLE_SHOWN))
+
+        async def declare() -> None:  # the on-call lookup may wait on PagerDuty: a job of its own
+            result = await service.declare(title=parsed.text, severity=severity, actor=user, request_key=key,
+                                           is_drill=parsed.drill)
+            await reply(declared_reply(result, parsed.severity is None, len(parsed.text) > TITLE_SHOWN))
+        deps.jobs.spawn(guarded(reply, declare()), "declare")
     elif parsed.name == "sev":
         incident = await service.change_severity(channel, parsed.severity, user, key)
         await reply(f"Severity is now {incident.severity.label}.")

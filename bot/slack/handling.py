@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 import structlog
@@ -18,6 +18,7 @@ from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.slack.directory import SlackDirectory
+from bot.slack.jobs import Jobs
 
 log = structlog.get_logger("warroom.slack")
 
@@ -35,6 +36,7 @@ class SlackDeps:
     actions: "ActionItemService | None" = None
     oncall: "OnCallService | None" = None
     membership: "SlackDirectory | None" = None  # told about joins and leaves
+    jobs: Jobs = field(default_factory=Jobs)  # slow work, after the ack
 
 
 FORGED = "That button or form carries a value warroom did not make; nothing was changed."

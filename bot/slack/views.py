@@ -9,6 +9,7 @@ import structlog
 from slack_bolt.async_app import AsyncApp
 
 from bot.core.incident import DomainError, Role, Severity, Status
+from bot.services.incidents import Duplicate
 from bot.slack.commands import declared_reply
 from bot.slack.handling import FORGED, SlackDeps, submit_modal
 from bot.slack.ids import ActionId, CallbackId
@@ -38,14 +39,27 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         user = body["user"]["id"]
         title = (values.get(ActionId.TITLE_INPUT) or "").strip()
 
-        async def work():
-            return await service.declare(
-                title=title, severity=_choice(Severity, values.get(ActionId.SEVERITY_INPUT), int), actor=user,
-                request_key=f"view:{view['id']}", description=values.get(ActionId.DESCRIPTION_INPUT) or "",
-                service=values.get(ActionId.SERVICE_INPUT) or "")
-        result = await submit_modal(ack, work(), "title")
-        if result is not None:
+        async def check():  # what can be wrong with the form shows in the form; the rest comes after the ack
+            if not title:
+                raise DomainError("An incident needs a title.")
+            return _choice(Severity, values.get(ActionId.SEVERITY_INPUT), int)
+        severity = await submit_modal(ack, check(), "title")
+        if severity is None:
+            return
+
+        async def declare():  # the on-call lookup may wait on PagerDuty: after the ack, as a job of its own
+            try:
+                result = await service.declare(
+                    title=title, severity=severity, actor=user, request_key=f"view:{view['id']}",
+                    description=values.get(ActionId.DESCRIPTION_INPUT) or "",
+                    service=values.get(ActionId.SERVICE_INPUT) or "")
+            except Duplicate:
+                return
+            except DomainError as exc:
+                await _tell(client, view.get("private_metadata") or user, user, f":warning: {exc}")
+                return
             await _tell(client, view.get("private_metadata") or user, user, declared_reply(result, False, False))
+        deps.jobs.spawn(declare(), "declare")
 
     @app.view(CallbackId.ROLE_MODAL)
     async def role_submitted(ack, body, view):
@@ -87,7 +101,13 @@ def _choice(enum, value, convert=str):
 
 
 async def _tell(client, channel: str, user: str, text: str) -> None:
+    """Only for them, where they were; where warroom cannot post (a DM, a private channel it is not in), as a DM."""
     try:
         await client.chat_postEphemeral(channel=channel, user=user, text=text)
+        return
     except Exception:
         log.info("ephemeral_reply_failed", channel=channel)
+    try:
+        await client.chat_postMessage(channel=user, text=text)
+    except Exception:
+        log.warning("reply_not_delivered", user=user)

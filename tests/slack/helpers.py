@@ -12,8 +12,8 @@ async def settle(bot) -> None:
     """Waits for listeners that acked early and for every queued effect."""
     for _ in range(3):
         await asyncio.sleep(0.03)
-        for _ in range(1500):  # requests acked on arrival may still be queued or being worked on
-            if bot.socket.idle:
+        for _ in range(1500):  # requests acked on arrival may still be queued, worked on, or running as jobs
+            if bot.socket.idle and bot.jobs.idle:
                 break
             await asyncio.sleep(0.01)
         await bot.dispatcher.drain(timeout=15)

@@ -3,7 +3,7 @@
 import json
 
 from bot.sandbox.workspace import BOT_USER_ID
-from bot.slack.ids import ActionId
+from bot.slack.ids import ActionId, CallbackId
 from tests.conftest import ALICE, BOB, CAROL, DAVE
 from tests.slack.helpers import (bot_texts, card, declare, replies_to, settle, submit_modal, war_rooms)
 
@@ -168,3 +168,38 @@ async def test_configured_channels_by_id_or_name_private_included_and_renames_pi
     private.name = "sre-renamed"  # a rename: the remembered ID still works
     await declare(sandbox, bot, ALICE, "sev2 After the rename")
     assert any("After the rename" in m.text for m in private.messages)
+
+
+async def test_the_declare_form_is_answered_within_three_seconds_however_slow_the_on_call_lookup(sandbox, bot):
+    import asyncio
+
+    lookup = bot.incidents.oncall.users
+
+    async def slow(slots, at):  # PagerDuty's /oncalls taking its time
+        await asyncio.sleep(4)
+        return await lookup(slots, at)
+    bot.incidents.oncall.users = slow
+    await sandbox.slash(ALICE, "general", "/incident", "declare")
+    await settle(bot)
+    view = sandbox.last_view(ALICE)
+    # The sandbox, as Slack, gives up on an ack later than 3 s: this raises TimeoutError if it is late.
+    await sandbox.submit_view(ALICE, view["id"], {ActionId.TITLE_INPUT: "Slow pager", ActionId.SEVERITY_INPUT: "2"})
+    await settle(bot)
+    [room] = war_rooms(sandbox)
+    assert room.name.endswith("slow-pager")
+    assert any("Declared INC-1" in r for r in replies_to(sandbox, ALICE))
+
+
+async def test_slow_post_mortems_never_leave_a_form_to_expire_behind_them(sandbox, bot):
+    import asyncio
+
+    rooms = [await declare(sandbox, bot, ALICE, f"sev3 Busy {n}") for n in range(8)]
+    # Every history read waits out a 4 s rate limit: eight drafts at once would hold every worker.
+    sandbox.fail("conversations.history", status=429, error="ratelimited", retry_after=4, times=8)
+    for room in rooms:
+        await sandbox.slash(ALICE, room.id, "/postmortem")
+    await sandbox.slash(ALICE, rooms[0].id, "/incident", "update")  # no text: a form, whose trigger lives 3 s
+    await asyncio.sleep(0.5)
+    assert sandbox.last_view(ALICE)["callback_id"] == CallbackId.UPDATE_MODAL
+    await settle(bot)
+    assert len(sandbox.workspace.canvases) == 8
