@@ -63,6 +63,9 @@ def render_channel(workspace: Workspace, name: str) -> str:
         if message.subtype == "channel_join":
             out.append(f"         · {plain(message.text, workspace)}")
             continue
+        if message.subtype == "channel_topic":  # Slack's own line, as Slack shows it
+            out.append(f"         · {workspace.users.get(message.user, 'warroom')} {plain(message.text, workspace)}")
+            continue
         pin = " 📌" if message.ts in channel.pins else ""
         rendered = render_message(message, workspace)
         rendered[0] += pin

@@ -94,6 +94,8 @@ class WebApi:
         if len(p.get("topic", "")) > MAX_TOPIC:
             raise ApiError("too_long")
         channel.topic = p.get("topic", "")
+        # As Slack: every change leaves a line in the channel.
+        self.ws.post(channel, BOT_USER_ID, f"set the channel topic: {channel.topic}", subtype="channel_topic")
         return {"channel": channel.to_api()}
 
     def conversations_setPurpose(self, p):

@@ -78,8 +78,8 @@ def after_update(incident: Incident, events: list[Event]) -> list[list[Effect]]:
         Effect(SLACK, "post_message", {"template": "update", **payload}),
         Effect(SLACK, "announce_thread", {"template": "update", **payload}),
     ]
-    if len(events) > 1:  # the status changed too
-        wave += [Effect(SLACK, "update_card"), Effect(SLACK, "set_topic")]
+    if len(events) > 1:  # the status changed too: the card shows it (the topic does not, see blocks.topic)
+        wave.append(Effect(SLACK, "update_card"))
     if not incident.is_drill:
         wave.append(Effect(STATUS_PAGE, "update", payload))
     return [wave]

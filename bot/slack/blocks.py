@@ -190,8 +190,11 @@ def action_items(title: str, items: list, today) -> Blocks:
 
 
 def topic(incident: Incident) -> str:
+    """Severity, commander and title: what changes seldom. Every topic change leaves a line in the channel, so
+    the status (investigating, identified, ...) lives on the pinned card, and only the resolve shows here."""
     owner = f"IC <@{incident.commander}>" if incident.commander else "no IC yet"
-    return truncate(f"{incident.severity.label} · {incident.status.label} · {owner} · "
+    state = "Resolved · " if not incident.is_open else ""
+    return truncate(f"{state}{incident.severity.label} · {owner} · "
                     f"{incident.title.replace('<', '‹').replace('>', '›')}", 250)
 
 

@@ -107,10 +107,10 @@ async def test_a_whole_incident_through_warroom_run(sandbox, warroom):
     await sandbox.submit_view(ALICE, view[-1]["id"], {ActionId.SUMMARY_INPUT: "Rolled back 4f2a"})
     await eventually(sandbox, lambda: any("All clear" in m.text for m in room.messages)
                      and any("Resolved" in m.text for m in ws.channel("incidents").messages)
-                     and room.topic.startswith("SEV-1 · Resolved"))
+                     and room.topic.startswith("Resolved · SEV-1"))
 
     assert len([c for c in ws.channels.values() if c.name.startswith("incident-")]) == 1
-    assert room.topic.startswith("SEV-1 · Resolved · IC <@U0ALICE>")
+    assert room.topic.startswith("Resolved · SEV-1 · IC <@U0ALICE>")
     texts = [m.text for m in room.messages]
     assert any("Escalated from SEV-2 to SEV-1" in t for t in texts)
     assert any("*Update* (Identified)" in t for t in texts)

@@ -15,7 +15,7 @@ async def test_declare_opens_the_war_room_and_announces_it(sandbox, bot):
     [room] = war_rooms(sandbox)
     assert room.name == f"incident-{bot.dispatcher.clock.now():%Y%m%d}-payments-api-returning-503"
     assert room.members >= {BOT_USER_ID, ALICE, BOB} and CAROL not in room.members
-    assert room.topic.startswith("SEV-2 · Investigating · no IC yet · Payments API returning 503")
+    assert room.topic.startswith("SEV-2 · no IC yet · Payments API returning 503")
     assert "INC-1" in room.purpose
     pinned = card(room)
     bot_posts = [m for m in room.messages if m.bot]

@@ -106,6 +106,8 @@ async def test_a_pushpin_on_a_thread_reply_adds_the_reply_and_one_elsewhere_asks
 
 async def test_resolve_asks_first_then_announces_the_all_clear(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev2 Payments API returning 503")
+    await sandbox.slash(ALICE, room.id, "/incident", "update identified Bad deploy 4f2a")
+    await sandbox.slash(ALICE, room.id, "/incident", "update monitoring Rolled back, watching")
     await sandbox.slash(ALICE, room.id, "/incident", "resolve Rolled back 4f2a")
     await settle(bot)
     assert (await bot.incidents.find_in(room.id)).is_open  # nothing happens before the confirmation
@@ -120,7 +122,10 @@ async def test_resolve_asks_first_then_announces_the_all_clear(sandbox, bot):
     assert "Time to acknowledge" in all_clear and "post-mortem is required" in all_clear
     assert not any(b["type"] == "actions" for b in card(room).blocks)
     assert "Time to acknowledge / mitigate / resolve" in json.dumps(card(room).blocks)
-    assert room.topic.startswith("SEV-2 · Resolved")
+    assert room.topic.startswith("Resolved · SEV-2")
+    # Every topic change leaves a line in the channel: the status changes made none, only the declaration and
+    # the resolve did.
+    assert len([m for m in room.messages if m.subtype == "channel_topic"]) == 2
     assert any("Resolved" in m.text for m in sandbox.workspace.channel("incidents").messages[1:])
     await sandbox.slash(ALICE, room.id, "/incident", "sev 1")
     await settle(bot)
