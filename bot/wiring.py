@@ -44,6 +44,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.effects import SlackEffects
 from bot.slack.handling import SlackDeps
 from bot.slack.jobs import Jobs
+from bot.slack.rate_budget import BudgetedWebClient, RateBudget
 from bot.slack.history import SlackHistory
 from bot.slack.postmortem_effects import PostmortemEffects
 from bot.slack.runbook_effects import RunbookEffects
@@ -81,7 +82,8 @@ class Runtime:
     jobs: Jobs
 
 
-def build(env: Environment, settings: Settings, clock: Clock | None = None) -> Runtime:
+def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
+          budget: RateBudget | None = None) -> Runtime:
     if not env.slack_bot_token or not env.slack_app_token:
         raise SystemExit("SLACK_BOT_TOKEN and SLACK_APP_TOKEN must be set (or try `warroom demo`).")
     clock = clock or SystemClock()
@@ -92,8 +94,9 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None) -> R
     # One HTTP session for all Web API calls: slack_sdk otherwise opens a new one for every call.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     bolt_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10, session=http)
-    effects_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
-                                    retry_handlers=[], session=http)
+    # The outbox's client asks one shared rate budget before every call (bot/slack/rate_budget.py).
+    effects_client = BudgetedWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
+                                       retry_handlers=[], session=http, budget=budget or RateBudget())
     directory = SlackDirectory(bolt_client)
     performers: dict = {"statuspage": LoggingStatusPage()}
     dispatcher = Dispatcher(store, performers, clock)

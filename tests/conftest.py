@@ -133,8 +133,11 @@ async def bot_factory(sandbox, database_url, settings):
 
     running = []
 
-    async def start(settings_: Settings | None = None, clock=None):
-        runtime = wiring.build(sandbox_environment(sandbox, database_url), settings_ or settings, clock)
+    async def start(settings_: Settings | None = None, clock=None, budget=None):
+        from bot.slack.rate_budget import RateBudget
+
+        runtime = wiring.build(sandbox_environment(sandbox, database_url), settings_ or settings, clock,
+                               budget=budget or RateBudget.unlimited())
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=False))
         await asyncio.wait_for(ready.wait(), 15)
@@ -195,7 +198,9 @@ async def pagerduty_bot_factory(sandbox, database_url, pagerduty):
     async def start(settings_: Settings, clock=None):
         port = free_port()
         env = pagerduty_environment(sandbox_environment(sandbox, database_url, port), pagerduty)
-        runtime = wiring.build(env, settings_, clock)
+        from bot.slack.rate_budget import RateBudget
+
+        runtime = wiring.build(env, settings_, clock, budget=RateBudget.unlimited())
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=True))
         await asyncio.wait_for(ready.wait(), 15)

@@ -28,6 +28,7 @@ MAX_WEBHOOK_BYTES = 1024 * 1024
 HEADER_TIMEOUT = 10.0  # seconds to send a whole request line and headers; also the idle keep-alive
 BODY_TIMEOUT = 10.0
 MAX_CONNECTIONS = 256
+LINGER = 2.0
 
 log = structlog.get_logger("warroom.http")
 
@@ -59,7 +60,9 @@ def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = N
             body = await asyncio.wait_for(request.read(), body_timeout)
         except asyncio.TimeoutError:
             log.warning("webhook_body_timeout")
-            return _refuse(408, f"the body did not arrive within {body_timeout:g} s")
+            refusal = _refuse(408, f"the body did not arrive within {body_timeout:g} s")
+            refusal.force_close()  # the rest of the body is not waited for
+            return refusal
         try:
             # The signature first: nothing about an unsigned body is worth reading.
             verify(pagerduty_secrets, body, request.headers.get("X-PagerDuty-Signature"))
@@ -91,7 +94,9 @@ def _refuse(status: int, reason: str) -> web.Response:
 
 async def start(app: web.Application, port: int, host: str = "0.0.0.0", *, header_timeout: float = HEADER_TIMEOUT,
                 max_connections: int = MAX_CONNECTIONS) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=header_timeout)
+    # lingering_time: how long an unread rest of a body is read after the answer (aiohttp's 10 s would let a
+    # client that stopped sending hold its handler, and warroom's shutdown, that long).
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=header_timeout, lingering_time=LINGER)
     await runner.setup()
     _cap_connections(runner.server, max_connections)
     await web.TCPSite(runner, host, port).start()

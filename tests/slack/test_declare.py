@@ -203,3 +203,24 @@ async def test_slow_post_mortems_never_leave_a_form_to_expire_behind_them(sandbo
     assert sandbox.last_view(ALICE)["callback_id"] == CallbackId.UPDATE_MODAL
     await settle(bot)
     assert len(sandbox.workspace.canvases) == 8
+
+
+async def test_a_burst_of_declarations_drains_at_slacks_rate_without_collecting_429s(sandbox, bot_factory):
+    import time
+
+    from bot.slack.rate_budget import RateBudget
+
+    sandbox.rate_limits = True  # Tier 2 methods 20 a minute, posts one a second per channel, as Slack
+    bot = await bot_factory(budget=RateBudget())
+    started = time.monotonic()
+    for n in range(24):
+        await sandbox.slash(ALICE, "general", "/incident", f"declare sev3 Burst {n}")
+    await sandbox.wait_for(lambda: len([c for c in war_rooms(sandbox) if c.pins]) == 24, timeout=60)
+    await sandbox.wait_for(lambda: len(sandbox.workspace.channel("incidents").messages) == 24, timeout=60)
+    drained = time.monotonic() - started
+    rooms = war_rooms(sandbox)
+    assert len(rooms) == 24 and len(sandbox.calls_to("conversations.create")) - sandbox.rate_limited <= 24
+    assert all(len(room.pins) == 1 and len(bot_texts(room)) >= 2 for room in rooms)  # card and assessment, once
+    # 20 creations go at once, the other 4 one every 3 s: the tier's bound, without a wall of 429s.
+    assert drained >= 4 * 3 - 1
+    assert sandbox.rate_limited <= 2, sandbox.rate_limited  # without the shared budget: about 200
