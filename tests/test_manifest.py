@@ -111,3 +111,5 @@ def test_the_manifest_subscribes_to_exactly_the_events_and_commands_the_code_han
     commands = set(re.findall(r'@app\.command\("(/[a-z]+)"', code()))
     assert {c["command"] for c in manifest()["features"]["slash_commands"]} == commands
     assert manifest()["settings"]["socket_mode_enabled"] is True
+    # Pages and reminders are DMs from the app: its Messages tab must be on, or nobody can answer them.
+    assert manifest()["features"]["app_home"]["messages_tab_enabled"] is True

@@ -215,7 +215,13 @@ class WebApi:
         return {"channel": channel.id, "ts": message.ts, "text": message.text}
 
     def chat_postEphemeral(self, p):
+        # As Slack: not into a conversation warroom cannot see (another person's DM, a private channel it is
+        # not in), and only to someone in the channel.
         channel = self.ws.channel(p["channel"])
+        if channel.is_private and BOT_USER_ID not in channel.members:
+            raise ApiError("channel_not_found")
+        if not channel.is_im and p["user"] not in channel.members:
+            raise ApiError("user_not_in_channel")
         blocks = p.get("blocks") or []
         _check_blocks(blocks, MAX_BLOCKS_MESSAGE)
         ts = self.ws.new_ts()

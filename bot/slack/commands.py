@@ -37,7 +37,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.command("/oncall")
     async def oncall_command(ack, respond):
         await ack()
-        await guarded(responder(respond), _oncall(respond, deps))
+        # Rotations from PagerDuty ask its /oncalls: a job of its own, like every slow answer.
+        deps.jobs.spawn(guarded(responder(respond), _oncall(respond, deps)), "oncall")
 
 
 async def _oncall(respond, deps: SlackDeps) -> None:

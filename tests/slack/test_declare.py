@@ -224,3 +224,16 @@ async def test_a_burst_of_declarations_drains_at_slacks_rate_without_collecting_
     # 20 creations go at once, the other 4 one every 3 s: the tier's bound, without a wall of 429s.
     assert drained >= 4 * 3 - 1
     assert sandbox.rate_limited <= 2, sandbox.rate_limited  # without the shared budget: about 200
+
+
+async def test_the_declare_forms_confirmation_reaches_someone_who_opened_it_in_a_dm(sandbox, bot):
+    # /incident in a DM between two people: warroom cannot post there, ephemeral or not.
+    payload = sandbox.slash_payload(ALICE, "general", "/incident", "declare")
+    payload["channel_id"], payload["channel_name"] = "D0SOMEDM", "directmessage"
+    await sandbox.deliver("slash_commands", payload)
+    await settle(bot)
+    view = sandbox.last_view(ALICE)
+    await sandbox.submit_view(ALICE, view["id"], {ActionId.TITLE_INPUT: "From a DM", ActionId.SEVERITY_INPUT: "3"})
+    await settle(bot)
+    assert len(war_rooms(sandbox)) == 1
+    assert any("Declared INC-1" in m.text for m in sandbox.workspace.dm(ALICE).messages)
