@@ -27,7 +27,7 @@ CONFIG = "slack: {announce_channel: incidents}\nescalation: {enabled: false}\n"
 
 async def main() -> None:
     sandbox = await SlackSandbox().start()
-    sandbox.rate_limits = True
+    sandbox.limits.enabled = True
     workdir = Path(tempfile.mkdtemp(prefix="warroom-burst-"))
     process, _, _ = await start_warroom(sandbox, workdir, CONFIG)
     try:
@@ -48,7 +48,7 @@ async def main() -> None:
               f"every announcement) after {drained:.1f} s")
         print(f"war rooms {len(rooms())}, cards pinned {sum(1 for r in rooms() if len(r.pins) == 1)}, "
               f"announcements {len(announced)}  (each expected {DECLARES}, once)")
-        print(f"429s received: {sandbox.rate_limited} of {len(calls)} Slack calls "
+        print(f"429s received: {sandbox.limits.refused} of {len(calls)} Slack calls "
               f"(conversations.create called {len(creates)} times)")
         tier2 = (DECLARES - 20) * 3  # 20 at once, then one every 3 s
         posts = DECLARES - 3  # the announcement channel: 3 at once, then one a second

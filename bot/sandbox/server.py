@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 import json
 import time
 import uuid
@@ -18,6 +17,7 @@ from typing import Any, Callable
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.limits import SlackRateLimits
 from bot.sandbox.webapi import WebApi
 from bot.sandbox.workspace import (
     APP_ID,
@@ -49,8 +49,6 @@ class ApiCall:
     at: float
 
 
-TIER_2_METHODS = {"conversations.create", "conversations.setTopic", "conversations.setPurpose", "pins.add",
-                  "bookmarks.add", "canvases.create", "conversations.list"}
 TRIGGER_LIFETIME = 3.0  # seconds a trigger_id stays usable (Slack's limit)
 VIEW_ACK_DEADLINE = 3.0  # seconds Slack waits for a view_submission's ack before it shows an error
 
@@ -61,12 +59,9 @@ class SlackSandbox:
         self.calls: list[ApiCall] = []
         self.faults: list[Fault] = []
         self.upload_failures = 0  # how many file uploads (the step after files.getUploadURLExternal) fail
-        # Slack's rate limits (Tier 2 methods 20 a minute, posts one a second per channel), answered with 429
-        # and Retry-After as Slack does. Off unless a test or bench turns it on: most tests are about other
-        # things, and would only wait.
-        self.rate_limits = False
-        self.rate_limited = 0  # how many 429s the limits gave
-        self._limit_times: dict[str, float] = {}
+        # Slack's rate limits, answered with 429 and Retry-After as Slack does. Off unless a test or bench
+        # turns them on (`sandbox.limits.enabled = True`): most tests are about other things, and would wait.
+        self.limits = SlackRateLimits()
         self.api = WebApi(self.workspace, lambda: self.api_url, self._emit_event)
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future] = {}
@@ -108,21 +103,6 @@ class SlackSandbox:
     def api_url(self) -> str:
         return f"{self.base_url}api/"
 
-    def _over_limit(self, method: str, params: dict) -> int:
-        """Seconds to wait (a whole number, as Slack's Retry-After) when this call is over Slack's rate."""
-        if method in TIER_2_METHODS:
-            key, per_second, burst = method, 20 / 60, 20
-        elif method == "chat.postMessage" and params.get("channel"):
-            key, per_second, burst = f"post:{params['channel']}", 1.0, 3
-        else:
-            return 0
-        now, interval = time.monotonic(), 1 / per_second
-        at = max(self._limit_times.get(key, 0.0), now)
-        if at - now > (burst - 1) * interval + 0.1:  # a little slack for clocks that are not the same
-            return max(1, math.ceil(at - (burst - 1) * interval - now))
-        self._limit_times[key] = at + interval
-        return 0
-
     def fail(self, method: str, *, status: int = 500, error: str = "internal_error", times: int = 1,
              retry_after: int | None = None, when: Callable[[dict], bool] | None = None) -> None:
         self.faults.append(Fault(method, status, error, times, retry_after, when))
@@ -146,12 +126,10 @@ class SlackSandbox:
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         self.calls.append(ApiCall(method, params, time.monotonic()))
-        if self.rate_limits:
-            wait = self._over_limit(method, params)
-            if wait:
-                self.rate_limited += 1
-                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                         headers={"Retry-After": str(wait)})
+        wait = self.limits.retry_after(method, params)
+        if wait:
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(wait)})
         for fault in self.faults:
             if fault.method in (method, "*") and fault.times > 0 and (fault.when is None or fault.when(params)):
                 fault.times -= 1

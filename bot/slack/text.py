@@ -27,15 +27,8 @@ def truncate(text: str, limit: int) -> str:
 
 
 def safe(text: str, limit: int) -> str:
-    """Escape, then cut so that an entity like &amp; is never split."""
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
-    cut = escaped[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut.rstrip() + "…"
+    """People's text for Slack: escaped, then cut so that an entity like &amp; is never split."""
+    return truncate(escape(text), limit)
 
 
 def mention(user: str | None) -> str:

@@ -210,7 +210,7 @@ async def test_a_burst_of_declarations_drains_at_slacks_rate_without_collecting_
 
     from bot.slack.rate_budget import RateBudget
 
-    sandbox.rate_limits = True  # Tier 2 methods 20 a minute, posts one a second per channel, as Slack
+    sandbox.limits.enabled = True  # Tier 2 methods 20 a minute, posts one a second per channel, as Slack
     bot = await bot_factory(budget=RateBudget())
     started = time.monotonic()
     for n in range(24):
@@ -219,11 +219,11 @@ async def test_a_burst_of_declarations_drains_at_slacks_rate_without_collecting_
     await sandbox.wait_for(lambda: len(sandbox.workspace.channel("incidents").messages) == 24, timeout=60)
     drained = time.monotonic() - started
     rooms = war_rooms(sandbox)
-    assert len(rooms) == 24 and len(sandbox.calls_to("conversations.create")) - sandbox.rate_limited <= 24
+    assert len(rooms) == 24 and len(sandbox.calls_to("conversations.create")) - sandbox.limits.refused <= 24
     assert all(len(room.pins) == 1 and len(bot_texts(room)) >= 2 for room in rooms)  # card and assessment, once
     # 20 creations go at once, the other 4 one every 3 s: the tier's bound, without a wall of 429s.
     assert drained >= 4 * 3 - 1
-    assert sandbox.rate_limited <= 2, sandbox.rate_limited  # without the shared budget: about 200
+    assert sandbox.limits.refused <= 2, sandbox.limits.refused  # without the shared budget: about 200
 
 
 async def test_the_declare_forms_confirmation_reaches_someone_who_opened_it_in_a_dm(sandbox, bot):
