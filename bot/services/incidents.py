@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 import structlog
 
 from bot.config import Settings
-from bot.core import escalation, permissions, reminders
 from bot.core import incident as core
+from bot.core import permissions
 from bot.core.incident import (
     DomainError,
     Incident,
@@ -29,7 +28,7 @@ from bot.core.severity import targets_to_page
 from bot.core.text import escape
 from bot.services import effects
 from bot.services.authorization import Authorizer
-from bot.services.escalation import chain_of
+from bot.services.incident_timers import schedule_timers
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
@@ -347,40 +346,8 @@ class IncidentService:
         return incident
 
     async def _schedule(self, tx: Transaction, incident: Incident, *, declared: bool = False) -> None:
-        """Moves the incident's timers to match its new state, in the same transaction as the change."""
-        timers = TimerRepository(tx)
-        reminder, nudge = reminders.status_reminder_key(incident.id), reminders.ic_nudge_key(incident.id)
-        pending = await timers.pending([reminder, nudge])
-        now = self.clock.now()
-        due = reminders.next_status_reminder(incident, self.settings.policy(incident.severity),
-                                             incident.last_update_at or incident.declared_at)
-        current = pending.get(reminder)
-        if due is None:
-            if current:
-                await timers.cancel(reminder)
-        elif due <= now and current is not None and current.due_at > now:
-            pass  # already overdue and reminded: keep the next reminder where it is
-        elif current is None or current.due_at != due:
-            await timers.set(reminder, reminders.STATUS_REMINDER, due, incident_id=incident.id)
-        minutes = self.settings.file.reminders.ic_nudge_minutes
-        wanted = incident.is_open and not incident.commander and minutes
-        if not wanted and nudge in pending:
-            await timers.cancel(nudge)
-        elif wanted and declared:
-            # Set once, at the declaration; after that it only repeats itself or is cancelled.
-            await timers.set(nudge, reminders.IC_NUDGE, incident.declared_at + timedelta(minutes=minutes),
-                             incident_id=incident.id)
-        chain = chain_of(self.settings, self.chains, incident) if self.settings.file.escalation.enabled else ()
-        key = escalation.escalation_key(incident.id)
-        if declared and chain:
-            await timers.set(key, escalation.ESCALATION, incident.declared_at + chain[0].after, incident_id=incident.id,
-                             payload={"step": 0})
-        elif not declared and (escalation.settled(incident) or not chain):
-            await timers.cancel(key)  # acknowledged, commanded, resolved, or a severity that pages nobody
-        elif not declared and await timers.status(key) in (None, "cancelled"):
-            # A severity change made the incident page: its chain starts now, counted from now.
-            await timers.set(key, escalation.ESCALATION, now + chain[0].after, incident_id=incident.id,
-                             payload={"step": 0, "started": now.isoformat()})
+        await schedule_timers(TimerRepository(tx), incident, self.settings, self.chains, self.clock.now(),
+                              declared=declared)
 
     async def _check_permission(self, incident: Incident, action: str, verb: str, actor: str) -> None:
         await self.auth.rule(self.settings.file.permissions.rule(action), action, verb, incident, actor)
