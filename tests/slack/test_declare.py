@@ -211,7 +211,7 @@ async def test_a_burst_of_declarations_drains_at_slacks_rate_without_collecting_
     from bot.slack.rate_budget import RateBudget
 
     sandbox.limits.enabled = True  # Tier 2 methods 20 a minute, posts one a second per channel, as Slack
-    bot = await bot_factory(budget=RateBudget())
+    await bot_factory(budget=RateBudget())
     started = time.monotonic()
     for n in range(24):
         await sandbox.slash(ALICE, "general", "/incident", f"declare sev3 Burst {n}")
