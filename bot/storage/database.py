@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "warroom_read_only"
+MIGRATION_LOCK = 0x7761_7272_6F6F_6D01  # "warroom" + 1: the advisory lock that serialises migrations
 
 
 def create_engine(url: str, **options) -> AsyncEngine:
@@ -53,12 +54,17 @@ def _alembic_config() -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Any number of replicas may call this at once. On PostgreSQL the first takes an advisory lock held until
+    its migrations commit, and the others then find the schema at head and do nothing (without it they all
+    raced to create alembic_version). On SQLite the transaction begins IMMEDIATE, which is the same lock."""
     def run(connection) -> None:
         config = _alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await connection.run_sync(run)
 
 

@@ -1,0 +1,34 @@
+"""Migrations: any number of replicas may start at once on an empty database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from bot.storage import database
+
+
+async def test_replicas_starting_together_migrate_an_empty_database_once(database_url):
+    engines = [database.create_engine(database_url) for _ in range(4)]
+    try:
+        await asyncio.gather(*(database.upgrade(engine) for engine in engines))
+        async with engines[0].connect() as connection:
+            versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+            incidents = (await connection.execute(text("SELECT count(*) FROM incidents"))).scalar()
+        assert len(versions) == 1 and incidents == 0
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_three_processes_upgrading_at_once_all_succeed(database_url):
+    import os
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    processes = [await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "db", "upgrade", env=env,
+                                                      stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                 for _ in range(3)]
+    results = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in processes)), 60)
+    assert [p.returncode for p in processes] == [0, 0, 0], [err.decode()[-500:] for _, err in results]
