@@ -7,7 +7,14 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.core.incident import DomainError, Severity
 from bot.slack import blocks
-from bot.slack.handling import FORGED, SlackDeps, guarded, payload_int, responder
+from bot.slack.handling import (
+    FORGED,
+    SlackDeps,
+    guarded,
+    open_view,
+    payload_int,
+    responder,
+)
 from bot.slack.ids import ActionId
 from bot.slack.text import safe
 
@@ -76,7 +83,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
         async def open_modal():
             await service.check_member(channel, user, "assign roles in")
-            await client.views_open(trigger_id=body["trigger_id"], view=blocks.role_modal(channel))
+            await open_view(client, body["trigger_id"], blocks.role_modal(channel))
         await guarded(responder(respond), open_modal())
 
     @app.action(ActionId.POST_UPDATE)
@@ -86,7 +93,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
         async def open_modal():
             incident = await service.check_member(channel, user, "post updates to")
-            await client.views_open(trigger_id=body["trigger_id"], view=blocks.update_modal(channel, incident.status))
+            await open_view(client, body["trigger_id"], blocks.update_modal(channel, incident.status))
         await guarded(responder(respond), open_modal())
 
     @app.action(ActionId.RESOLVE)
@@ -96,6 +103,6 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
         async def open_modal():
             incident = await service.check_may(channel, "resolve", user)
-            await client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(channel, incident))
+            await open_view(client, body["trigger_id"], blocks.resolve_modal(channel, incident))
         await guarded(responder(respond), open_modal())
 

@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.core.incident import DomainError, Severity
 from bot.slack import blocks, paging_blocks, runbook_blocks
-from bot.slack.handling import SlackDeps, guarded, responder
+from bot.slack.handling import SlackDeps, guarded, open_view, responder
 from bot.slack.parsing import Parsed, parse
 from bot.slack.text import parse_user, safe, slack_date
 
@@ -59,8 +59,8 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
         await respond(text=blocks.HELP, blocks=blocks.help_blocks(), response_type="ephemeral")
     elif parsed.name == "declare":
         if not parsed.text:
-            await client.views_open(trigger_id=command["trigger_id"],
-                                    view=blocks.declare_modal(deps.settings.policies, channel))
+            await open_view(client, command["trigger_id"],
+                                    blocks.declare_modal(deps.settings.policies, channel))
             return
         severity = parsed.severity or DEFAULT_SEVERITY
 
@@ -78,8 +78,8 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
     elif parsed.name == "update":
         if not parsed.text:
             incident = await service.incident_in(channel)
-            await client.views_open(trigger_id=command["trigger_id"],
-                                    view=blocks.update_modal(channel, incident.status))
+            await open_view(client, command["trigger_id"],
+                                    blocks.update_modal(channel, incident.status))
             return
         await service.post_update(channel, parsed.text, parsed.status, user, key)
     elif parsed.name == "timeline":
@@ -87,8 +87,8 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
         await reply(f":pushpin: Added to the {incident.reference} timeline.")
     elif parsed.name == "resolve":
         incident = await service.check_may(channel, "resolve", user)
-        await client.views_open(trigger_id=command["trigger_id"],
-                                view=blocks.resolve_modal(channel, incident, parsed.text))
+        await open_view(client, command["trigger_id"],
+                                blocks.resolve_modal(channel, incident, parsed.text))
     elif parsed.name == "runbook" and deps.runbooks is not None:
         await _runbook(parsed.text, channel, user, key, respond, deps)
     elif parsed.name == "action" and deps.actions is not None:

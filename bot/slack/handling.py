@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+import aiohttp
 import structlog
+from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.core.incident import DomainError
@@ -60,6 +63,33 @@ def payload_int(text: Any) -> int:
         return int(text)
     log.warning("malformed_payload_value", fields=["int"])
     raise DomainError(FORGED)
+
+
+TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+VIEW_RETRY_WITHIN = 2.5  # seconds: a trigger_id lives 3
+
+
+async def open_view(client, trigger_id: str, view: dict) -> None:
+    """views.open, tried again on a 429, a 5xx or a lost connection while its trigger_id still lives: without
+    it the person would have to type the command again."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + VIEW_RETRY_WITHIN, 0.2
+    while True:
+        try:
+            await client.views_open(trigger_id=trigger_id, view=view)
+            return
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if not (status == 429 or status >= 500 or exc.response.get("error") in TRANSIENT):
+                raise
+            if loop.time() + delay > deadline:
+                raise
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            if loop.time() + delay > deadline:
+                raise
+        log.info("views_open_retried")
+        await asyncio.sleep(delay)
+        delay *= 2
 
 
 async def guarded(reply: Reply, work: Awaitable):

@@ -15,6 +15,7 @@ from bot.services.runbooks import RunbookService
 from bot.slack import runbook_blocks as blocks
 from bot.slack.handling import (
     guarded,
+    open_view,
     payload_int,
     payload_value,
     responder,
@@ -66,8 +67,8 @@ def register(app: AsyncApp, service: RunbookService) -> None:
             view = await service.view(value["run"], channel_id=channel)
             steps = view.run.runbook.steps
             title = steps[value["step"]].title if 0 <= value["step"] < len(steps) else ""
-            await client.views_open(trigger_id=body["trigger_id"],
-                                    view=blocks.note_modal(value["run"], value["step"], title, channel))
+            await open_view(client, body["trigger_id"],
+                                    blocks.note_modal(value["run"], value["step"], title, channel))
         await guarded(responder(respond), open_modal())
 
     @app.view(CallbackId.RUNBOOK_NOTE_MODAL)

@@ -118,3 +118,13 @@ async def test_an_update_too_long_for_one_block_is_cut_but_kept(sandbox, bot):
     incident = await bot.incidents.find_in(room.id)
     assert [t.text for t in await bot.incidents.timeline(incident.id) if t.kind == "update"] == [text.strip()]
     assert json.dumps(update.blocks).count("word") < 1500
+
+
+async def test_a_form_slack_refuses_once_is_opened_on_a_second_try_within_its_trigger(sandbox, bot):
+    room = await declare(sandbox, bot, "U0ALICE", "sev3 Forms retried")
+    sandbox.fail("views.open", status=500, error="internal_error", times=1)
+    sandbox.fail("views.open", status=429, error="ratelimited", retry_after=0, times=1)
+    await sandbox.slash("U0ALICE", room.id, "/incident", "update")  # no text: the update form
+    await settle(bot)
+    assert sandbox.last_view("U0ALICE")["callback_id"] == "post_update_modal"
+    assert len(sandbox.calls_to("views.open")) == 3
