@@ -18,6 +18,7 @@ from typing import Any, Callable
 from aiohttp import WSMsgType, web
 
 from bot.sandbox.limits import SlackRateLimits
+from bot.sandbox.people import PeopleInChannels
 from bot.sandbox.webapi import WebApi
 from bot.sandbox.workspace import (
     APP_ID,
@@ -52,7 +53,7 @@ class ApiCall:
 TRIGGER_LIFETIME = 3.0  # seconds a trigger_id stays usable (Slack's limit)
 VIEW_ACK_DEADLINE = 3.0  # seconds Slack waits for a view_submission's ack before it shows an error
 
-class SlackSandbox:
+class SlackSandbox(PeopleInChannels):
     def __init__(self, *, latency: float = 0.0, workspace: Workspace | None = None):
         self.workspace = workspace or Workspace()
         self.latency = latency
@@ -362,41 +363,6 @@ class SlackSandbox:
                        {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True, "is_enterprise_install": False}]}
         return await self.deliver("events_api", payload, **options)
 
-    def say(self, user: str, channel: str, text: str, thread_ts: str | None = None):
-        chan = self.workspace.channel(channel)
-        chan.members.add(user)
-        return self.workspace.post(chan, user, text, thread_ts=thread_ts)
-
-    async def join(self, user: str, channel: str) -> dict:
-        """Someone joins a channel (Slack tells the app with member_joined_channel)."""
-        chan = self.workspace.channel(channel)
-        chan.members.add(user)
-        return await self.event({"type": "member_joined_channel", "user": user, "channel": chan.id,
-                                 "channel_type": "C", "team": TEAM_ID, "event_ts": self.workspace.new_ts()})
-
-    async def leave(self, user: str, channel: str) -> dict:
-        chan = self.workspace.channel(channel)
-        chan.members.discard(user)
-        return await self.event({"type": "member_left_channel", "user": user, "channel": chan.id,
-                                 "channel_type": "C", "team": TEAM_ID, "event_ts": self.workspace.new_ts()})
-
-    async def react(self, user: str, channel: str, ts: str, reaction: str = "pushpin", **options) -> dict:
-        chan = self.workspace.channel(channel)
-        message = chan.find(ts)
-        return await self.event({"type": "reaction_added", "user": user, "reaction": reaction,
-                                 "item": {"type": "message", "channel": chan.id, "ts": ts},
-                                 "item_user": message.user, "event_ts": self.workspace.new_ts()}, **options)
-
-    async def pin(self, user: str, channel: str, ts: str, **options) -> dict:
-        chan = self.workspace.channel(channel)
-        message = chan.find(ts)
-        chan.pins.add(ts)
-        return await self.event({"type": "pin_added", "user": user, "channel_id": chan.id,
-                                 "item": {"type": "message", "channel": chan.id, "message": message.to_api(),
-                                          "created": int(time.time())}, "event_ts": self.workspace.new_ts()},
-                                **options)
-
-    # -- reading the workspace ---------------------------------------------------------------------
     def messages_with_action(self, channel: str, action_id: str) -> list:
         """Messages of a channel that carry an element with this action_id, oldest first."""
         found = []
