@@ -60,7 +60,7 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
     elif parsed.name == "declare":
         if not parsed.text:
             await open_view(client, command["trigger_id"],
-                                    blocks.declare_modal(deps.settings.policies, channel))
+                            blocks.declare_modal(deps.settings.policies, channel))
             return
         severity = parsed.severity or DEFAULT_SEVERITY
 
@@ -79,7 +79,7 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
         if not parsed.text:
             incident = await service.incident_in(channel)
             await open_view(client, command["trigger_id"],
-                                    blocks.update_modal(channel, incident.status))
+                            blocks.update_modal(channel, incident.status))
             return
         await service.post_update(channel, parsed.text, parsed.status, user, key)
     elif parsed.name == "timeline":
@@ -88,7 +88,7 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
     elif parsed.name == "resolve":
         incident = await service.check_may(channel, "resolve", user)
         await open_view(client, command["trigger_id"],
-                                blocks.resolve_modal(channel, incident, parsed.text))
+                        blocks.resolve_modal(channel, incident, parsed.text))
     elif parsed.name == "runbook" and deps.runbooks is not None:
         await _runbook(parsed.text, channel, user, key, respond, deps)
     elif parsed.name == "action" and deps.actions is not None:

@@ -83,7 +83,7 @@ class SlackEffects:
     async def report_failure(self, kind: str, error: Exception, incident: Incident | None) -> None:
         """Called by the dispatcher when an effect failed for good."""
         if isinstance(error, PermanentSlackError) and error.from_slack:
-            await failures.report(self.client, self.settings, kind, str(error), incident)
+            await failures.report(self.client, kind, str(error), incident)
 
     # -- the war room ------------------------------------------------------------------------------
     async def _create_channel(self, payload, incident: Incident):

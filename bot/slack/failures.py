@@ -12,8 +12,8 @@ import re
 import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings
 from bot.core.incident import Incident
+from bot.core.text import escape
 
 log = structlog.get_logger("warroom.slack")
 USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
@@ -45,10 +45,10 @@ def notice(kind: str, error: str, incident: Incident) -> str:
             f"`{error}`. {advice} The incident itself is recorded: `/incident status` shows it.")
 
 
-async def report(client: AsyncWebClient, settings: Settings, kind: str, error: str, incident: Incident | None) -> None:
+async def report(client: AsyncWebClient, kind: str, error: str, incident: Incident | None) -> None:
     if incident is None:
         return
-    text = notice(kind, error, incident).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = escape(notice(kind, error, incident))
     targets = [incident.declared_by] if USER_ID.match(incident.declared_by or "") else []
     if incident.channel_id and kind != "create_channel":
         targets.append(incident.channel_id)

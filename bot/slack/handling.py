@@ -7,13 +7,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-import aiohttp
 import structlog
-from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.core.incident import DomainError
-from bot.core.ports import Clock
+from bot.core.ports import Clock, RetryLater
 from bot.services.actions import ActionItemService
 from bot.services.incidents import Duplicate, IncidentService
 from bot.services.oncall import OnCallService
@@ -21,6 +19,7 @@ from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.slack.directory import SlackDirectory
+from bot.slack.effects import call
 from bot.slack.jobs import Jobs
 
 log = structlog.get_logger("warroom.slack")
@@ -65,26 +64,20 @@ def payload_int(text: Any) -> int:
     raise DomainError(FORGED)
 
 
-TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 VIEW_RETRY_WITHIN = 2.5  # seconds: a trigger_id lives 3
 
 
 async def open_view(client, trigger_id: str, view: dict) -> None:
-    """views.open, tried again on a 429, a 5xx or a lost connection while its trigger_id still lives: without
-    it the person would have to type the command again."""
+    """views.open, tried again on what Slack may answer differently a moment later (a 429, a 5xx, a lost
+    connection: `call` sorts them as effects do) while its trigger_id still lives: without it the person would
+    have to type the command again."""
     loop = asyncio.get_running_loop()
     deadline, delay = loop.time() + VIEW_RETRY_WITHIN, 0.2
     while True:
         try:
-            await client.views_open(trigger_id=trigger_id, view=view)
+            await call(client.views_open(trigger_id=trigger_id, view=view))
             return
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            if not (status == 429 or status >= 500 or exc.response.get("error") in TRANSIENT):
-                raise
-            if loop.time() + delay > deadline:
-                raise
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except RetryLater:
             if loop.time() + delay > deadline:
                 raise
         log.info("views_open_retried")

@@ -58,6 +58,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             except DomainError as exc:
                 await _tell(client, view.get("private_metadata") or user, user, f":warning: {exc}")
                 return
+            except Exception:
+                log.exception("declare_failed")
+                await _tell(client, view.get("private_metadata") or user, user, ":x: Something went wrong on "
+                            "warroom's side and has been logged. Check `/incident list` before declaring again.")
+                return
             await _tell(client, view.get("private_metadata") or user, user, declared_reply(result, False, False))
         deps.jobs.spawn(declare(), "declare")
 
