@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from bot.core.ports import Clock, EffectPerformer, RetryLater
+from bot.heartbeat import LEASE
 from bot.processes import dead_here
 from bot.storage.repository import OutboxItem, OutboxStore, Settlement, Store
 from bot.storage.timers import TimerStore
@@ -31,16 +32,18 @@ def backoff_seconds(attempts: int) -> float:
 
 class Dispatcher:
     def __init__(self, store: Store, performers: dict[str, EffectPerformer], clock: Clock, *,
-                 lease: timedelta = timedelta(seconds=60), idle_wait: float = 30.0, concurrency: int = 16):
+                 lease: timedelta = LEASE, idle_wait: float | None = None, concurrency: int = 16):
         self.outbox = OutboxStore(store)
         self.store = store
         self.performers = performers
         self.clock = clock
         self.lease = lease
-        self.idle_wait = idle_wait
+        # Another replica's lease may lapse at any time: look at least twice per lease.
+        self.idle_wait = idle_wait if idle_wait is not None else lease.total_seconds() / 2
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wakeup = asyncio.Event()
         self._running: set[asyncio.Task] = set()
+        self._holding: set[int] = set()  # outbox ids leased to this dispatcher and being performed
         self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
 
@@ -54,6 +57,7 @@ class Dispatcher:
         """Performs effects a service leased to this dispatcher in its own transaction (see Store.transaction):
         the first wave of a change leaves without another claim round trip."""
         if items:
+            self._holding.update(item.id for item in items)
             task = asyncio.create_task(self._perform_wave(items, incident))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
@@ -80,6 +84,7 @@ class Dispatcher:
                 log.exception("outbox_claim_failed")
                 claimed, incidents = [], {}
                 await asyncio.sleep(1)
+            self._holding.update(item.id for item in claimed)
             for item in claimed:
                 task = asyncio.create_task(self._perform(item, incidents.get(item.incident_id)))
                 self._running.add(task)
@@ -106,16 +111,26 @@ class Dispatcher:
         async with self.store.reading() as tx:
             return await tx.incidents(ids)
 
+    async def renew_leases(self) -> None:
+        """Called by the heartbeat: effects being performed here stay leased here while this process lives."""
+        await self.outbox.renew(list(self._holding), self.owner, self.clock.now() + self.lease)
+
     async def _perform(self, item: OutboxItem, incident) -> None:
-        settlement = await self._attempt(item, incident)
-        await self.outbox.settle([settlement], self.clock.now())
+        try:
+            settlement = await self._attempt(item, incident)
+            await self.outbox.settle([settlement], self.clock.now())
+        finally:
+            self._holding.discard(item.id)
         self._wakeup.set()  # the next wave may go; timers are not concerned
 
     async def _perform_wave(self, items: list[OutboxItem], incident) -> None:
         """A wave handed over by a service: its effects run side by side and settle in one transaction.
         Nothing is lost by waiting for the slowest: the next wave waits for the whole wave anyway."""
-        settlements = await asyncio.gather(*(self._attempt(item, incident) for item in items))
-        await self.outbox.settle(settlements, self.clock.now())
+        try:
+            settlements = await asyncio.gather(*(self._attempt(item, incident) for item in items))
+            await self.outbox.settle(settlements, self.clock.now())
+        finally:
+            self._holding.difference_update(item.id for item in items)
         self._wakeup.set()
 
     async def _attempt(self, item: OutboxItem, incident) -> Settlement:
@@ -178,13 +193,14 @@ class Dispatcher:
 class TimerLoop:
     """Fires due timers (reminders, nudges). Sleeps until the next one is due or until woken."""
 
-    def __init__(self, store: Store, handlers: dict, clock: Clock, *, lease: timedelta = timedelta(seconds=60),
-                 idle_wait: float = 30.0):
+    def __init__(self, store: Store, handlers: dict, clock: Clock, *, lease: timedelta = LEASE,
+                 idle_wait: float | None = None):
         self.timers = TimerStore(store)
         self.handlers = handlers
         self.clock = clock
         self.lease = lease
-        self.idle_wait = idle_wait
+        self.idle_wait = idle_wait if idle_wait is not None else lease.total_seconds() / 2
+        self._holding: set[int] = set()  # timers claimed here whose handlers have not finished
         self.owner = f"{socket.gethostname()}:{os.getpid()}:t{id(self):x}"
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -192,7 +208,16 @@ class TimerLoop:
     def wake(self) -> None:
         self._wakeup.set()
 
+    async def renew_leases(self) -> None:
+        """Called by the heartbeat: timers whose handlers run here stay leased here while this process lives."""
+        await self.timers.renew(list(self._holding), self.owner, self.clock.now() + self.lease)
+
     async def run(self) -> None:
+        with contextlib.suppress(Exception):  # timers a dead process of this host held are due again at once
+            for owner in await self.timers.lease_owners():
+                if dead_here(owner):
+                    log.info("timer_lease_recovered", owner=owner)
+                    await self.timers.release(owner)
         while not self._stopping:
             self._wakeup.clear()
             try:
@@ -201,6 +226,7 @@ class TimerLoop:
                 log.exception("timer_claim_failed")
                 due = []
                 await asyncio.sleep(1)
+            self._holding.update(timer.id for timer in due)
             for timer in due:
                 handler = self.handlers.get(timer.kind)
                 structlog.contextvars.clear_contextvars()
@@ -214,6 +240,8 @@ class TimerLoop:
                 except Exception:
                     # The lease lapses and the timer is tried again, by this process or another.
                     log.exception("timer_failed", kind=timer.kind, key=timer.key)
+                finally:
+                    self._holding.discard(timer.id)
             if due:
                 continue
             timeout = self.idle_wait

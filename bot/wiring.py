@@ -12,7 +12,6 @@ from pathlib import Path
 
 import aiohttp
 import structlog
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -48,8 +47,11 @@ from bot.slack.rate_budget import BudgetedWebClient, RateBudget
 from bot.slack.history import SlackHistory
 from bot.slack.postmortem_effects import PostmortemEffects
 from bot.slack.runbook_effects import RunbookEffects
-from bot.slack.socket import EarlyAckSocketModeHandler
+from bot.slack.identity import BotIdentity
+from bot.slack.socket import InboxSocketModeHandler
+from bot.heartbeat import Heartbeat
 from bot.storage import database
+from bot.storage.inbox import InboxStore
 from bot.storage.repository import Store
 
 log = structlog.get_logger("warroom")
@@ -69,7 +71,7 @@ class Runtime:
     dispatcher: Dispatcher
     incidents: IncidentService
     app: AsyncApp
-    socket: AsyncSocketModeHandler
+    socket: InboxSocketModeHandler
     http: aiohttp.ClientSession
     runbooks: RunbookService
     reminders: ReminderService
@@ -80,6 +82,8 @@ class Runtime:
     escalation: EscalationService
     pagerduty: PagerDutyMirror | None
     jobs: Jobs
+    identity: BotIdentity
+    heartbeat: Heartbeat
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
@@ -118,7 +122,8 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                               secrets=secret_values({**os.environ, **{f"WARROOM_SECRET_{n}": v
                                                                       for n, v in enumerate(env.secrets())}}))
     runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, runner, dispatcher)
-    performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for)
+    identity = BotIdentity(bolt_client)
+    performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for, identity=identity)
     reminders = ReminderService(store, settings, clock, dispatcher)
     # Reading a long channel for a post-mortem waits out 429s instead of failing.
     history_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=30, session=http,
@@ -134,18 +139,20 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                                HANDOFF: oncall.fire}, clock)
     store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
-    # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end.
-    app = AsyncApp(client=bolt_client, raise_error_for_unhandled_request=False, logger=None,
-                   process_before_response=True)
+    # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end; who the
+    # bot is was asked once at start-up (bot/slack/identity.py), so authorizing a request calls nobody.
+    app = AsyncApp(client=bolt_client, authorize=identity.authorize, raise_error_for_unhandled_request=False,
+                   logger=None, process_before_response=True)
     jobs = Jobs()
     deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
                      jobs)
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
     runbook_actions.register(app, runbooks)
-    socket = EarlyAckSocketModeHandler(app, env.slack_app_token, ping_interval=10)
+    socket = InboxSocketModeHandler(app, env.slack_app_token, ping_interval=10, inbox=InboxStore(store), clock=clock)
+    heartbeat = Heartbeat([dispatcher.renew_leases, timers.renew_leases, socket.renew_leases])
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
-                   postmortems, action_items, oncall, escalation, mirror, jobs)
+                   postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
@@ -154,8 +161,9 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
     await runtime.actions.ensure_digest()
     await runtime.oncall.ensure_handoffs()
     await runtime.runbooks.recover_interrupted()
-    dispatcher_task = asyncio.create_task(runtime.dispatcher.run(), name="dispatcher")
-    timers_task = asyncio.create_task(runtime.timers.run(), name="timers")
+    tasks = [asyncio.create_task(runtime.dispatcher.run(), name="dispatcher"),
+             asyncio.create_task(runtime.timers.run(), name="timers"),
+             asyncio.create_task(runtime.heartbeat.run(), name="heartbeat")]
     runner = None
     if http:
         secrets = [s.strip() for s in (runtime.env.pagerduty_webhook_secret or "").split(",") if s.strip()]
@@ -163,6 +171,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
                                     pagerduty=runtime.pagerduty.handle if runtime.pagerduty else None,
                                     outbox=runtime.dispatcher.outbox.counts)
         runner = await http_server.start(app, runtime.env.http_port, runtime.env.http_host)
+    await runtime.identity.resolve()  # before any request can need it
+    tasks.append(asyncio.create_task(runtime.socket.take_over(), name="inbox"))
     await runtime.socket.connect_async()
     # Everything built so far lives as long as the process: keep it out of the collector's full passes,
     # which otherwise walk all of it and stall a click now and then for tens of milliseconds.
@@ -175,11 +185,10 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
         await stop.wait()
     finally:
         log.info("warroom_stopping")
-        await _close_socket(runtime.socket)
-        await runtime.jobs.drain(timeout=10)
+        await _close_socket(runtime.socket, runtime.jobs)
         await runtime.timers.stop()
         await runtime.dispatcher.stop()
-        for task in (timers_task, dispatcher_task):
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
@@ -189,7 +198,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
         await runtime.engine.dispose()
 
 
-async def _close_socket(handler: AsyncSocketModeHandler) -> None:
+async def _close_socket(handler: InboxSocketModeHandler, jobs: Jobs) -> None:
     # slack_sdk closes the WebSocket while its own receiver task is still reading from it, and aiohttp then
     # waits its full 10 s close timeout; stopping the receiver first makes shutdown immediate.
     client = handler.client
@@ -197,6 +206,10 @@ async def _close_socket(handler: AsyncSocketModeHandler) -> None:
     for task in (client.message_receiver, client.current_session_monitor):
         if task is not None:
             task.cancel()
+    # What was received is finished (people get their replies); what is not by then stays in the inbox.
+    await jobs.drain(timeout=10)
+    with contextlib.suppress(TimeoutError):
+        await handler.drain(timeout=5)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(handler.close_async(), timeout=5)
 

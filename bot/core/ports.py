@@ -5,7 +5,9 @@ Adapters in bot/slack, bot/integrations and bot/storage implement them; tests us
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.incident import Incident
@@ -69,3 +71,35 @@ class NoDispatch:
 
     def wake(self) -> None:
         pass
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A Slack envelope as the inbox keeps it until it is handled."""
+
+    envelope_id: str
+    type: str
+    payload: dict[str, Any] = field(repr=False)  # holds a response_url: a capability, kept out of logs
+    retry_attempt: int = 0
+    retry_reason: str = ""
+    attempts: int = 1
+
+
+class Inbox(Protocol):
+    """Where Slack envelopes are committed before they are acknowledged (bot/storage/inbox.py)."""
+
+    async def receive(self, entry: InboxEntry, *, owner: str, now: datetime, lease: timedelta) -> None: ...
+
+    async def handled(self, envelope_id: str) -> None: ...
+
+    async def retry(self, envelope_id: str, *, error: str, at: datetime | None) -> None: ...
+
+    async def claim_due(self, now: datetime, owner: str, lease: timedelta) -> list[InboxEntry]: ...
+
+    async def renew(self, envelope_ids: Sequence[str], owner: str, until: datetime) -> None: ...
+
+    async def next_due(self) -> datetime | None: ...
+
+    async def lease_owners(self) -> set[str]: ...
+
+    async def release(self, owner: str) -> None: ...

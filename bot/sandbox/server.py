@@ -41,6 +41,7 @@ class Fault:
     times: int
     retry_after: int | None = None
     when: Callable[[dict], bool] | None = None  # only calls whose parameters match
+    delay: float = 0.0  # seconds before the failure is answered: a call hanging when its caller dies
 
 
 @dataclass
@@ -105,8 +106,8 @@ class SlackSandbox(PeopleInChannels):
         return f"{self.base_url}api/"
 
     def fail(self, method: str, *, status: int = 500, error: str = "internal_error", times: int = 1,
-             retry_after: int | None = None, when: Callable[[dict], bool] | None = None) -> None:
-        self.faults.append(Fault(method, status, error, times, retry_after, when))
+             retry_after: int | None = None, when: Callable[[dict], bool] | None = None, delay: float = 0.0) -> None:
+        self.faults.append(Fault(method, status, error, times, retry_after, when, delay))
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
@@ -134,6 +135,8 @@ class SlackSandbox(PeopleInChannels):
         for fault in self.faults:
             if fault.method in (method, "*") and fault.times > 0 and (fault.when is None or fault.when(params)):
                 fault.times -= 1
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 return web.json_response({"ok": False, "error": fault.error}, status=fault.status, headers=headers)
         if method == "apps.connections.open":

@@ -59,8 +59,9 @@ async def call(coroutine) -> Any:
 
 class SlackEffects:
     def __init__(self, client: AsyncWebClient, settings: Settings, clock: Clock, suggest=lambda incident: [],
-                 action_item=None):
+                 action_item=None, identity=None):
         self.suggest = suggest
+        self.identity = identity  # resolved at start-up: its user id saves an auth.test
         self.action_item = action_item
         self.client = client
         self.settings = settings
@@ -287,6 +288,8 @@ class SlackEffects:
 
     # -- lookups -----------------------------------------------------------------------------------
     async def _bot_user_id(self) -> str:
+        if self._bot_user is None and self.identity is not None and self.identity.result is not None:
+            self._bot_user = self.identity.result.bot_user_id
         if self._bot_user is None:
             self._bot_user = (await call(self.client.auth_test()))["user_id"]
         return self._bot_user

@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
+from contextvars import ContextVar
 
 import structlog
 
 log = structlog.get_logger("warroom.slack")
+
+# The jobs a request spawned: its inbox row is deleted only once they are done too (bot/slack/socket.py).
+SPAWNED: ContextVar[list[asyncio.Task] | None] = ContextVar("warroom_spawned_jobs", default=None)
 
 
 class Jobs:
@@ -19,6 +23,8 @@ class Jobs:
 
     def spawn(self, work: Coroutine, name: str) -> None:
         task = asyncio.create_task(work, name=name)
+        if (spawned := SPAWNED.get()) is not None:
+            spawned.append(task)
         self._tasks.add(task)
         task.add_done_callback(self._done)
 

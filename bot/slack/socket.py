@@ -1,35 +1,64 @@
-"""Socket Mode with the ack sent the moment a frame arrives, and the work done by a bounded pool.
+"""Socket Mode with every envelope committed to the inbox before it is acknowledged, and handled by a pool.
 
-Bolt acks from inside the listener and polls for that ack every 10 ms, so under a burst of commands acks
-queue behind other requests' work. warroom's slash commands, clicks and events never put anything in their
-ack (replies go through response_url), so they are acked here, before any work, and then handled by a few
-workers: a burst of fifty commands is acked at once and worked through without starving the socket.
-View submissions are the exception: their ack carries a modal's validation errors, so Bolt sends it.
+Slack never redelivers an envelope it saw acknowledged, so the ack leaves only once the envelope is on disk
+(bot/storage/inbox.py); it then leaves at once, before any work: warroom's slash commands, clicks and events
+put nothing in their ack (replies go through response_url), and Bolt's own ack, sent from inside the
+listener, queues behind other requests' work under a burst. A few workers then handle what was received.
+The row is deleted when the listener and the jobs it spawned are done; a listener's exception, or a crash,
+leaves it to be handled again (request keys make that a no-op for what was already done).
+View submissions are the exception: their ack carries a modal's validation errors, so it is sent after the
+work, and a crash before it is seen by the person as a form that did not submit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from datetime import timedelta
 
 import structlog
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from bot.core.ports import Clock, Inbox, InboxEntry
+from bot.processes import dead_here, identity
+from bot.slack.jobs import SPAWNED
+
 log = structlog.get_logger("warroom.slack")
+
+ATTEMPTS = 5  # a listener that fails this often is left in the inbox as failed, for an operator
 
 
 def acked_by_bolt(req: SocketModeRequest) -> bool:
     return req.type == "interactive" and req.payload.get("type") in {"view_submission", "block_suggestion"}
 
 
-class EarlyAckSocketModeHandler(AsyncSocketModeHandler):
-    def __init__(self, *args, workers: int = 8, **kwargs):
+def retry_delay(attempts: int) -> float:
+    return min(60.0, 2.0 ** (attempts - 1))
+
+
+def _headers(entry: InboxEntry) -> dict[str, list[str]]:
+    if not entry.retry_attempt:
+        return {}
+    return {"x-slack-retry-num": [str(entry.retry_attempt)], "x-slack-retry-reason": [entry.retry_reason]}
+
+
+class InboxSocketModeHandler(AsyncSocketModeHandler):
+    def __init__(self, *args, inbox: Inbox, clock: Clock, workers: int = 8,
+                 lease: timedelta = timedelta(seconds=10), **kwargs):
         super().__init__(*args, **kwargs)
-        self._queue: asyncio.Queue[SocketModeRequest] = asyncio.Queue()
+        self.inbox = inbox
+        self.clock = clock
+        self.lease = lease
+        self.owner = f"{identity()}:i{id(self):x}"
+        self._queue: asyncio.Queue[InboxEntry] = asyncio.Queue()
+        self._handling: set[str] = set()  # envelope ids this process holds the lease of
         self._busy = 0
+        self._wakeup = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
         self._workers = [asyncio.create_task(self._work(), name=f"slack-worker-{n}") for n in range(workers)]
 
     async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
@@ -37,28 +66,129 @@ class EarlyAckSocketModeHandler(AsyncSocketModeHandler):
             structlog.contextvars.clear_contextvars()
             await super().handle(client, req)
             return
-        self._queue.put_nowait(req)  # queued before the ack leaves: whoever sees the ack finds it queued
+        entry = InboxEntry(req.envelope_id, req.type, req.payload, req.retry_attempt or 0, req.retry_reason or "")
+        try:
+            await self.inbox.receive(entry, owner=self.owner, now=self.clock.now(), lease=self.lease)
+        except Exception:
+            # Not acknowledged: Slack redelivers an event, and shows the person that a command or click failed.
+            log.exception("inbox_write_failed", type=req.type)
+            return
+        self._handling.add(entry.envelope_id)
+        self._queue.put_nowait(entry)  # queued before the ack leaves: whoever sees the ack finds it queued
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
     @property
     def idle(self) -> bool:
-        """Nothing queued and nothing being worked on (the demo and tests wait for this)."""
-        return self._queue.empty() and not self._busy
+        """Nothing queued, being worked on or being settled (the demo and tests wait for this)."""
+        return self._queue.empty() and not self._busy and not self._handling
+
+    @property
+    def holding(self) -> list[str]:
+        return list(self._handling)
+
+    async def renew_leases(self) -> None:
+        """Called by the heartbeat: what this process is handling stays its own while it lives."""
+        await self.inbox.renew(self.holding, self.owner, self.clock.now() + self.lease)
 
     async def _work(self) -> None:
         while True:
-            req = await self._queue.get()
+            entry = await self._queue.get()
             self._busy += 1
             # A worker serves one request after another: each starts with a clean log context.
             structlog.contextvars.clear_contextvars()
             try:
-                await run_async_bolt_app(self.app, req)
-            except Exception:
-                log.exception("slack_request_failed", type=req.type)
+                await self._handle(entry)
             finally:
                 self._busy -= 1
 
+    async def _handle(self, entry: InboxEntry) -> None:
+        spawned: list[asyncio.Task] = []
+        token = SPAWNED.set(spawned)
+        try:
+            response = await self.app.async_dispatch(
+                AsyncBoltRequest(mode="socket_mode", body=entry.payload, headers=_headers(entry)))
+            failure = f"listener answered {response.status}" if response.status >= 500 else None
+        except Exception as exc:
+            log.exception("slack_request_failed", type=entry.type)
+            failure = repr(exc)
+        finally:
+            SPAWNED.reset(token)
+        if failure is not None:
+            await self._settle(entry, failure)
+        elif spawned:  # a declaration's job: the envelope is handled when the job is
+            self._track(asyncio.create_task(self._settle_after(entry, spawned)))
+        else:
+            await self._settle(entry, None)
+
+    async def _settle_after(self, entry: InboxEntry, spawned: list[asyncio.Task]) -> None:
+        while pending := [task for task in spawned if not task.done()]:
+            await asyncio.wait(pending)
+        await self._settle(entry, None)
+
+    async def _settle(self, entry: InboxEntry, failure: str | None) -> None:
+        try:
+            if failure is None:
+                await self.inbox.handled(entry.envelope_id)
+            else:
+                last = entry.attempts >= ATTEMPTS
+                at = None if last else self.clock.now() + timedelta(seconds=retry_delay(entry.attempts))
+                (log.error if last else log.warning)("inbox_entry_failed", type=entry.type, attempts=entry.attempts,
+                                                     error=failure, retried=not last)
+                await self.inbox.retry(entry.envelope_id, error=failure, at=at)
+                self._wakeup.set()
+        except Exception:
+            # The row stays leased to us and lapses: handled again later, a no-op if this one was done.
+            log.exception("inbox_settle_failed", type=entry.type)
+        finally:
+            self._handling.discard(entry.envelope_id)
+
+    def _track(self, task: asyncio.Task) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def take_over(self, *, idle_wait: float | None = None) -> None:
+        """Hands out what is in the inbox and nobody handles: envelopes of a process that died (at once when it
+        was on this host, else when its lease lapses) and listeners' failures due for another attempt."""
+        idle_wait = idle_wait if idle_wait is not None else self.lease.total_seconds() / 2
+        with contextlib.suppress(Exception):
+            for owner in await self.inbox.lease_owners():
+                if owner != self.owner and dead_here(owner):
+                    log.info("inbox_lease_recovered", owner=owner)
+                    await self.inbox.release(owner)
+        while True:
+            self._wakeup.clear()
+            try:
+                claimed = await self.inbox.claim_due(self.clock.now(), self.owner, self.lease)
+            except Exception:
+                log.exception("inbox_claim_failed")
+                claimed = []
+                await asyncio.sleep(1)
+            for entry in claimed:
+                if entry.envelope_id in self._handling:
+                    continue  # ours already (a test clock jumped past our own lease)
+                log.info("inbox_entry_taken", type=entry.type, attempts=entry.attempts)
+                self._handling.add(entry.envelope_id)
+                self._queue.put_nowait(entry)
+            timeout = idle_wait
+            with contextlib.suppress(Exception):
+                due = await self.inbox.next_due()
+                if due is not None:
+                    timeout = max(0.05, min(timeout, (due - self.clock.now()).total_seconds()))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+
+    async def drain(self, timeout: float) -> None:
+        """At shutdown, once no more envelopes arrive: waits for what was received to be handled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.idle:
+            if loop.time() > deadline:
+                raise TimeoutError("inbox not drained")
+            await asyncio.sleep(0.02)
+
     async def close_async(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
+        for task in [*self._workers, *self._tasks]:
+            task.cancel()
         await super().close_async()
+        with contextlib.suppress(Exception):
+            await self.inbox.release(self.owner)

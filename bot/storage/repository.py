@@ -374,6 +374,13 @@ class OutboxStore:
             await tx.session.execute(update(OutboxRow).where(OutboxRow.status == "pending", OutboxRow.due_at > now)
                                      .values(due_at=now))
 
+    async def renew(self, item_ids: list[int], owner: str, until: datetime) -> None:
+        if not item_ids:
+            return
+        async with self.store.transaction() as tx:
+            await tx.session.execute(update(OutboxRow).where(OutboxRow.id.in_(item_ids), OutboxRow.lease_owner == owner)
+                                     .values(lease_until=until))
+
     async def release_leases(self, owner: str) -> None:
         async with self.store.transaction() as tx:
             await tx.session.execute(update(OutboxRow).where(OutboxRow.lease_owner == owner)

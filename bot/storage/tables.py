@@ -214,3 +214,24 @@ class ActionItemRow(SQLModel, table=True):
     created_at: datetime = _at(nullable=False)
     done_by: str | None = None
     done_at: datetime | None = _at()
+
+
+class InboxRow(SQLModel, table=True):
+    """A Slack envelope, written before it is acknowledged and deleted once handled: what Slack was told we
+    have is never only in memory. Leased like outbox rows, so a dead replica's envelopes are taken over."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_due", "status", "due_at"),)
+
+    envelope_id: str = Field(sa_column=Column(String(100), primary_key=True))
+    type: str  # slash_commands, interactive, events_api
+    payload: dict = _json(dict)
+    retry_attempt: int = 0
+    retry_reason: str = ""
+    received_at: datetime = _at(nullable=False)
+    status: str = "pending"  # or "failed", kept for an operator after the last attempt
+    attempts: int = 0
+    due_at: datetime = _at(nullable=False)
+    lease_until: datetime | None = _at()
+    lease_owner: str | None = None
+    last_error: str | None = None

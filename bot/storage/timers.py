@@ -97,6 +97,19 @@ class TimerStore:
                                               .where(TIMERS.c.status == "pending"))).scalar()
         return value
 
+    async def renew(self, timer_ids: list[int], owner: str, until: datetime) -> None:
+        if not timer_ids:
+            return
+        async with self.store.transaction() as tx:
+            await tx.session.execute(update(TIMERS).where(TIMERS.c.id.in_(timer_ids), TIMERS.c.lease_owner == owner)
+                                     .values(lease_until=until))
+
+    async def lease_owners(self) -> set[str]:
+        async with self.store.reading() as tx:
+            query = select(TIMERS.c.lease_owner).where(TIMERS.c.status == "pending",
+                                                       TIMERS.c.lease_owner.is_not(None)).distinct()
+            return set((await tx.session.execute(query)).scalars())
+
     async def release(self, owner: str) -> None:
         async with self.store.transaction() as tx:
             await tx.session.execute(update(TIMERS).where(TIMERS.c.lease_owner == owner)

@@ -1,0 +1,45 @@
+"""Group commit: writes that arrive while one transaction is committing share the next one.
+
+A burst of fifty acknowledgements each needing a committed row would otherwise queue for the one SQLite writer
+fifty times over; batched, the burst costs a few commits, and a lone write still commits at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+class GroupCommit(Generic[Item]):
+    def __init__(self, flush: Callable[[Sequence[Item]], Awaitable[None]]):
+        self._flush = flush
+        self._waiting: list[tuple[Item, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
+
+    async def write(self, item: Item) -> None:
+        """Returns once `item` is committed; raises what the commit raised."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._run(), name="group-commit")
+        await future
+
+    async def _run(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self._flush([item for item, _ in batch])
+            except Exception as exc:  # every writer of the batch learns it failed
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)

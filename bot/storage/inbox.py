@@ -1,0 +1,120 @@
+"""The inbox: Slack envelopes committed before they are acknowledged, deleted once handled.
+
+Slack never redelivers an envelope it saw acknowledged, so the ack may only leave once the envelope is on disk.
+What a crash, a failed authorization or a listener's exception leaves behind is handed out again, under a
+lease, by whichever process is alive (request keys make a second handling of a done command a no-op)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.core.ports import InboxEntry
+from bot.storage.batching import GroupCommit
+from bot.storage.repository import Store
+from bot.storage.tables import InboxRow
+
+INBOX = InboxRow.__table__
+
+
+@dataclass(frozen=True)
+class _Received:
+    entry: InboxEntry
+    owner: str
+    now: datetime
+    until: datetime
+
+
+def _entry(row) -> InboxEntry:
+    return InboxEntry(row.envelope_id, row.type, dict(row.payload), row.retry_attempt, row.retry_reason, row.attempts)
+
+
+class InboxStore:
+    def __init__(self, store: Store):
+        self.store = store
+        self._received: GroupCommit[_Received] = GroupCommit(self._insert)
+        self._handled: GroupCommit[str] = GroupCommit(self._delete)
+
+    async def receive(self, entry: InboxEntry, *, owner: str, now: datetime, lease: timedelta) -> None:
+        """Commits the envelope, leased to `owner` who handles it next; concurrent arrivals share a commit."""
+        await self._received.write(_Received(entry, owner, now, now + lease))
+
+    async def _insert(self, batch: Sequence[_Received]) -> None:
+        async with self.store.transaction() as tx:
+            dialect = tx.session.bind.dialect.name
+            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            rows = [{"envelope_id": one.entry.envelope_id, "type": one.entry.type, "payload": one.entry.payload,
+                     "retry_attempt": one.entry.retry_attempt, "retry_reason": one.entry.retry_reason,
+                     "received_at": one.now, "status": "pending", "attempts": 1, "due_at": one.now,
+                     "lease_owner": one.owner, "lease_until": one.until, "last_error": None} for one in batch]
+            # A redelivered envelope keeps its first row: handling it once is enough.
+            await tx.session.execute(insert(INBOX).on_conflict_do_nothing(index_elements=["envelope_id"]), rows)
+
+    async def handled(self, envelope_id: str) -> None:
+        await self._handled.write(envelope_id)
+
+    async def _delete(self, envelope_ids: Sequence[str]) -> None:
+        async with self.store.transaction() as tx:
+            await tx.session.execute(delete(INBOX).where(INBOX.c.envelope_id.in_(list(envelope_ids))))
+
+    async def retry(self, envelope_id: str, *, error: str, at: datetime | None) -> None:
+        """Hands the envelope back for another attempt at `at`, or marks it failed for good (`at` None)."""
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": error[:500]}
+        values.update(due_at=at) if at is not None else values.update(status="failed")
+        async with self.store.transaction() as tx:
+            await tx.session.execute(update(INBOX).where(INBOX.c.envelope_id == envelope_id).values(**values))
+
+    async def claim_due(self, now: datetime, owner: str, lease: timedelta, limit: int = 50) -> list[InboxEntry]:
+        free = INBOX.c.lease_until.is_(None) | (INBOX.c.lease_until < now)
+        due = (select(INBOX.c.envelope_id).where(INBOX.c.status == "pending", INBOX.c.due_at <= now, free)
+               .order_by(INBOX.c.received_at).limit(limit))
+        async with self.store.reading() as tx:
+            ids = list((await tx.session.execute(due)).scalars())
+        if not ids:
+            return []
+        async with self.store.transaction() as tx:
+            # The conditional update is the lock: of two processes, only one gets each envelope back.
+            claim = (update(INBOX).where(INBOX.c.envelope_id.in_(ids), INBOX.c.status == "pending", free)
+                     .values(lease_owner=owner, lease_until=now + lease, attempts=INBOX.c.attempts + 1)
+                     .returning(*INBOX.c))
+            rows = (await tx.session.execute(claim)).all()
+        return [_entry(row) for row in sorted(rows, key=lambda row: row.received_at)]
+
+    async def renew(self, envelope_ids: Sequence[str], owner: str, until: datetime) -> None:
+        if not envelope_ids:
+            return
+        async with self.store.transaction() as tx:
+            await tx.session.execute(update(INBOX).where(INBOX.c.envelope_id.in_(list(envelope_ids)),
+                                                         INBOX.c.lease_owner == owner).values(lease_until=until))
+
+    async def next_due(self) -> datetime | None:
+        async with self.store.reading() as tx:
+            query = select(func.min(func.coalesce(INBOX.c.lease_until, INBOX.c.due_at))).where(
+                INBOX.c.status == "pending")
+            return (await tx.session.execute(query)).scalar()
+
+    async def lease_owners(self) -> set[str]:
+        async with self.store.reading() as tx:
+            query = select(INBOX.c.lease_owner).where(INBOX.c.status == "pending",
+                                                      INBOX.c.lease_owner.is_not(None)).distinct()
+            return set((await tx.session.execute(query)).scalars())
+
+    async def release(self, owner: str) -> None:
+        async with self.store.transaction() as tx:
+            await tx.session.execute(update(INBOX).where(INBOX.c.lease_owner == owner)
+                                     .values(lease_owner=None, lease_until=None))
+
+    async def counts(self) -> dict[str, int]:
+        async with self.store.reading() as tx:
+            query = select(INBOX.c.status, func.count()).group_by(INBOX.c.status)
+            return dict((await tx.session.execute(query)).all())
+
+    async def close(self) -> None:
+        await self._received.close()
+        await self._handled.close()
