@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bot.core.ports import Clock, EffectPerformer, RetryLater
+from bot.core.ports import CURRENT_EFFECT, Clock, EffectAttempt, EffectPerformer, RetryLater
 from bot.heartbeat import LEASE
 from bot.processes import dead_here
 from bot.storage.repository import OutboxItem, OutboxStore, Settlement, Store
@@ -137,6 +137,7 @@ class Dispatcher:
         # Each job starts with a clean log context: a task inherits the context of whoever created it, so the
         # request that handed this effect over would otherwise lend it its user and channel.
         structlog.contextvars.clear_contextvars()
+        CURRENT_EFFECT.set(EffectAttempt(item.id, item.attempts))  # this task's own: gather runs each in one
         bound = log.bind(effect=f"{item.target}.{item.kind}", incident_id=item.incident_id, attempt=item.attempts)
         async with self._slots:
             performer = self.performers.get(item.target)

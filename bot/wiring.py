@@ -43,7 +43,8 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.effects import SlackEffects
 from bot.slack.handling import SlackDeps
 from bot.slack.jobs import Jobs
-from bot.slack.rate_budget import BudgetedWebClient, RateBudget
+from bot.slack.rate_budget import RateBudget
+from bot.slack.tagged_posts import TaggedPostsClient
 from bot.slack.history import SlackHistory
 from bot.slack.postmortem_effects import PostmortemEffects
 from bot.slack.runbook_effects import RunbookEffects
@@ -99,7 +100,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     bolt_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10, session=http)
     # The outbox's client asks one shared rate budget before every call (bot/slack/rate_budget.py).
-    effects_client = BudgetedWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
+    effects_client = TaggedPostsClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
                                        retry_handlers=[], session=http, budget=budget or RateBudget())
     directory = SlackDirectory(bolt_client)
     performers: dict = {"statuspage": LoggingStatusPage()}

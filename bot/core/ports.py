@@ -6,6 +6,7 @@ Adapters in bot/slack, bot/integrations and bot/storage implement them; tests us
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -103,3 +104,20 @@ class Inbox(Protocol):
     async def lease_owners(self) -> set[str]: ...
 
     async def release(self, owner: str) -> None: ...
+
+
+@dataclass
+class EffectAttempt:
+    """The effect being performed, for adapters that make a retry safe (bot/slack/tagged_posts.py)."""
+
+    effect_id: int
+    attempt: int
+    posts: int = 0
+
+    def next_post(self) -> str:
+        """A tag for this effect's next post: the n-th post of a retry carries the n-th post's tag."""
+        self.posts += 1
+        return f"{self.effect_id}.{self.posts}"
+
+
+CURRENT_EFFECT: ContextVar[EffectAttempt | None] = ContextVar("warroom_current_effect", default=None)

@@ -8,6 +8,7 @@ URL: pointing SLACK_API_URL here makes an unmodified Bolt app connect to this se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -42,6 +43,7 @@ class Fault:
     retry_after: int | None = None
     when: Callable[[dict], bool] | None = None  # only calls whose parameters match
     delay: float = 0.0  # seconds before the failure is answered: a call hanging when its caller dies
+    performed: bool = False  # the call is carried out and only its answer is an error: a lost answer
 
 
 @dataclass
@@ -106,8 +108,9 @@ class SlackSandbox(PeopleInChannels):
         return f"{self.base_url}api/"
 
     def fail(self, method: str, *, status: int = 500, error: str = "internal_error", times: int = 1,
-             retry_after: int | None = None, when: Callable[[dict], bool] | None = None, delay: float = 0.0) -> None:
-        self.faults.append(Fault(method, status, error, times, retry_after, when, delay))
+             retry_after: int | None = None, when: Callable[[dict], bool] | None = None, delay: float = 0.0,
+             performed: bool = False) -> None:
+        self.faults.append(Fault(method, status, error, times, retry_after, when, delay, performed))
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
@@ -137,6 +140,9 @@ class SlackSandbox(PeopleInChannels):
                 fault.times -= 1
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
+                if fault.performed:
+                    with contextlib.suppress(ApiError, KeyError):
+                        self.api.call(method, params)
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 return web.json_response({"ok": False, "error": fault.error}, status=fault.status, headers=headers)
         if method == "apps.connections.open":

@@ -152,12 +152,13 @@ class WebApi:
         top = [m for m in reversed(channel.messages) if not (m.thread_ts and m.thread_ts != m.ts)
                and not (latest and (m.ts > latest or (m.ts == latest and not inclusive)))]
         page = self._page(top, p, newest_first=True)
-        page["messages"] = [self._with_replies(m, replies) for m in page["messages"]]
+        page["messages"] = [self._with_replies(m, replies, _flag(p, "include_all_metadata"))
+                            for m in page["messages"]]
         return page
 
     @staticmethod
-    def _with_replies(message, replies: dict[str, int]) -> dict:
-        data = message.to_api()
+    def _with_replies(message, replies: dict[str, int], with_metadata: bool) -> dict:
+        data = message.to_api(with_metadata=with_metadata)
         if replies.get(message.ts):
             data.update(thread_ts=message.ts, reply_count=replies[message.ts])
         return data
@@ -176,7 +177,7 @@ class WebApi:
                    and not (oldest and (m.ts < oldest or (m.ts == oldest and not inclusive)))
                    and not (latest and (m.ts > latest or (m.ts == latest and not inclusive)))]
         page = self._page([channel.find(root)] + replies, p)
-        page["messages"] = [m.to_api() for m in page["messages"]]
+        page["messages"] = [m.to_api(with_metadata=_flag(p, "include_all_metadata")) for m in page["messages"]]
         return page
 
     # -- chat --------------------------------------------------------------------------------------
@@ -198,7 +199,9 @@ class WebApi:
         if len(text) > MAX_TEXT:
             raise ApiError("msg_too_long")
         _check_blocks(blocks, MAX_BLOCKS_MESSAGE)
+        metadata = _metadata(p.get("metadata"))
         message = self.ws.post(channel, BOT_USER_ID, text, blocks, thread_ts=p.get("thread_ts"), bot=True)
+        message.metadata = metadata
         return {"channel": channel.id, "ts": message.ts, "message": message.to_api()}
 
     def chat_update(self, p):
@@ -334,3 +337,23 @@ class WebApi:
             raise ApiError("not_found")
         self.ws.views[view_id] = {**self.ws.views[view_id], **p["view"], "id": view_id}
         return {"view": self.ws.views[view_id]}
+
+
+def _flag(p: dict, name: str) -> bool:
+    return str(p.get(name, "")).lower() in {"1", "true"}
+
+
+def _metadata(value: Any) -> dict | None:
+    """As Slack: message metadata is an object with a string `event_type` and an object `event_payload`
+    (sent as JSON, or as a JSON string in a form)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ApiError("invalid_metadata_format") from None
+    if (not isinstance(value, dict) or not isinstance(value.get("event_type"), str) or not value["event_type"]
+            or not isinstance(value.get("event_payload"), dict)):
+        raise ApiError("invalid_metadata_format")
+    return value

@@ -41,9 +41,12 @@ class Message:
     bot: bool = False
     subtype: str | None = None
     edited: bool = False
+    metadata: dict | None = None  # an app's message metadata: returned only when a reader asks for it
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, *, with_metadata: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "message", "ts": self.ts, "user": self.user, "text": self.text}
+        if with_metadata and self.metadata:
+            data["metadata"] = self.metadata
         if self.blocks:
             data["blocks"] = self.blocks
         if self.thread_ts:

@@ -76,3 +76,21 @@ async def test_a_kill_after_the_ack_loses_no_command_and_repeats_none(sandbox, r
     assert len(war_rooms(sandbox)) == 6
     assert await rows(database_url, InboxRow.__table__) == 0
     assert again.stop() == 0
+
+
+async def test_a_killed_replicas_effects_are_taken_over_by_the_other_within_seconds(sandbox, replicas, database_url):
+    survivor, victim = replicas("survivor"), replicas("victim")
+    await survivor.start()
+    await victim.start()  # the newest connection: Slack's envelopes go to the victim
+    # The victim's first Slack call for the war room hangs, and the victim dies in it.
+    sandbox.fail("conversations.create", status=500, times=1, delay=15)
+    await sandbox.slash(ALICE, "general", "/incident", "declare sev2 Replica died mid-effect")
+    await eventually(sandbox, lambda: sandbox.calls_to("conversations.create"))
+    loop = asyncio.get_running_loop()
+    killed = loop.time()
+    victim.stop(signal.SIGKILL)
+    room = await eventually(sandbox, lambda: (rooms := war_rooms(sandbox)) and rooms[0].pins and rooms[0], timeout=30)
+    taken_over = loop.time() - killed
+    assert taken_over < 16, f"the survivor took {taken_over:.1f} s"  # a 10 s lease, renewed every 3 s
+    assert len(war_rooms(sandbox)) == 1 and len(room.pins) == 1
+    assert survivor.stop() == 0
