@@ -37,7 +37,7 @@ def _check_blocks(blocks: list, limit: int) -> None:
         raise ApiError("invalid_blocks")
     for block in blocks:
         text = (block.get("text") or {}).get("text", "") if isinstance(block, dict) else ""
-        if len(text) > 3000:
+        if _utf16_length(text) > 3000:
             raise ApiError("invalid_blocks")
 
 
@@ -91,7 +91,7 @@ class WebApi:
 
     def conversations_setTopic(self, p):
         channel = self.ws.channel(p["channel"])
-        if len(p.get("topic", "")) > MAX_TOPIC:
+        if _utf16_length(p.get("topic", "")) > MAX_TOPIC:
             raise ApiError("too_long")
         channel.topic = p.get("topic", "")
         # As Slack: every change leaves a line in the channel.
@@ -100,7 +100,7 @@ class WebApi:
 
     def conversations_setPurpose(self, p):
         channel = self.ws.channel(p["channel"])
-        if len(p.get("purpose", "")) > MAX_TOPIC:
+        if _utf16_length(p.get("purpose", "")) > MAX_TOPIC:
             raise ApiError("too_long")
         channel.purpose = p.get("purpose", "")
         return {"channel": channel.to_api()}
@@ -196,7 +196,7 @@ class WebApi:
         text, blocks = p.get("text", ""), p.get("blocks") or []
         if not text and not blocks:
             raise ApiError("no_text")
-        if len(text) > MAX_TEXT:
+        if _utf16_length(text) > MAX_TEXT:
             raise ApiError("msg_too_long")
         _check_blocks(blocks, MAX_BLOCKS_MESSAGE)
         metadata = _metadata(p.get("metadata"))
@@ -337,6 +337,11 @@ class WebApi:
             raise ApiError("not_found")
         self.ws.views[view_id] = {**self.ws.views[view_id], **p["view"], "id": view_id}
         return {"view": self.ws.views[view_id]}
+
+
+def _utf16_length(text: str) -> int:
+    """As Slack counts its length limits: in UTF-16 code units (an emoji such as 🔥 counts two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _flag(p: dict, name: str) -> bool:

@@ -11,12 +11,24 @@ USER_REFERENCE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
+def utf16_length(text: str) -> int:
+    """Length as Slack counts it for its limits: UTF-16 code units, where an emoji outside the Basic
+    Multilingual Plane (🔥, 🚨) counts two. Counting Python characters let an emoji title past a 250 limit."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _utf16_prefix(text: str, units: int) -> str:
+    # A cut between the two halves of a surrogate pair drops the half; a cut after a zero-width joiner
+    # would leave half an emoji sequence showing as its first emoji.
+    return text.encode("utf-16-le")[: 2 * units].decode("utf-16-le", errors="ignore").rstrip("\u200d")
+
+
 def truncate(text: str, limit: int) -> str:
-    """At most `limit` characters, never cutting a <@U…>, <!date…>, <url|label> or &amp; in half: half a
-    token renders as garbage, or as a link to somewhere else."""
-    if len(text) <= limit:
+    """At most `limit` UTF-16 code units (Slack's unit), never cutting a <@U…>, <!date…>, <url|label> or &amp;
+    in half: half a token renders as garbage, or as a link to somewhere else."""
+    if 2 * len(text) <= limit or utf16_length(text) <= limit:
         return text
-    cut = text[: limit - 1]
+    cut = _utf16_prefix(text, limit - 1)
     opened = cut.rfind("<")
     if opened != -1 and ">" not in cut[opened:]:
         cut = cut[:opened]

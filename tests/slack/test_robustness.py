@@ -47,6 +47,18 @@ async def test_a_huge_title_is_cut_to_fit_and_kept_whole(sandbox, bot):
     assert any("The title is long" in r for r in replies_to(sandbox, ALICE))
 
 
+async def test_an_emoji_title_fits_slacks_limits_counted_in_utf16_units(sandbox, bot):
+    from bot.slack.text import utf16_length
+
+    title = "🔥 checkout " + "🚨" * 140  # 152 characters, 293 UTF-16 code units: too long for a topic
+    await sandbox.slash(ALICE, "general", "/incident", f"declare sev2 {title}")
+    await settle(bot)
+    [room] = war_rooms(sandbox)
+    assert room.topic and utf16_length(room.topic) <= 250 and utf16_length(room.purpose) <= 250
+    assert "\ufffd" not in room.topic and room.topic.endswith("…")  # no half of an emoji left behind
+    assert "failed" not in await bot.dispatcher.outbox.counts()  # the topic and purpose were set, not refused
+
+
 async def test_smuggled_broadcasts_and_mentions_are_never_posted(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev1 <!channel> <@U0BOB> <!here|here> & friends")
     await sandbox.slash(ALICE, room.id, "/incident", "update <!everyone> ping <@U0ERIN>")

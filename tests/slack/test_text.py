@@ -33,3 +33,15 @@ def test_truncating_never_cuts_a_token_in_half():
     assert truncate("a &amp; b", 5) == "a…"
     assert truncate("plain words here", 10) == "plain wor…"
     assert truncate("<@U0ALICE> is IC", 100) == "<@U0ALICE> is IC"
+
+
+def test_truncating_counts_utf16_units_and_never_splits_an_emoji():
+    from bot.slack.text import truncate, utf16_length
+
+    assert utf16_length("🔥a") == 3 and utf16_length("é") == 1
+    assert truncate("🔥🔥🔥", 6) == "🔥🔥🔥"
+    assert truncate("🔥🔥🔥", 5) == "🔥🔥…"
+    assert truncate("ab🔥🔥", 4) == "ab…"  # three units left for text: half an emoji is dropped, not kept
+    family = "👩\u200d👩\u200d👧"
+    assert "\u200d…" not in truncate("x" + family * 3, 5)
+    assert all(utf16_length(truncate("🚨" * n, 250)) <= 250 for n in range(120, 130))
