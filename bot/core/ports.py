@@ -106,18 +106,12 @@ class Inbox(Protocol):
     async def release(self, owner: str) -> None: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class EffectAttempt:
     """The effect being performed, for adapters that make a retry safe (bot/slack/tagged_posts.py)."""
 
     effect_id: int
     attempt: int
-    posts: int = 0
-
-    def next_post(self) -> str:
-        """A tag for this effect's next post: the n-th post of a retry carries the n-th post's tag."""
-        self.posts += 1
-        return f"{self.effect_id}.{self.posts}"
 
 
 CURRENT_EFFECT: ContextVar[EffectAttempt | None] = ContextVar("warroom_current_effect", default=None)

@@ -1,9 +1,11 @@
 """Posts that are not repeated when Slack's answer was lost.
 
 When chat.postMessage times out or answers a 5xx, Slack may or may not have posted the message; retrying
-blindly posted a second card or announcement. Every post an effect makes carries its effect's id in the
-message's `metadata` (invisible to people), and a retried effect first looks for that tag in the channel's
-recent messages (or the thread's): found, it is the answer; not found, the post is made. A lookup Slack
+blindly posted a second card or announcement. Every post an effect makes carries a tag in the message's
+`metadata` (invisible to people): the effect's id and a digest of where and what it posts. A retried effect
+first looks for that tag in the channel's recent messages (or the thread's): found, it is the answer; not
+found, the post is made. The digest, rather than a count of posts, tells an effect's posts apart because a
+retry may resume partway (a long runbook step posts only the thread pages it had not posted yet). A lookup Slack
 cannot answer now (429, 5xx, no connection) sends the effect back to the outbox rather than risk a repeat.
 Direct messages
 are not looked up (reading a DM's history needs a scope warroom does not ask for), so a page DM can still
@@ -12,6 +14,8 @@ repeat after a lost answer; so can a message whose channel moved on by more than
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import structlog
@@ -27,6 +31,12 @@ EVENT_TYPE = "warroom_effect"
 RECENT = 100  # messages looked through for a retried post
 
 
+def post_tag(effect_id: int, body: dict[str, Any]) -> str:
+    where_and_what = json.dumps([body.get("channel"), body.get("thread_ts"), body.get("text"), body.get("blocks")],
+                                sort_keys=True, default=str)
+    return f"{effect_id}:{hashlib.blake2s(where_and_what.encode(), digest_size=8).hexdigest()}"
+
+
 def tag_of(message: dict[str, Any]) -> str | None:
     metadata = message.get("metadata") or {}
     if metadata.get("event_type") != EVENT_TYPE:
@@ -40,7 +50,7 @@ class TaggedPostsClient(BudgetedWebClient):
         body = kwargs.get("json")
         if api_method != "chat.postMessage" or effect is None or not isinstance(body, dict):
             return await super().api_call(api_method, **kwargs)
-        tag = effect.next_post()
+        tag = post_tag(effect.effect_id, body)
         body = {**body, "metadata": {"event_type": EVENT_TYPE, "event_payload": {"post": tag}}}
         if effect.attempt > 1:
             found = await self._find(body, tag)
