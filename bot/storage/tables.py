@@ -39,6 +39,8 @@ def _json(default_factory=list) -> Any:
 
 class IncidentRow(SQLModel, table=True):
     __tablename__ = "incidents"
+    # The last few resolved (`/incident status` outside a war room) without sorting every resolved one.
+    __table_args__ = (Index("ix_incidents_resolved", "status", "resolved_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     title: str

@@ -1,4 +1,5 @@
-"""The inbox: Slack envelopes are committed before they are acknowledged
+"""The inbox: Slack envelopes are committed before they are acknowledged; the last resolved incidents are
+found by an index
 
 Revision ID: 0006
 Revises: 0005
@@ -31,8 +32,10 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(), nullable=True),
     )
     op.create_index("ix_inbox_due", "inbox", ["status", "due_at"])
+    op.create_index("ix_incidents_resolved", "incidents", ["status", "resolved_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_resolved", "incidents")
     op.drop_index("ix_inbox_due", "inbox")
     op.drop_table("inbox")
