@@ -191,4 +191,6 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
             task.cancel()
         await super().close_async()
         with contextlib.suppress(Exception):
-            await self.inbox.release(self.owner)
+            await self.inbox.release(self.owner)  # what is left unfinished is taken at once by the next process
+        with contextlib.suppress(Exception):
+            await self.inbox.close()
