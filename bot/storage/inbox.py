@@ -6,6 +6,7 @@ lease, by whichever process is alive (request keys make a second handling of a d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -15,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.core.ports import InboxEntry
 from bot.storage.batching import GroupCommit
@@ -23,6 +23,7 @@ from bot.storage.repository import Store
 from bot.storage.tables import InboxRow
 
 INBOX = InboxRow.__table__
+_INSERT = postgresql_insert(INBOX).on_conflict_do_nothing(index_elements=["envelope_id"])
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class InboxStore:
         self.store = store
         self._received: GroupCommit[_Received] = GroupCommit(self._insert)
         self._handled: GroupCommit[str] = GroupCommit(self._delete)
+        self._connection = None  # PostgreSQL: the receiving side's own connection
         engine = store.engine
         # On SQLite the ack's own writes skip aiosqlite: each of its calls is a hop to a thread and back, a
         # turn of an event loop that may be busy rendering, and an ack paid for ten of them. A plain sqlite3
@@ -72,15 +74,26 @@ class InboxStore:
                                    "retry_reason, received_at, status, attempts, due_at, lease_owner, lease_until) "
                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             return
-        async with self.store.transaction() as tx:
-            dialect = tx.session.bind.dialect.name
-            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-            rows = [{"envelope_id": one.entry.envelope_id, "type": one.entry.type, "payload": one.entry.payload,
-                     "retry_attempt": one.entry.retry_attempt, "retry_reason": one.entry.retry_reason,
-                     "received_at": one.now, "status": "pending", "attempts": 1, "due_at": one.now,
-                     "lease_owner": one.owner, "lease_until": one.until, "last_error": None} for one in batch]
-            # A redelivered envelope keeps its first row: handling it once is enough.
-            await tx.session.execute(insert(INBOX).on_conflict_do_nothing(index_elements=["envelope_id"]), rows)
+        rows = [{"envelope_id": one.entry.envelope_id, "type": one.entry.type, "payload": one.entry.payload,
+                 "retry_attempt": one.entry.retry_attempt, "retry_reason": one.entry.retry_reason,
+                 "received_at": one.now, "status": "pending", "attempts": 1, "due_at": one.now,
+                 "lease_owner": one.owner, "lease_until": one.until, "last_error": None} for one in batch]
+        # A redelivered envelope keeps its first row: handling it once is enough.
+        await self._write(_INSERT, rows)
+
+    async def _write(self, statement, rows: list[dict]) -> None:
+        """On PostgreSQL, through a connection the inbox keeps for itself: no wait for the pool and no
+        pre-ping round trip before each ack's commit (the group commit writes one batch at a time)."""
+        if self._connection is None or self._connection.closed:
+            self._connection = await self.store.engine.connect()
+        try:
+            await self._connection.execute(statement, rows)
+            await self._connection.commit()
+        except BaseException:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
 
     async def handled(self, envelope_id: str) -> None:
         if self._sqlite is not None:
@@ -103,7 +116,7 @@ class InboxStore:
             async with self.store.writer_turn():
                 self._write_sqlite("DELETE FROM inbox WHERE envelope_id = ?", [(one,) for one in envelope_ids])
             return
-        async with self.store.transaction() as tx:
+        async with self.store.transaction() as tx:  # not the ack's connection: deleting never delays an ack
             await tx.session.execute(delete(INBOX).where(INBOX.c.envelope_id.in_(list(envelope_ids))))
 
     async def retry(self, envelope_id: str, *, error: str, at: datetime | None) -> None:
@@ -163,6 +176,9 @@ class InboxStore:
         await self._handled.close()
         if self._sqlite is not None:
             self._sqlite.close()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
 
 
 def _sqlite_time(moment: datetime) -> str:

@@ -3,6 +3,8 @@
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.core.ports import InboxEntry
 from bot.storage.batching import GroupCommit
 from bot.storage.inbox import InboxStore
@@ -10,12 +12,18 @@ from bot.storage.inbox import InboxStore
 LEASE = timedelta(seconds=10)
 
 
+@pytest.fixture
+async def inbox(store):
+    opened = InboxStore(store)
+    yield opened
+    await opened.close()  # the receiving side's own connection goes back before the engine is disposed
+
+
 def entry(n: int) -> InboxEntry:
     return InboxEntry(f"env-{n}", "slash_commands", {"command": "/incident", "text": f"status {n}"})
 
 
-async def test_received_envelopes_are_committed_and_leased_to_their_receiver(store, clock):
-    inbox = InboxStore(store)
+async def test_received_envelopes_are_committed_and_leased_to_their_receiver(inbox, clock):
     await inbox.receive(entry(1), owner="a", now=clock.now(), lease=LEASE)
     # Leased to "a": nobody else may take it while the lease runs...
     assert await inbox.claim_due(clock.now(), "b", LEASE) == []
@@ -34,15 +42,13 @@ async def test_received_envelopes_are_committed_and_leased_to_their_receiver(sto
     assert await inbox.counts() == {}
 
 
-async def test_a_redelivered_envelope_keeps_its_first_row(store, clock):
-    inbox = InboxStore(store)
+async def test_a_redelivered_envelope_keeps_its_first_row(inbox, clock):
     await inbox.receive(entry(1), owner="a", now=clock.now(), lease=LEASE)
     await inbox.receive(entry(1), owner="b", now=clock.now(), lease=LEASE)
     assert await inbox.lease_owners() == {"a"} and await inbox.counts() == {"pending": 1}
 
 
-async def test_a_failed_attempt_comes_back_when_due_and_the_last_one_stays_as_failed(store, clock):
-    inbox = InboxStore(store)
+async def test_a_failed_attempt_comes_back_when_due_and_the_last_one_stays_as_failed(inbox, clock):
     await inbox.receive(entry(1), owner="a", now=clock.now(), lease=LEASE)
     await inbox.retry("env-1", error="listener answered 500", at=clock.now() + timedelta(seconds=2))
     assert await inbox.claim_due(clock.now(), "a", LEASE) == []
@@ -56,17 +62,15 @@ async def test_a_failed_attempt_comes_back_when_due_and_the_last_one_stays_as_fa
     assert await inbox.counts() == {"failed": 1}
 
 
-async def test_released_leases_are_taken_at_once(store, clock):
-    inbox = InboxStore(store)
+async def test_released_leases_are_taken_at_once(inbox, clock):
     await inbox.receive(entry(1), owner="dead", now=clock.now(), lease=LEASE)
     await inbox.release("dead")
     [taken] = await inbox.claim_due(clock.now(), "alive", LEASE)
     assert taken.envelope_id == "env-1"
 
 
-async def test_a_burst_of_arrivals_shares_a_few_commits(store, clock):
+async def test_a_burst_of_arrivals_shares_a_few_commits(inbox, store, clock):
     """On PostgreSQL; on SQLite each arrival commits inline, in tens of microseconds, without a batch."""
-    inbox = InboxStore(store)
     commits = []
     insert = inbox._insert
 
