@@ -21,6 +21,7 @@ from bot.config import Environment, Settings
 from bot.core.escalation import ESCALATION
 from bot.core.ports import Clock
 from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
+from bot.heartbeat import Heartbeat
 from bot.http import server as http_server
 from bot.integrations.executor import SubprocessRunner, secret_values
 from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
@@ -42,15 +43,14 @@ from bot.slack import actions, commands, events, runbook_actions, views
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects import SlackEffects
 from bot.slack.handling import SlackDeps
-from bot.slack.jobs import Jobs
-from bot.slack.rate_budget import RateBudget
-from bot.slack.tagged_posts import TaggedPostsClient
 from bot.slack.history import SlackHistory
-from bot.slack.postmortem_effects import PostmortemEffects
-from bot.slack.runbook_effects import RunbookEffects
 from bot.slack.identity import BotIdentity
+from bot.slack.jobs import Jobs
+from bot.slack.postmortem_effects import PostmortemEffects
+from bot.slack.rate_budget import RateBudget
+from bot.slack.runbook_effects import RunbookEffects
 from bot.slack.socket import InboxSocketModeHandler
-from bot.heartbeat import Heartbeat
+from bot.slack.tagged_posts import TaggedPostsClient
 from bot.storage import database
 from bot.storage.inbox import InboxStore
 from bot.storage.repository import Store
@@ -99,7 +99,8 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     # One HTTP session for all Web API calls: slack_sdk otherwise opens a new one for every call.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     bolt_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10, session=http)
-    # The outbox's client asks one shared rate budget before every call (bot/slack/rate_budget.py).
+    # The outbox's client asks one shared rate budget before every call (bot/slack/rate_budget.py), and tags
+    # every post so that a retry finds it instead of posting again (bot/slack/tagged_posts.py).
     effects_client = TaggedPostsClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
                                        retry_handlers=[], session=http, budget=budget or RateBudget())
     directory = SlackDirectory(bolt_client)
