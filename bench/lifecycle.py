@@ -114,7 +114,8 @@ async def main() -> None:
         print(f"warroom run ready (process start to /readyz 200): {ready_seconds * 1000:.0f} ms  (target <= 2000)")
         await asyncio.sleep(3)
         rss = psutil.Process(process.pid).memory_info().rss / 2 ** 20
-        print(f"idle RSS after start: {rss:.1f} MB  (target <= 120)")
+        children = sum(child.memory_info().rss for child in psutil.Process(process.pid).children()) / 2 ** 20
+        print(f"idle RSS after start: {rss:.1f} MB  (target <= 120), and the Slack receiver process {children:.1f} MB")
 
         # declare critical path, 100 ms added to every Slack call
         sandbox.latency = 0.100

@@ -41,7 +41,7 @@ def run() -> None:
     settings = _settings(env)
 
     async def main() -> None:
-        runtime = wiring.build(env, settings)  # inside the loop: the Socket Mode client needs one
+        runtime = wiring.build(env, settings, receiver_process=True)  # inside the loop: the Socket Mode client needs one
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -88,7 +88,9 @@ class Runtime:
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
-          budget: RateBudget | None = None) -> Runtime:
+          budget: RateBudget | None = None, receiver_process: bool = False) -> Runtime:
+    """`receiver_process`: Slack's envelopes are received and acknowledged by a process of their own
+    (bot/slack/receiver.py), as `warroom run` does; the demo and the in-process tests receive them here."""
     if not env.slack_bot_token or not env.slack_app_token:
         raise SystemExit("SLACK_BOT_TOKEN and SLACK_APP_TOKEN must be set (or try `warroom demo`).")
     clock = clock or SystemClock()
@@ -151,7 +153,10 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     for surface in (commands, actions, views, events):
         surface.register(app, deps)
     runbook_actions.register(app, runbooks)
-    socket = InboxSocketModeHandler(app, env.slack_app_token, ping_interval=10, inbox=InboxStore(store), clock=clock)
+    receiver = {"SLACK_APP_TOKEN": env.slack_app_token, "SLACK_API_URL": env.slack_api_url,
+                "DATABASE_URL": env.database_url} if receiver_process else None
+    socket = InboxSocketModeHandler(app, env.slack_app_token, ping_interval=10, inbox=InboxStore(store), clock=clock,
+                                    receiver=receiver)
     heartbeat = Heartbeat([dispatcher.renew_leases, timers.renew_leases, socket.renew_leases])
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
                    postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat)
@@ -159,6 +164,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
     """`warroom run` and `warroom demo` both come through here."""
+    await runtime.socket.prepare()  # a receiver process starts while the database is migrated
     await database.upgrade(runtime.engine)
     await runtime.actions.ensure_digest()
     await runtime.oncall.ensure_handoffs()
@@ -201,13 +207,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
 
 
 async def _close_socket(handler: InboxSocketModeHandler, jobs: Jobs) -> None:
-    # slack_sdk closes the WebSocket while its own receiver task is still reading from it, and aiohttp then
-    # waits its full 10 s close timeout; stopping the receiver first makes shutdown immediate.
-    client = handler.client
-    client.auto_reconnect_enabled = False
-    for task in (client.message_receiver, client.current_session_monitor):
-        if task is not None:
-            task.cancel()
+    await handler.stop_receiving()
     # What was received is finished (people get their replies); what is not by then stays in the inbox.
     await jobs.drain(timeout=10)
     with contextlib.suppress(TimeoutError):
@@ -223,5 +223,5 @@ async def _readiness(runtime: Runtime) -> dict[str, bool]:
     except Exception:
         checks["database"] = False
     with contextlib.suppress(Exception):
-        checks["slack"] = await runtime.socket.client.is_connected()
+        checks["slack"] = await runtime.socket.is_connected()
     return checks

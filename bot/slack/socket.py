@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import sys
 from datetime import timedelta
 
 import structlog
@@ -40,6 +43,16 @@ def retry_delay(attempts: int) -> float:
     return min(60.0, 2.0 ** (attempts - 1))
 
 
+def _ack_payload(response) -> dict | None | bool:
+    """What goes in a view submission's ack, as Bolt would send it; False when the listener failed."""
+    if response.status != 200:
+        return False
+    if not response.body:
+        return None
+    content_type = response.headers.get("content-type", [""])[0]
+    return json.loads(response.body) if content_type.startswith("application/json") else {"text": response.body}
+
+
 def _headers(entry: InboxEntry) -> dict[str, list[str]]:
     if not entry.retry_attempt:
         return {}
@@ -47,9 +60,18 @@ def _headers(entry: InboxEntry) -> dict[str, list[str]]:
 
 
 class InboxSocketModeHandler(AsyncSocketModeHandler):
+    """`receiver`: the environment of a receiver process (bot/slack/receiver.py) that holds the connection
+    and commits envelopes for this process, as `warroom run` has it; None: this process receives them itself,
+    on its own event loop (the demo and the in-process tests, whose clocks a child process cannot share)."""
+
     def __init__(self, *args, inbox: Inbox, clock: Clock, workers: int = 8,
-                 lease: timedelta = timedelta(seconds=10), **kwargs):
+                 lease: timedelta = timedelta(seconds=10), receiver: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.receiver = receiver
+        self._child: asyncio.subprocess.Process | None = None
+        self._connected_future: asyncio.Future | None = None
+        self._child_connected = False
+        self._closing = False
         self.inbox = inbox
         self.clock = clock
         self.lease = lease
@@ -76,6 +98,97 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
         self._handling.add(entry.envelope_id)
         self._queue.put_nowait(entry)  # queued before the ack leaves: whoever sees the ack finds it queued
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+    # -- the receiver process ------------------------------------------------------------------------
+    async def prepare(self) -> None:
+        """Starts the receiver process early, so that its start-up overlaps this one's; it connects later."""
+        if self.receiver is not None and self._child is None:
+            self._connected_future = asyncio.get_running_loop().create_future()
+            await self._start_receiver(self._connected_future)
+
+    async def connect_async(self) -> None:
+        if self.receiver is None:
+            await super().connect_async()
+            return
+        await self.prepare()
+        await self._tell_receiver({"kind": "connect"})
+        await asyncio.wait_for(self._connected_future, timeout=60)
+
+    async def _start_receiver(self, connected: asyncio.Future | None = None) -> None:
+        env = {**os.environ, **self.receiver, "WARROOM_INBOX_OWNER": self.owner,
+               "WARROOM_INBOX_LEASE": str(self.lease.total_seconds())}
+        self._child = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.receiver", env=env,
+                                                           stdin=asyncio.subprocess.PIPE,
+                                                           stdout=asyncio.subprocess.PIPE)
+        self._track(asyncio.create_task(self._read_receiver(self._child, connected), name="slack-receiver"))
+
+    async def _tell_receiver(self, message: dict) -> None:
+        self._child.stdin.write((json.dumps(message) + "\n").encode())
+        await self._child.stdin.drain()
+
+    async def _read_receiver(self, child: asyncio.subprocess.Process, connected: asyncio.Future | None) -> None:
+        while line := await child.stdout.readline():
+            message = json.loads(line)
+            if message["kind"] == "connected":
+                self._child_connected = True
+                if connected is not None and not connected.done():
+                    connected.set_result(None)
+                continue
+            entry = InboxEntry(message["envelope_id"], message["type"], message["payload"],
+                               message["retry_attempt"], message["retry_reason"])
+            if message["kind"] == "view":
+                self._track(asyncio.create_task(self._answer_view(child, entry)))
+            elif entry.envelope_id not in self._handling:  # not already taken back from the inbox
+                self._handling.add(entry.envelope_id)
+                self._queue.put_nowait(entry)
+        self._child_connected = False
+        code = await child.wait()
+        if connected is not None and not connected.done():
+            connected.set_exception(RuntimeError(f"the Slack receiver exited ({code}) before connecting"))
+        if not self._closing:
+            log.error("slack_receiver_exited", code=code)  # started again: Slack's envelopes must have a reader
+            await asyncio.sleep(1)
+            if not self._closing:
+                await self._start_receiver()
+                await self._tell_receiver({"kind": "connect"})
+
+    async def _answer_view(self, child: asyncio.subprocess.Process, entry: InboxEntry) -> None:
+        """A view submission: handled here, and its answer sent back for the receiver to put in the ack."""
+        structlog.contextvars.clear_contextvars()
+        try:
+            response = await self.app.async_dispatch(AsyncBoltRequest(
+                mode="socket_mode", body=entry.payload, headers=_headers(entry)))
+            payload = _ack_payload(response)
+        except Exception:
+            log.exception("slack_request_failed", type=entry.type)
+            payload = False
+        if child is self._child:
+            with contextlib.suppress(Exception):
+                await self._tell_receiver({"envelope_id": entry.envelope_id, "payload": payload})
+
+    async def is_connected(self) -> bool:
+        if self.receiver is None:
+            return await self.client.is_connected()
+        return self._child_connected and self._child is not None and self._child.returncode is None
+
+    async def stop_receiving(self) -> None:
+        """At shutdown: no more envelopes arrive (Slack sends them to another connection, or waits)."""
+        self._closing = True
+        if self.receiver is None:
+            # slack_sdk closes the WebSocket while its own receiver task is still reading from it, and aiohttp
+            # then waits its full 10 s close timeout; stopping the receiver first makes shutdown immediate.
+            self.client.auto_reconnect_enabled = False
+            for task in (self.client.message_receiver, self.client.current_session_monitor):
+                if task is not None:
+                    task.cancel()
+            return
+        if self._child is not None and self._child.returncode is None:
+            self._child.terminate()
+            try:
+                await asyncio.wait_for(self._child.wait(), timeout=5)
+            except asyncio.TimeoutError:
+                self._child.kill()
+                await self._child.wait()
 
     @property
     def idle(self) -> bool:
@@ -187,9 +300,11 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
             await asyncio.sleep(0.02)
 
     async def close_async(self) -> None:
+        await self.stop_receiving()
         for task in [*self._workers, *self._tasks]:
             task.cancel()
-        await super().close_async()
+        if self.receiver is None:
+            await super().close_async()
         with contextlib.suppress(Exception):
             await self.inbox.release(self.owner)  # what is left unfinished is taken at once by the next process
         with contextlib.suppress(Exception):

@@ -7,11 +7,8 @@ lease, by whichever process is alive (request keys make a second handling of a d
 from __future__ import annotations
 
 import contextlib
-import json
-import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -19,19 +16,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
 from bot.core.ports import InboxEntry
 from bot.storage.batching import GroupCommit
+from bot.storage.inbox_writer import SQLITE_INSERT, Received, sqlite_connection, sqlite_time, write_sqlite
 from bot.storage.repository import Store
 from bot.storage.tables import InboxRow
 
 INBOX = InboxRow.__table__
 _INSERT = postgresql_insert(INBOX).on_conflict_do_nothing(index_elements=["envelope_id"])
-
-
-@dataclass(frozen=True)
-class _Received:
-    entry: InboxEntry
-    owner: str
-    now: datetime
-    until: datetime
 
 
 def _entry(row) -> InboxEntry:
@@ -41,7 +31,7 @@ def _entry(row) -> InboxEntry:
 class InboxStore:
     def __init__(self, store: Store):
         self.store = store
-        self._received: GroupCommit[_Received] = GroupCommit(self._insert)
+        self._received: GroupCommit[Received] = GroupCommit(self._insert)
         self._handled: GroupCommit[str] = GroupCommit(self._delete)
         self._connection = None  # PostgreSQL: the receiving side's own connection
         engine = store.engine
@@ -49,30 +39,21 @@ class InboxStore:
         # turn of an event loop that may be busy rendering, and an ack paid for ten of them. A plain sqlite3
         # statement in WAL mode takes tens of microseconds, run in this process's writer turn so that no
         # other writer of ours holds the file.
-        self._sqlite = (sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
-                        if engine.dialect.name == "sqlite" else None)
-        if self._sqlite is not None:
-            self._sqlite.execute("PRAGMA busy_timeout=2000")  # another process writing: rare, and short
-            self._sqlite.execute("PRAGMA synchronous=NORMAL")
+        self._sqlite = sqlite_connection(engine.url.database) if engine.dialect.name == "sqlite" else None
 
     async def receive(self, entry: InboxEntry, *, owner: str, now: datetime, lease: timedelta) -> None:
         """Commits the envelope, leased to `owner` who handles it next. On PostgreSQL concurrent arrivals share
         a commit; on SQLite each commits at once, inline (tens of microseconds: a batch would only add waits)."""
-        received = _Received(entry, owner, now, now + lease)
+        received = Received(entry, owner, now, now + lease)
         if self._sqlite is not None:
             await self._insert([received])
         else:
             await self._received.write(received)
 
-    async def _insert(self, batch: Sequence[_Received]) -> None:
+    async def _insert(self, batch: Sequence[Received]) -> None:
         if self._sqlite is not None:
-            rows = [(one.entry.envelope_id, one.entry.type, json.dumps(one.entry.payload), one.entry.retry_attempt,
-                     one.entry.retry_reason, _sqlite_time(one.now), "pending", 1, _sqlite_time(one.now), one.owner,
-                     _sqlite_time(one.until)) for one in batch]
             async with self.store.writer_turn():
-                self._write_sqlite("INSERT OR IGNORE INTO inbox (envelope_id, type, payload, retry_attempt, "
-                                   "retry_reason, received_at, status, attempts, due_at, lease_owner, lease_until) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                write_sqlite(self._sqlite, SQLITE_INSERT, [one.values(sqlite_time) for one in batch])
             return
         rows = [{"envelope_id": one.entry.envelope_id, "type": one.entry.type, "payload": one.entry.payload,
                  "retry_attempt": one.entry.retry_attempt, "retry_reason": one.entry.retry_reason,
@@ -101,20 +82,10 @@ class InboxStore:
         else:
             await self._handled.write(envelope_id)
 
-    def _write_sqlite(self, statement: str, rows: list[tuple]) -> None:
-        connection = self._sqlite
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.executemany(statement, rows)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-
     async def _delete(self, envelope_ids: Sequence[str]) -> None:
         if self._sqlite is not None:
             async with self.store.writer_turn():
-                self._write_sqlite("DELETE FROM inbox WHERE envelope_id = ?", [(one,) for one in envelope_ids])
+                write_sqlite(self._sqlite, "DELETE FROM inbox WHERE envelope_id = ?", [(one,) for one in envelope_ids])
             return
         async with self.store.transaction() as tx:  # not the ack's connection: deleting never delays an ack
             await tx.session.execute(delete(INBOX).where(INBOX.c.envelope_id.in_(list(envelope_ids))))
@@ -180,7 +151,3 @@ class InboxStore:
             with contextlib.suppress(Exception):
                 await self._connection.close()
 
-
-def _sqlite_time(moment: datetime) -> str:
-    """As SQLAlchemy stores a UTCDateTime on SQLite: naive UTC, microseconds always written."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -1,0 +1,125 @@
+"""The Socket Mode connection in a process of its own, so that an ack never waits for anybody's work.
+
+On the event loop that runs the listeners, every step of an ack (read the frame, commit it to the inbox,
+send the ack) queued behind whatever the listeners were doing: fifty `/incident status` listing 205 open
+incidents pushed acks to p99 40-120 ms. A thread did not help (it waits for the GIL just the same). This
+process does nothing but read frames, commit them to the inbox, acknowledge them and pass them on, one JSON
+line each on its standard output; `warroom run` reads them and hands them to its workers. View submissions,
+whose ack carries the listener's answer, are passed on first and acknowledged with the answer that comes
+back on standard input.
+
+    python -m bot.receiver    # started by `warroom run` (bot/receiver.py); the environment carries its settings
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from datetime import datetime, timedelta, timezone
+
+import structlog
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.ports import InboxEntry
+
+log = structlog.get_logger("warroom.slack")
+
+ANSWER_WITHIN = 2.8  # seconds: Slack waits 3 for a view submission's ack
+
+
+def acked_with_answer(req: SocketModeRequest) -> bool:
+    return req.type == "interactive" and req.payload.get("type") in {"view_submission", "block_suggestion"}
+
+
+def envelope_line(kind: str, req: SocketModeRequest) -> bytes:
+    return (json.dumps({"kind": kind, "envelope_id": req.envelope_id, "type": req.type, "payload": req.payload,
+                        "retry_attempt": req.retry_attempt or 0, "retry_reason": req.retry_reason or ""})
+            + "\n").encode()
+
+
+class Receiver:
+    def __init__(self, inbox, *, owner: str, lease: timedelta, app_token: str, api_url: str | None):
+        self.inbox = inbox
+        self.owner = owner
+        self.lease = lease
+        web = AsyncWebClient(base_url=api_url) if api_url else AsyncWebClient()
+        self.client = SocketModeClient(app_token=app_token, web_client=web, ping_interval=10)
+        self.client.socket_mode_request_listeners.append(self.handle)
+        self._answers: dict[str, asyncio.Future] = {}
+        self._go = asyncio.Event()  # started early, it connects when warroom run is ready to handle envelopes
+        self._out = sys.stdout.buffer
+
+    def say(self, line: bytes) -> None:
+        self._out.write(line)
+        self._out.flush()
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+        structlog.contextvars.clear_contextvars()
+        if acked_with_answer(req):
+            await self._answer_view(client, req)
+            return
+        entry = InboxEntry(req.envelope_id, req.type, req.payload, req.retry_attempt or 0, req.retry_reason or "")
+        now = datetime.now(timezone.utc)
+        try:
+            await self.inbox.receive(entry, owner=self.owner, now=now, lease=self.lease)
+        except Exception:
+            # Not acknowledged: Slack redelivers an event, and shows the person that a command or click failed.
+            log.exception("inbox_write_failed", type=req.type)
+            return
+        self.say(envelope_line("entry", req))  # passed on before the ack leaves
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+    async def _answer_view(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+        answer = asyncio.get_running_loop().create_future()
+        self._answers[req.envelope_id] = answer
+        self.say(envelope_line("view", req))
+        try:
+            payload = await asyncio.wait_for(answer, ANSWER_WITHIN)
+        except asyncio.TimeoutError:
+            log.warning("view_answer_late")
+            return  # no ack: Slack shows the person the form did not submit, rather than a wrong answer
+        finally:
+            self._answers.pop(req.envelope_id, None)
+        if payload is not False:  # False: the listener failed; Slack shows its own error
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id, payload=payload))
+
+    async def read_answers(self) -> None:
+        reader = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while line := await reader.readline():
+            message = json.loads(line)
+            if message.get("kind") == "connect":
+                self._go.set()
+                continue
+            answer = self._answers.get(message["envelope_id"])
+            if answer is not None and not answer.done():
+                answer.set_result(message.get("payload"))
+        # warroom run has gone: so does its receiver
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connects, says so, and passes envelopes on until `stop`."""
+        answers = asyncio.create_task(self.read_answers())
+        go = asyncio.create_task(self._go.wait())
+        await asyncio.wait([go, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            answers.cancel()
+            return
+        await self.client.connect()
+        self.say(b'{"kind": "connected"}\n')
+        await stop.wait()
+        answers.cancel()
+        # slack_sdk closes the WebSocket while its own receiver task still reads from it, and aiohttp then
+        # waits its full close timeout; stopping the receiver first makes the exit immediate.
+        self.client.auto_reconnect_enabled = False
+        for task in (self.client.message_receiver, self.client.current_session_monitor):
+            if task is not None:
+                task.cancel()
+        await self.client.close()
