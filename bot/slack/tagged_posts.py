@@ -2,7 +2,7 @@
 
 When chat.postMessage times out or answers a 5xx, Slack may or may not have posted the message; retrying
 blindly posted a second card or announcement. Every post an effect makes carries a tag in the message's
-`metadata` (invisible to people): the effect's id and a digest of where and what it posts. A retried effect
+`metadata` (invisible to people): the effect's id and a digest of where it posts and its text. A retried effect
 first looks for that tag in the channel's recent messages (or the thread's): found, it is the answer; not
 found, the post is made. The digest, rather than a count of posts, tells an effect's posts apart because a
 retry may resume partway (a long runbook step posts only the thread pages it had not posted yet). A lookup Slack
@@ -32,8 +32,9 @@ RECENT = 100  # messages looked through for a retried post
 
 
 def post_tag(effect_id: int, body: dict[str, Any]) -> str:
-    where_and_what = json.dumps([body.get("channel"), body.get("thread_ts"), body.get("text"), body.get("blocks")],
-                                sort_keys=True, default=str)
+    # The text, not the blocks: a card's blocks may change between two attempts (who joined, the status);
+    # its text, the notification line, names what it is.
+    where_and_what = json.dumps([body.get("channel"), body.get("thread_ts"), body.get("text")], default=str)
     return f"{effect_id}:{hashlib.blake2s(where_and_what.encode(), digest_size=8).hexdigest()}"
 
 

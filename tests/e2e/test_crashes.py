@@ -99,3 +99,44 @@ async def test_a_killed_replicas_effects_are_taken_over_by_the_other_within_seco
     assert taken_over < 16, f"the survivor took {taken_over:.1f} s"  # a 10 s lease, renewed every 3 s
     assert len(war_rooms(sandbox)) == 1 and len(room.pins) == 1
     assert survivor.stop() == 0
+
+
+async def test_declares_under_slack_faults_and_a_kill_are_each_done_once(sandbox, replicas, database_url):
+    """Slack answers about a fifth of all calls with a 429 or a 5xx (some 5xx after doing the call), from the
+    start-up on, and warroom is killed in the middle: every acknowledged declare has one war room, one card
+    and one announcement."""
+    import random
+
+    chance, draws = random.Random(18), {}
+
+    def between(low: float, high: float):
+        # One draw per call, shared by the three faults: 22 % of calls fail in all.
+        return lambda params: low <= draws.setdefault(id(params), chance.random()) < high
+
+    sandbox.fail("chat.postMessage", status=503, times=10_000, performed=True, when=between(0.0, 0.04))
+    sandbox.fail("*", status=429, error="ratelimited", retry_after=0, times=10_000, when=between(0.04, 0.13))
+    sandbox.fail("*", status=500, times=10_000, when=between(0.13, 0.22))
+    first = replicas("first")
+    await first.start()
+    burst = [sandbox.slash_payload(ALICE, "general", "/incident", f"declare sev3 Faulty {n}") for n in range(10)]
+    await asyncio.gather(*(sandbox.deliver("slash_commands", payload) for payload in burst))
+    await asyncio.sleep(0.3)
+    first.stop(signal.SIGKILL)
+    second = replicas("second")
+    await second.start()
+
+    def complete() -> bool:
+        rooms = war_rooms(sandbox)
+        return len(rooms) >= 10 and all(room.pins for room in rooms)
+
+    await eventually(sandbox, complete, timeout=150)  # back-offs after repeated faults can reach 32 s
+    await asyncio.sleep(2.0)  # retries still in flight would show a repeat by now
+    assert await titles(database_url) == Counter({f"Faulty {n}": 1 for n in range(10)})
+    rooms = war_rooms(sandbox)
+    assert len(rooms) == 10
+    for room in rooms:
+        cards = [m for m in room.messages if m.blocks and m.blocks[0]["type"] == "header"]
+        assert len(cards) == 1 and len(room.pins) == 1, room.name
+    announcements = [m for m in sandbox.workspace.channel("incidents").messages if not m.thread_ts]
+    assert len(announcements) == 10
+    assert second.stop() == 0
