@@ -37,6 +37,16 @@ def acked_with_answer(req: SocketModeRequest) -> bool:
     return req.type == "interactive" and req.payload.get("type") in {"view_submission", "block_suggestion"}
 
 
+async def close_client(client: SocketModeClient) -> None:
+    """Closes a Socket Mode client at once: slack_sdk closes the WebSocket while its own receiver task still
+    reads from it, and aiohttp then waits its full 10 s close timeout; stopping that task first avoids it."""
+    client.auto_reconnect_enabled = False
+    for task in (client.message_receiver, client.current_session_monitor):
+        if task is not None:
+            task.cancel()
+    await client.close()
+
+
 def envelope_line(kind: str, req: SocketModeRequest) -> bytes:
     return (json.dumps({"kind": kind, "envelope_id": req.envelope_id, "type": req.type, "payload": req.payload,
                         "retry_attempt": req.retry_attempt or 0, "retry_reason": req.retry_reason or ""})
@@ -107,8 +117,10 @@ class Receiver:
     async def run(self, stop: asyncio.Event) -> None:
         """Connects, says so, and passes envelopes on until `stop`."""
         answers = asyncio.create_task(self.read_answers())
-        go = asyncio.create_task(self._go.wait())
-        await asyncio.wait([go, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        waits = [asyncio.create_task(self._go.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
         if stop.is_set():
             answers.cancel()
             return
@@ -116,10 +128,4 @@ class Receiver:
         self.say(b'{"kind": "connected"}\n')
         await stop.wait()
         answers.cancel()
-        # slack_sdk closes the WebSocket while its own receiver task still reads from it, and aiohttp then
-        # waits its full close timeout; stopping the receiver first makes the exit immediate.
-        self.client.auto_reconnect_enabled = False
-        for task in (self.client.message_receiver, self.client.current_session_monitor):
-            if task is not None:
-                task.cancel()
-        await self.client.close()
+        await close_client(self.client)

@@ -29,14 +29,11 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from bot.core.ports import Clock, Inbox, InboxEntry
 from bot.processes import dead_here, identity
 from bot.slack.jobs import SPAWNED
+from bot.slack.receiver import acked_with_answer, close_client
 
 log = structlog.get_logger("warroom.slack")
 
 ATTEMPTS = 5  # a listener that fails this often is left in the inbox as failed, for an operator
-
-
-def acked_by_bolt(req: SocketModeRequest) -> bool:
-    return req.type == "interactive" and req.payload.get("type") in {"view_submission", "block_suggestion"}
 
 
 def retry_delay(attempts: int) -> float:
@@ -84,7 +81,7 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
         self._workers = [asyncio.create_task(self._work(), name=f"slack-worker-{n}") for n in range(workers)]
 
     async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        if acked_by_bolt(req):
+        if acked_with_answer(req):
             structlog.contextvars.clear_contextvars()
             await super().handle(client, req)
             return
@@ -173,14 +170,11 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
 
     async def stop_receiving(self) -> None:
         """At shutdown: no more envelopes arrive (Slack sends them to another connection, or waits)."""
+        if self._closing:
+            return
         self._closing = True
         if self.receiver is None:
-            # slack_sdk closes the WebSocket while its own receiver task is still reading from it, and aiohttp
-            # then waits its full 10 s close timeout; stopping the receiver first makes shutdown immediate.
-            self.client.auto_reconnect_enabled = False
-            for task in (self.client.message_receiver, self.client.current_session_monitor):
-                if task is not None:
-                    task.cancel()
+            await close_client(self.client)
             return
         if self._child is not None and self._child.returncode is None:
             self._child.terminate()
@@ -300,11 +294,9 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
             await asyncio.sleep(0.02)
 
     async def close_async(self) -> None:
-        await self.stop_receiving()
+        await self.stop_receiving()  # closes the connection, or the receiver process that holds it
         for task in [*self._workers, *self._tasks]:
             task.cancel()
-        if self.receiver is None:
-            await super().close_async()
         with contextlib.suppress(Exception):
             await self.inbox.release(self.owner)  # what is left unfinished is taken at once by the next process
         with contextlib.suppress(Exception):
