@@ -6,22 +6,26 @@ lease, by whichever process is alive (request keys make a second handling of a d
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
 from bot.core.ports import InboxEntry
 from bot.storage.batching import GroupCommit
-from bot.storage.inbox_writer import SQLITE_INSERT, Received, sqlite_connection, sqlite_time, write_sqlite
+from bot.storage.inbox_writer import (
+    SQLITE_INSERT,
+    InboxWriter,
+    Received,
+    sqlite_connection,
+    sqlite_time,
+    write_sqlite,
+)
 from bot.storage.repository import Store
 from bot.storage.tables import InboxRow
 
 INBOX = InboxRow.__table__
-_INSERT = postgresql_insert(INBOX).on_conflict_do_nothing(index_elements=["envelope_id"])
 
 
 def _entry(row) -> InboxEntry:
@@ -31,50 +35,25 @@ def _entry(row) -> InboxEntry:
 class InboxStore:
     def __init__(self, store: Store):
         self.store = store
-        self._received: GroupCommit[Received] = GroupCommit(self._insert)
         self._handled: GroupCommit[str] = GroupCommit(self._delete)
-        self._connection = None  # PostgreSQL: the receiving side's own connection
         engine = store.engine
         # On SQLite the ack's own writes skip aiosqlite: each of its calls is a hop to a thread and back, a
         # turn of an event loop that may be busy rendering, and an ack paid for ten of them. A plain sqlite3
         # statement in WAL mode takes tens of microseconds, run in this process's writer turn so that no
         # other writer of ours holds the file.
         self._sqlite = sqlite_connection(engine.url.database) if engine.dialect.name == "sqlite" else None
+        # On PostgreSQL, as the receiver process does: one asyncpg connection of its own, batches of arrivals.
+        self._writer = (InboxWriter(engine.url.render_as_string(hide_password=False))
+                        if self._sqlite is None else None)
 
     async def receive(self, entry: InboxEntry, *, owner: str, now: datetime, lease: timedelta) -> None:
         """Commits the envelope, leased to `owner` who handles it next. On PostgreSQL concurrent arrivals share
         a commit; on SQLite each commits at once, inline (tens of microseconds: a batch would only add waits)."""
-        received = Received(entry, owner, now, now + lease)
-        if self._sqlite is not None:
-            await self._insert([received])
-        else:
-            await self._received.write(received)
-
-    async def _insert(self, batch: Sequence[Received]) -> None:
-        if self._sqlite is not None:
-            async with self.store.writer_turn():
-                write_sqlite(self._sqlite, SQLITE_INSERT, [one.values(sqlite_time) for one in batch])
+        if self._writer is not None:
+            await self._writer.receive(entry, owner=owner, now=now, lease=lease)
             return
-        rows = [{"envelope_id": one.entry.envelope_id, "type": one.entry.type, "payload": one.entry.payload,
-                 "retry_attempt": one.entry.retry_attempt, "retry_reason": one.entry.retry_reason,
-                 "received_at": one.now, "status": "pending", "attempts": 1, "due_at": one.now,
-                 "lease_owner": one.owner, "lease_until": one.until, "last_error": None} for one in batch]
-        # A redelivered envelope keeps its first row: handling it once is enough.
-        await self._write(_INSERT, rows)
-
-    async def _write(self, statement, rows: list[dict]) -> None:
-        """On PostgreSQL, through a connection the inbox keeps for itself: no wait for the pool and no
-        pre-ping round trip before each ack's commit (the group commit writes one batch at a time)."""
-        if self._connection is None or self._connection.closed:
-            self._connection = await self.store.engine.connect()
-        try:
-            await self._connection.execute(statement, rows)
-            await self._connection.commit()
-        except BaseException:
-            connection, self._connection = self._connection, None
-            with contextlib.suppress(Exception):
-                await connection.close()
-            raise
+        async with self.store.writer_turn():
+            write_sqlite(self._sqlite, SQLITE_INSERT, [Received(entry, owner, now, now + lease).values(sqlite_time)])
 
     async def handled(self, envelope_id: str) -> None:
         if self._sqlite is not None:
@@ -143,11 +122,9 @@ class InboxStore:
             return dict((await tx.session.execute(query)).all())
 
     async def close(self) -> None:
-        await self._received.close()
         await self._handled.close()
         if self._sqlite is not None:
             self._sqlite.close()
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.close()
+        if self._writer is not None:
+            await self._writer.close()
 

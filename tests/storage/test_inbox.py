@@ -72,13 +72,14 @@ async def test_released_leases_are_taken_at_once(inbox, clock):
 async def test_a_burst_of_arrivals_shares_a_few_commits(inbox, store, clock):
     """On PostgreSQL; on SQLite each arrival commits inline, in tens of microseconds, without a batch."""
     commits = []
-    insert = inbox._insert
+    if inbox._writer is not None:
+        insert = inbox._writer._insert_postgres
 
-    async def counted(batch):
-        commits.append(len(batch))
-        await insert(batch)
+        async def counted(batch):
+            commits.append(len(batch))
+            await insert(batch)
 
-    inbox._received = GroupCommit(counted)
+        inbox._writer._batches = GroupCommit(counted)
     await asyncio.gather(*(inbox.receive(entry(n), owner="a", now=clock.now(), lease=LEASE) for n in range(50)))
     assert await inbox.counts() == {"pending": 50}
     if store.engine.dialect.name == "sqlite":
