@@ -154,7 +154,7 @@ def postmortem(incident: str = typer.Argument(..., help="Incident number, e.g. 1
             service = PostmortemService(Store(engine), settings, _WallClock(), history)
             if history is not None:
                 async with Store(engine).reading() as tx:
-                    found = await tx.incident(int(number))
+                    found = await tx.incidents.get(int(number))
                 if found is not None and found.channel_id:
                     return (await service.draft(found, "cli")).content  # the running bot publishes it
             return await service.text(int(number))

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import socket
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
 
-from bot.core.ports import CURRENT_EFFECT, Clock, EffectAttempt, EffectPerformer, RetryLater
+from bot.core.ports import CURRENT_EFFECT, Clock, EffectAttempt, Held, Performer, RetryLater
 from bot.heartbeat import LEASE
 from bot.processes import dead_here
-from bot.storage.repository import OutboxItem, OutboxStore, Settlement, Store
+from bot.storage.outbox import OutboxItem, OutboxStore, Settlement
+from bot.storage.repository import Store
 from bot.storage.timers import TimerStore
 
 log = structlog.get_logger("warroom.dispatcher")
@@ -31,7 +34,7 @@ def backoff_seconds(attempts: int) -> float:
 
 
 class Dispatcher:
-    def __init__(self, store: Store, performers: dict[str, EffectPerformer], clock: Clock, *,
+    def __init__(self, store: Store, performers: dict[str, Performer], clock: Clock, *,
                  lease: timedelta = LEASE, idle_wait: float | None = None, concurrency: int = 16):
         self.outbox = OutboxStore(store)
         self.store = store
@@ -53,12 +56,13 @@ class Dispatcher:
     def lease_for_hand_over(self) -> tuple[str, datetime]:
         return self.owner, self.clock.now() + self.lease
 
-    def hand_over(self, items: list[OutboxItem], incident=None) -> None:
-        """Performs effects a service leased to this dispatcher in its own transaction (see Store.transaction):
-        the first wave of a change leaves without another claim round trip."""
-        if items:
-            self._holding.update(item.id for item in items)
-            task = asyncio.create_task(self._perform_wave(items, incident))
+    def hand_over(self, items: list[OutboxItem], held: Held) -> None:
+        """Performs effects leased to this dispatcher in the transaction that queued them (Store.transaction):
+        the first wave of a change leaves without another claim round trip, with what that transaction held."""
+        for incident_id, wave in itertools.groupby(items, key=lambda item: item.incident_id):
+            wave = [replace(item, context=held) for item in wave]
+            self._holding.update(item.id for item in wave)
+            task = asyncio.create_task(self._perform_wave(wave, held.incidents.get(incident_id)))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         self.wake()
@@ -109,7 +113,7 @@ class Dispatcher:
         if not ids:
             return {}
         async with self.store.reading() as tx:
-            return await tx.incidents(ids)
+            return await tx.incidents.many(ids)
 
     async def renew_leases(self) -> None:
         """Called by the heartbeat: effects being performed here stay leased here while this process lives."""
@@ -138,36 +142,37 @@ class Dispatcher:
         # request that handed this effect over would otherwise lend it its user and channel.
         structlog.contextvars.clear_contextvars()
         CURRENT_EFFECT.set(EffectAttempt(item.id, item.attempts))  # this task's own: gather runs each in one
-        bound = log.bind(effect=f"{item.target}.{item.kind}", incident_id=item.incident_id, attempt=item.attempts)
+        effect = item.effect
+        bound = log.bind(effect=effect.type if effect else None, incident_id=item.incident_id, attempt=item.attempts)
+        if effect is None:
+            bound.error("effect_unreadable", error=item.problem)
+            return Settlement(item.id, "failed", error=item.problem)
         async with self._slots:
-            performer = self.performers.get(item.target)
+            performer = self.performers.get(effect.target)
             try:
                 if performer is None:
-                    raise LookupError(f"no performer for target {item.target!r}")
+                    raise LookupError(f"no performer for target {effect.target!r}")
                 if incident is None and item.incident_id is not None:
                     async with self.store.reading() as tx:
-                        incident = await tx.incident(item.incident_id)
-                # A retry says so: an effect that cannot be made idempotent by key checks before repeating.
-                payload = item.payload if item.attempts <= 1 else {**item.payload, "attempt": item.attempts}
-                extra = {"context": item.context} if item.context is not None else {}
-                refs = await performer.perform(item.kind, payload, incident, **extra)
+                        incident = await tx.incidents.get(item.incident_id)
+                # A retry knows it is one (CURRENT_EFFECT): an effect that no key makes idempotent looks first.
+                result = await performer.perform(effect, incident, item.context)
                 bound.debug("effect_done")
-                return Settlement(item.id, "done", refs=refs or None, incident_id=item.incident_id)
+                return Settlement(item.id, "done", result=result, incident_id=item.incident_id)
             except RetryLater as exc:
                 delay = exc.after_seconds if exc.after_seconds is not None else backoff_seconds(item.attempts)
                 bound.warning("effect_retry", reason=str(exc), retry_in=delay)
-                return Settlement(item.id, "pending", error=str(exc), refs=exc.refs or None,
+                return Settlement(item.id, "pending", error=str(exc), result=exc.refs,
                                   retry_at=self.clock.now() + timedelta(seconds=delay), incident_id=item.incident_id)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 bound.error("effect_failed", error=repr(exc))
-                report = getattr(performer, "report_failure", None)
-                if report is not None:
-                    try:
-                        await report(item.kind, exc, incident)
-                    except Exception:
-                        bound.exception("failure_report_failed")
+                try:
+                    if performer is not None:
+                        await performer.report_failure(effect, exc, incident)
+                except Exception:
+                    bound.exception("failure_report_failed")
                 return Settlement(item.id, "failed", error=repr(exc)[:500])
 
     async def drain(self, timeout: float = 10.0) -> None:

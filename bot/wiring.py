@@ -41,14 +41,14 @@ from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.slack import actions, commands, events, runbook_actions, views
 from bot.slack.directory import SlackDirectory
-from bot.slack.effects import SlackEffects
+from bot.slack.effects.war_room import SlackEffects
 from bot.slack.handling import SlackDeps
 from bot.slack.history import SlackHistory
 from bot.slack.identity import BotIdentity
 from bot.slack.jobs import Jobs
-from bot.slack.postmortem_effects import PostmortemEffects
+from bot.slack.effects.postmortems import PostmortemEffects
 from bot.slack.rate_budget import RateBudget
-from bot.slack.runbook_effects import RunbookEffects
+from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.socket import InboxSocketModeHandler
 from bot.slack.tagged_posts import TaggedPostsClient
 from bot.storage import database

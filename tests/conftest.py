@@ -7,7 +7,9 @@ PostgreSQL tests need WARROOM_TEST_POSTGRES_URL (e.g. postgresql+asyncpg://postg
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -82,18 +84,51 @@ async def drop_postgres_database(name: str) -> None:
         await connection.close()
 
 
+FAILED_EFFECTS = "SELECT target, kind, last_error FROM outbox WHERE status = 'failed'"
+
+
+async def failed_effects(url: str) -> list[tuple]:
+    """Outbox rows that failed for good: a test that leaves one fails, unless it says it expects them."""
+    if url.startswith("sqlite"):
+        path = Path(url.split(":///", 1)[1])
+        if not path.exists():
+            return []
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            try:
+                return connection.execute(FAILED_EFFECTS).fetchall()
+            except sqlite3.OperationalError:  # never migrated
+                return []
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return [tuple(row) for row in await connection.fetch(FAILED_EFFECTS)]
+    except asyncpg.UndefinedTableError:
+        return []
+    finally:
+        await connection.close()
+
+
+def check_no_failed_effects(request, failed: list[tuple]) -> None:
+    if failed and request.node.get_closest_marker("failed_effects") is None:
+        pytest.fail(f"the test left failed outbox rows (mark it failed_effects if it means to): {failed}",
+                    pytrace=False)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request, tmp_path: Path):
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}"
+        url = f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}"
+        yield url
+        check_no_failed_effects(request, await failed_effects(url))
         return
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL tests need WARROOM_TEST_POSTGRES_URL (.ci/run sets it)")
     name, url = await create_postgres_database()
     try:
         yield url
+        failed = await failed_effects(url)
     finally:
         await drop_postgres_database(name)
+    check_no_failed_effects(request, failed)
 
 
 @pytest.fixture

@@ -45,3 +45,12 @@ def test_modules_stay_small():
     for path in BOT.rglob("*.py"):
         lines = len(path.read_text().splitlines())
         assert lines <= 450, f"{path.relative_to(BOT)} has {lines} lines: split it by meaning"
+
+
+def test_services_reach_the_database_only_through_repositories():
+    for path in (BOT / "services").rglob("*.py"):
+        for name in imports(path):
+            top = name.split(".")[0]
+            assert top not in {"sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite"}, f"services/{path.name} imports {name}"
+            assert name != "bot.storage.tables", f"services/{path.name} imports the table module"
+        assert "tx.session" not in path.read_text(), f"services/{path.name} writes SQL through tx.session"

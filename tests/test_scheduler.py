@@ -1,5 +1,6 @@
 """The outbox dispatcher on the real database: order, retries, leases, two processes, restarts."""
 
+import pytest
 import asyncio
 import socket
 import uuid
@@ -11,8 +12,13 @@ from bot.core import incident as core
 from bot.core.incident import Severity
 from bot.core.ports import RetryLater
 from bot.scheduler import Dispatcher
-from bot.storage.repository import Effect
+from bot.core.effects import PagerDutyNote
 from bot.storage.tables import OutboxRow
+
+
+def Note(name: str) -> PagerDutyNote:
+    """Any effect type will do: the dispatcher does not look inside."""
+    return PagerDutyNote(text=name)
 
 
 class Recorder:
@@ -21,14 +27,17 @@ class Recorder:
         self.fail = dict(fail or {})
         self.delay = delay
 
-    async def perform(self, kind, payload, incident):
+    async def perform(self, effect, incident, context=None):
         if self.delay:
             await asyncio.sleep(self.delay)
-        outcome = self.fail.get(payload["name"])
+        outcome = self.fail.get(effect.text)
         if isinstance(outcome, list) and outcome:
             raise outcome.pop(0)
-        self.done.append(payload["name"])
-        return {}
+        self.done.append(effect.text)
+        return None
+
+    async def report_failure(self, effect, error, incident):
+        pass
 
 
 async def enqueue(store, clock, waves):
@@ -36,14 +45,14 @@ async def enqueue(store, clock, waves):
     incident, _ = core.declare(f"test {uuid.uuid4().hex}", Severity.SEV3, "U1", clock.now())
     incident = core.Incident(**{**incident.__dict__, "channel_name": uuid.uuid4().hex})
     async with store.transaction() as tx:
-        incident = await tx.add_incident(incident, title_key=incident.channel_name, request_key=None)
-        await tx.enqueue(incident.id, [[Effect("t", "k", {"name": n}) for n in wave] for wave in waves], clock.now())
+        incident = await tx.incidents.add(incident, title_key=incident.channel_name, request_key=None)
+        await tx.outbox.enqueue(incident.id, [[Note(n) for n in wave] for wave in waves], clock.now())
 
 
 async def statuses(store):
     async with store.transaction() as tx:
         rows = (await tx.session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars().all()
-    return {row.payload["name"]: (row.status, row.attempts) for row in rows}
+    return {row.payload["text"]: (row.status, row.attempts) for row in rows}
 
 
 async def run_until(dispatcher, condition, timeout=5.0):
@@ -62,7 +71,7 @@ async def run_until(dispatcher, condition, timeout=5.0):
 async def test_waves_run_in_order_and_all_effects_finish(store, clock):
     recorder = Recorder(delay=0.01)
     await enqueue(store, clock, [["a"], ["b1", "b2", "b3"], ["c"]])
-    dispatcher = Dispatcher(store, {"t": recorder}, clock)
+    dispatcher = Dispatcher(store, {"pagerduty": recorder}, clock)
 
     async def finished():
         return len(recorder.done) == 5
@@ -73,7 +82,7 @@ async def test_waves_run_in_order_and_all_effects_finish(store, clock):
 async def test_a_transient_failure_is_retried_after_retry_after_and_holds_later_waves(store, clock):
     recorder = Recorder(fail={"a": [RetryLater("429", after_seconds=30)]})
     await enqueue(store, clock, [["a"], ["b"]])
-    dispatcher = Dispatcher(store, {"t": recorder}, clock)
+    dispatcher = Dispatcher(store, {"pagerduty": recorder}, clock)
     task = asyncio.create_task(dispatcher.run())
     try:
         await asyncio.sleep(0.3)
@@ -92,10 +101,11 @@ async def test_a_transient_failure_is_retried_after_retry_after_and_holds_later_
         await asyncio.gather(task, return_exceptions=True)
 
 
+@pytest.mark.failed_effects
 async def test_a_permanent_failure_is_recorded_and_does_not_block_the_rest(store, clock):
     recorder = Recorder(fail={"a": [ValueError("bad blocks")]})
     await enqueue(store, clock, [["a"], ["b"]])
-    dispatcher = Dispatcher(store, {"t": recorder}, clock)
+    dispatcher = Dispatcher(store, {"pagerduty": recorder}, clock)
 
     async def finished():
         return recorder.done == ["b"]
@@ -106,7 +116,7 @@ async def test_a_permanent_failure_is_recorded_and_does_not_block_the_rest(store
 async def test_two_dispatchers_perform_each_effect_exactly_once(store, clock):
     first, second = Recorder(delay=0.005), Recorder(delay=0.005)
     await enqueue(store, clock, [[f"e{n}" for n in range(40)]])
-    dispatchers = [Dispatcher(store, {"t": first}, clock), Dispatcher(store, {"t": second}, clock)]
+    dispatchers = [Dispatcher(store, {"pagerduty": first}, clock), Dispatcher(store, {"pagerduty": second}, clock)]
     tasks = [asyncio.create_task(d.run()) for d in dispatchers]
     try:
         for _ in range(500):
@@ -128,9 +138,9 @@ async def test_an_effect_leased_by_a_dead_process_is_taken_over_when_the_lease_e
     await enqueue(store, clock, [["a"]])
     crashed = Dispatcher(store, {}, clock, lease=timedelta(seconds=60))
     claimed = await crashed.outbox.claim_ready(clock.now(), crashed.owner, crashed.lease)
-    assert [c.payload["name"] for c in claimed] == ["a"]  # ...and then the process died
+    assert [c.effect.text for c in claimed] == ["a"]  # ...and then the process died
     recorder = Recorder()
-    survivor = Dispatcher(store, {"t": recorder}, clock)
+    survivor = Dispatcher(store, {"pagerduty": recorder}, clock)
     assert await survivor.outbox.claim_ready(clock.now(), survivor.owner, survivor.lease) == []
     clock.advance(seconds=61)
 
@@ -149,7 +159,7 @@ async def test_on_restart_effects_leased_by_a_dead_process_on_this_host_are_take
     await enqueue(store, clock, [["b"]])
     await elsewhere.outbox.claim_ready(clock.now(), "other-host:1:x", timedelta(minutes=10))
     recorder = Recorder()
-    restarted = Dispatcher(store, {"t": recorder}, clock)
+    restarted = Dispatcher(store, {"pagerduty": recorder}, clock)
 
     async def finished():
         return (await statuses(store))["a"][0] == "done"
@@ -160,17 +170,17 @@ async def test_on_restart_effects_leased_by_a_dead_process_on_this_host_are_take
 
 async def test_effects_handed_over_in_the_services_transaction_are_leased_and_performed_once(store, clock):
     recorder = Recorder()
-    dispatcher = Dispatcher(store, {"t": recorder}, clock)
-    other = Dispatcher(store, {"t": Recorder()}, clock)
+    dispatcher = Dispatcher(store, {"pagerduty": recorder}, clock)
+    other = Dispatcher(store, {"pagerduty": Recorder()}, clock)
     incident, _ = core.declare("handed over", Severity.SEV3, "U1", clock.now())
     incident = core.Incident(**{**incident.__dict__, "channel_name": uuid.uuid4().hex})
     async with store.transaction(lease=dispatcher.lease_for_hand_over()) as tx:
-        incident = await tx.add_incident(incident, title_key="h", request_key=None)
-        await tx.enqueue(incident.id, [[Effect("t", "k", {"name": "a1"}), Effect("t", "k", {"name": "a2"})],
-                                       [Effect("t", "k", {"name": "b"})]], clock.now())
-    assert sorted(item.payload["name"] for item in tx.handed_over) == ["a1", "a2"]
+        incident = await tx.incidents.add(incident, title_key="h", request_key=None)
+        await tx.outbox.enqueue(incident.id, [[Note("a1"), Note("a2")],
+                                       [Note("b")]], clock.now())
+    assert sorted(item.effect.text for item in tx.outbox.handed_over) == ["a1", "a2"]
     assert await other.outbox.claim_ready(clock.now(), other.owner, other.lease) == []  # leased, and b waits
-    dispatcher.hand_over(tx.handed_over, incident)
+    dispatcher.hand_over(tx.outbox.handed_over, tx.held)
 
     async def finished():
         return all(status == "done" for status, _ in (await statuses(store)).values())
@@ -182,10 +192,10 @@ async def test_nothing_is_handed_over_while_earlier_effects_of_the_incident_wait
     dispatcher = Dispatcher(store, {}, clock)
     await enqueue(store, clock, [["first"]])
     async with store.reading() as tx:
-        incident_id = (await tx.open_incidents())[0].id
+        incident_id = (await tx.incidents.open())[0].id
     async with store.transaction(lease=dispatcher.lease_for_hand_over()) as tx:
-        await tx.enqueue(incident_id, [[Effect("t", "k", {"name": "second"})]], clock.now())
-    assert tx.handed_over == []
+        await tx.outbox.enqueue(incident_id, [[Note("second")]], clock.now())
+    assert tx.outbox.handed_over == []
 
 
 async def test_a_timer_whose_handler_fails_waits_for_its_lease_instead_of_spinning(store, clock):

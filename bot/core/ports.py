@@ -5,12 +5,13 @@ Adapters in bot/slack, bot/integrations and bot/storage implement them; tests us
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
+from bot.core.effects import Effect, Result
 from bot.core.incident import Incident
 
 
@@ -30,33 +31,56 @@ class Directory(Protocol):
         ...
 
 
-class EffectPerformer(Protocol):
-    """Carries out one kind of outbox effect (a Slack post, a page, a status-page update).
+class UnknownEffect(Exception):
+    """No handler for this effect: a bug (a model without its registry line), never retried."""
 
-    Returns references to remember on the incident (e.g. {"channel_id": "C123"}). Raises
-    `RetryLater` for transient failures; any other exception fails the effect for good. A performer
-    may also take `context=`: what the service that queued an effect held when it handed it over.
+
+class Performer:
+    """Carries out the effects of one target (Slack, PagerDuty, the status page, ...).
+
+    `handlers` is the registry: `{effect model: handler}`, each handler an `async (self, effect, incident)`
+    returning what to remember (a `Result`). A handler raises `RetryLater` for transient failures; any
+    other exception fails the effect for good. `context` is what the transaction that queued a handed-over
+    effect already held (bot/storage/repository.py); a performer may use it instead of reading it back.
     """
 
-    async def perform(self, kind: str, payload: dict[str, Any], incident: Incident) -> dict[str, Any]: ...
+    handlers: ClassVar[Mapping[type[Effect], Callable[..., Awaitable[Result]]]] = {}
+
+    async def perform(self, effect: Effect, incident: Incident | None, context: Any = None) -> Result:
+        handler = self.handlers.get(type(effect))
+        if handler is None:
+            raise UnknownEffect(f"no handler for {effect.type} in {type(self).__name__}")
+        return await handler(self, effect, incident)
+
+    async def report_failure(self, effect: Effect, error: Exception, incident: Incident | None) -> None:
+        """Called by the dispatcher when an effect failed for good: tell someone, where that helps."""
 
 
 class RetryLater(Exception):
     """The effect should be tried again. `refs` records what it did before it stopped (a message it already
     posted, say), so that the retry carries on from there instead of doing it twice."""
 
-    def __init__(self, reason: str, after_seconds: float | None = None, refs: dict[str, Any] | None = None):
+    def __init__(self, reason: str, after_seconds: float | None = None, refs: Result = None):
         super().__init__(reason)
         self.after_seconds = after_seconds
         self.refs = refs
 
 
+@dataclass(frozen=True)
+class Held:
+    """What the transaction that queued handed-over effects read or wrote: the dispatcher performs them with
+    it instead of reading it back. `runs`: run id -> (Run, RunMessages) as the transaction saved it."""
+
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    runs: dict[int, Any] = field(default_factory=dict)
+
+
 class Dispatch(Protocol):
-    """The outbox dispatcher, as services see it."""
+    """The outbox dispatcher, as the unit of work sees it (bot/services/unit_of_work.py)."""
 
     def lease_for_hand_over(self) -> tuple[str, datetime] | None: ...
 
-    def hand_over(self, items: list, incident: Incident | None = None) -> None: ...
+    def hand_over(self, items: list, held: Held) -> None: ...
 
     def wake(self) -> None: ...
 
@@ -67,7 +91,7 @@ class NoDispatch:
     def lease_for_hand_over(self) -> None:
         return None
 
-    def hand_over(self, items: list, incident: Incident | None = None) -> None:
+    def hand_over(self, items: list, held: Held) -> None:
         pass
 
     def wake(self) -> None:

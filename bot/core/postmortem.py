@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol, Sequence
 
-from bot.core.incident import Incident, format_duration
+from bot.core.incident import DomainError, Incident, format_duration
 
 
 class TimelineLike(Protocol):
@@ -78,3 +79,63 @@ def due(incident: Incident, required: bool, hours: int = 48):
     if not required or incident.resolved_at is None:
         return None
     return incident.resolved_at + timedelta(hours=hours)
+
+
+class PostmortemState(StrEnum):
+    """draft -> in review -> published; a published post-mortem is never edited, only followed by a new version."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    PUBLISHED = "published"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+_ORDER = list(PostmortemState)
+# What the IC is reminded to do on each day after the resolve, and the state that means it is done.
+REMINDER_STEPS = {"draft": (1, PostmortemState.DRAFT), "review": (2, PostmortemState.IN_REVIEW),
+                  "publish": (3, PostmortemState.PUBLISHED)}
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    incident_id: int
+    state: PostmortemState
+    content: str
+    flags: list[dict]
+    canvas_id: str | None
+    file_id: str | None
+    due_at: datetime | None
+    version: int = 1
+
+
+def advance(current: PostmortemState, wanted: PostmortemState, reference: str) -> PostmortemState:
+    """Review or publish: only forward. Raises DomainError with the reason otherwise."""
+    if _ORDER.index(wanted) <= _ORDER.index(current):
+        raise DomainError(f"The post-mortem of {reference} is already {current.label}.")
+    return wanted
+
+
+@dataclass(frozen=True)
+class Redraft:
+    """What drafting again does to a stored post-mortem."""
+
+    version: int
+    new_version: bool  # a published post-mortem stays as it is: the draft becomes its next version
+
+
+def redraft(existing: Postmortem) -> Redraft:
+    if existing.state is PostmortemState.PUBLISHED:
+        return Redraft(existing.version + 1, True)
+    return Redraft(existing.version, False)
+
+
+def reminder_needed(step: str, existing: Postmortem | None) -> bool:
+    """Whether the IC still has this step to do: drafting is due until there is a draft, and so on."""
+    if existing is None:
+        return True
+    if step == "draft":
+        return False
+    return _ORDER.index(existing.state) < _ORDER.index(REMINDER_STEPS[step][1])

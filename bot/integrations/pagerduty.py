@@ -21,7 +21,9 @@ import structlog
 
 from bot.config import Environment, Settings
 from bot.core.incident import Incident, Severity
-from bot.core.ports import RetryLater
+from bot.core import effects as fx
+from bot.core.effects import IncidentRefs
+from bot.core.ports import CURRENT_EFFECT, Performer, RetryLater
 
 log = structlog.get_logger("warroom.pagerduty")
 
@@ -125,7 +127,7 @@ class PagerDutyRejected(PermanentPagerDutyError):
         super().__init__(f"PagerDuty refused ({status}, code {self.code}): {message} {details}".strip())
 
 
-class PagerDutyEffects:
+class PagerDutyEffects(Performer):
     """Performs the outbox's "pagerduty" effects. `on_reachability(incident_id, reachable, reason)` lets the
     service tell the war room once when PagerDuty goes away and once when it comes back."""
 
@@ -139,18 +141,17 @@ class PagerDutyEffects:
         self.section = settings.file.pagerduty
         self.on_reachability = on_reachability
 
-    async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
-        handler = getattr(self, f"_{kind}", None)
-        if handler is None or incident is None:
-            raise PermanentPagerDutyError(f"unknown PagerDuty effect {kind!r}")
+    async def perform(self, effect: fx.Effect, incident: Incident | None, context=None) -> fx.Result:
+        if incident is None:
+            raise PermanentPagerDutyError(f"{effect.type} without an incident")
         try:
-            refs = await handler(payload, incident) or {}
+            refs = await super().perform(effect, incident)
         except RetryLater as exc:
             if self.on_reachability:
                 await self.on_reachability(incident.id, False, str(exc))
             raise
         except PermanentPagerDutyError as exc:
-            if kind == "create" and self.on_refused:  # without a twin, nobody is paged through PagerDuty
+            if isinstance(effect, fx.PagerDutyCreate) and self.on_refused:  # without a twin, nobody is paged through PagerDuty
                 await self.on_refused(incident.id, str(exc))
             raise
         if self.on_reachability:
@@ -158,13 +159,13 @@ class PagerDutyEffects:
         return refs
 
     # -- effects -----------------------------------------------------------------------------------
-    async def _create(self, payload, incident: Incident):
+    async def _create(self, effect: fx.PagerDutyCreate, incident: Incident) -> fx.Result:
         if incident.pagerduty_id:
-            return {}
+            return None
         if self.events:
             await _send(self.events.post, "/v2/enqueue", json=self._trigger_event(incident))
             found = await self._find(incident) if self.rest else None
-            return self._refs(found) if found else {}
+            return self._refs(found) if found else None
         body = {"incident": {
             "type": "incident", "title": self._title(incident),
             "service": {"id": self.section.service_id, "type": "service_reference"},
@@ -189,10 +190,10 @@ class PagerDutyEffects:
                 raise
             return self._refs(found)
 
-    async def _update(self, payload, incident: Incident):
+    async def _update(self, effect: fx.PagerDutyUpdate, incident: Incident) -> None:
         pd_id = await self._pagerduty_id(incident)
         if not pd_id:
-            return {}
+            return
         change: dict[str, Any] = {"type": "incident_reference", "urgency": urgency(incident.severity),
                                   "title": self._title(incident)}
         priority = self.section.priorities.get(f"sev{incident.severity.value}")
@@ -200,37 +201,38 @@ class PagerDutyEffects:
             change["priority"] = {"id": priority, "type": "priority_reference"}
         await _send(self.rest.put, f"/incidents/{pd_id}", json={"incident": change})
 
-    async def _note(self, payload, incident: Incident):
+    async def _note(self, effect: fx.PagerDutyNote, incident: Incident) -> None:
         pd_id = await self._pagerduty_id(incident)
         if not pd_id:
-            return {}
-        author = await self.display_name(payload["actor"]) if self.display_name and payload.get("actor") else ""
-        content = (NOTE_PREFIX + payload["text"] + (f" (by {author} in Slack)" if author else ""))[:25000]
-        if payload.get("attempt", 1) > 1:
+            return
+        author = await self.display_name(effect.actor) if self.display_name and effect.actor else ""
+        content = (NOTE_PREFIX + effect.text + (f" (by {author} in Slack)" if author else ""))[:25000]
+        attempt = CURRENT_EFFECT.get()
+        if attempt is not None and attempt.attempt > 1:
             # An earlier attempt may have reached PagerDuty before its answer was lost: look before posting.
             notes = await _send(self.rest.get, f"/incidents/{pd_id}/notes")
             if any(note.get("content") == content for note in notes.get("notes", [])):
-                return {}
+                return
         await _send(self.rest.post, f"/incidents/{pd_id}/notes", json={"note": {"content": content}})
 
-    async def _responders(self, payload, incident: Incident):
+    async def _responders(self, effect: fx.PagerDutyResponders, incident: Incident) -> None:
         pd_id = await self._pagerduty_id(incident)
-        targets = [self.section.users[u] for u in payload.get("users", []) if u in self.section.users]
-        requester = self.section.users.get(payload.get("actor", "")) or self.section.requester_id
+        targets = [self.section.users[u] for u in effect.users if u in self.section.users]
+        requester = self.section.users.get(effect.actor) or self.section.requester_id
         if not pd_id or not targets or not requester:
-            return {}
+            return
         await _send(self.rest.post, f"/incidents/{pd_id}/responder_requests", json={
             "requester_id": requester,
-            "message": f"{payload.get('role_label', 'Responder')} needed on {incident.reference}: "
+            "message": f"{effect.role_label} needed on {incident.reference}: "
                        f"{incident.title}"[:1000],
             "responder_request_targets": [{"responder_request_target": {"id": target, "type": "user_reference"}}
                                           for target in targets],
         })
 
-    async def _acknowledge(self, payload, incident: Incident):
+    async def _acknowledge(self, effect: fx.PagerDutyAcknowledge, incident: Incident) -> None:
         await self._set_status(incident, "acknowledged")
 
-    async def _resolve(self, payload, incident: Incident):
+    async def _resolve(self, effect: fx.PagerDutyResolve, incident: Incident) -> None:
         await self._set_status(incident, "resolved")
 
     async def _set_status(self, incident: Incident, status: str):
@@ -262,8 +264,12 @@ class PagerDutyEffects:
         return next((i for i in incidents if i.get("status") in OPEN_STATUSES), incidents[0] if incidents else None)
 
     @staticmethod
-    def _refs(found: dict) -> dict[str, Any]:
-        return {"pagerduty_id": found["id"], "pagerduty_url": found.get("html_url")}
+    def _refs(found: dict) -> IncidentRefs:
+        return IncidentRefs(pagerduty_id=found["id"], pagerduty_url=found.get("html_url"))
+
+    handlers = {fx.PagerDutyCreate: _create, fx.PagerDutyUpdate: _update, fx.PagerDutyNote: _note,
+                fx.PagerDutyResponders: _responders, fx.PagerDutyAcknowledge: _acknowledge,
+                fx.PagerDutyResolve: _resolve}
 
     @staticmethod
     def _title(incident: Incident) -> str:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
+from bot.core import effects as fx
 from bot.core.incident import Incident
+from bot.core.ports import Performer
 
 log = structlog.get_logger("warroom.statuspage")
 
 
-class LoggingStatusPage:
+class LoggingStatusPage(Performer):
     def __init__(self) -> None:
-        self.published: list[tuple[str, dict]] = []
+        self.published: list[fx.Effect] = []
 
-    async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
-        self.published.append((kind, dict(payload)))
-        log.info("status_page_" + kind, incident_id=incident.id if incident else None,
-                 state=payload.get("state"), status=payload.get("status"))
-        return {}
+    async def _log(self, effect: fx.StatusPagePublish | fx.StatusPageUpdate, incident: Incident | None) -> None:
+        self.published.append(effect)
+        log.info("status_page_" + effect.kind, incident_id=incident.id if incident else None,
+                 state=getattr(effect, "state", None), status=getattr(effect, "status", None))
+
+    handlers = {fx.StatusPagePublish: _log, fx.StatusPageUpdate: _log}

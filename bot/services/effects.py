@@ -6,96 +6,94 @@ delay shows the latest state; the payload carries only what the current state no
 
 from __future__ import annotations
 
+from bot.core import effects as fx
+from bot.core.effects import Effect, Template
 from bot.core.incident import Event, Incident
 from bot.core.severity import SeverityPolicy
-from bot.storage.repository import Effect
 
-SLACK = "slack"
-STATUS_PAGE = "statuspage"
-PAGERDUTY = "pagerduty"
 # PagerDuty's effects keep their own order in their own lane: an outage there never holds up the war room.
 PAGERDUTY_LANE = "pagerduty"
 
 
 def after_declare(incident: Incident, policy: SeverityPolicy, invitees: list[str], paged: list[str],
                   leadership_channel: str | None) -> list[list[Effect]]:
-    follow_up = [
-        Effect(SLACK, "post_card"),
-        Effect(SLACK, "invite", {"users": invitees}),
-        Effect(SLACK, "announce", {"template": "declared"}),
-        Effect(SLACK, "set_topic"),
-        Effect(SLACK, "set_purpose"),
+    follow_up: list[Effect] = [
+        fx.PostCard(),
+        fx.Invite(users=tuple(invitees)),
+        fx.Announce(template=Template.DECLARED),
+        fx.SetTopic(),
+        fx.SetPurpose(),
     ]
     if policy.notify_leadership and leadership_channel and not incident.is_drill:
-        follow_up.append(Effect(SLACK, "notify_leadership", {"channel": leadership_channel}))
+        follow_up.append(fx.NotifyLeadership(channel=leadership_channel))
     if policy.status_page.value != "none" and not incident.is_drill:
-        follow_up.append(Effect(STATUS_PAGE, "publish", {"state": policy.status_page.value}))
+        follow_up.append(fx.StatusPagePublish(state=policy.status_page.value))
     # The channel must exist before anything can be posted in it.
     # The card comes first in the room; the assessment follows it, and the pin needs the card's ts.
-    after_card = [Effect(SLACK, "pin_card"), Effect(SLACK, "post_message", {"template": "assessment", "paged": paged})]
-    return [[Effect(SLACK, "create_channel")], follow_up, after_card]
+    after_card = [fx.PinCard(), fx.PostMessage(template=Template.ASSESSMENT, paged=tuple(paged))]
+    return [[fx.CreateChannel()], follow_up, after_card]
 
 
 def after_join(user: str) -> list[list[Effect]]:
-    return [[Effect(SLACK, "invite", {"users": [user]})]]
+    return [[fx.Invite(users=(user,))]]
 
 
 def after_severity_change(incident: Incident, event: Event, policy: SeverityPolicy, newly_paged: list[str],
                           leadership_channel: str | None) -> list[list[Effect]]:
-    wave = [
-        Effect(SLACK, "update_card"),
-        Effect(SLACK, "post_message", {"template": "severity_changed", "text": event.text,
-                                       "actor": event.actor, "paged": newly_paged}),
-        Effect(SLACK, "announce", {"template": "severity_changed", "text": event.text, "actor": event.actor}),
-        Effect(SLACK, "set_topic"),
+    wave: list[Effect] = [
+        fx.UpdateCard(),
+        fx.PostMessage(template=Template.SEVERITY_CHANGED, text=event.text, actor=event.actor,
+                       paged=tuple(newly_paged)),
+        fx.Announce(template=Template.SEVERITY_CHANGED, text=event.text, actor=event.actor),
+        fx.SetTopic(),
     ]
     if newly_paged:
-        wave.append(Effect(SLACK, "invite", {"users": newly_paged}))
+        wave.append(fx.Invite(users=tuple(newly_paged)))
     escalated_to_leadership = policy.notify_leadership and event.data.get("from", 9) > incident.severity
     if escalated_to_leadership and leadership_channel and not incident.is_drill:
-        wave.append(Effect(SLACK, "notify_leadership", {"channel": leadership_channel}))
+        wave.append(fx.NotifyLeadership(channel=leadership_channel))
     if not incident.is_drill:
-        wave.append(Effect(STATUS_PAGE, "publish", {"state": policy.status_page.value}))
+        wave.append(fx.StatusPagePublish(state=policy.status_page.value))
     return [wave]
 
 
 def after_role(event: Event) -> list[list[Effect]]:
     user = event.data["user"]
-    wave = [
-        Effect(SLACK, "update_card"),
-        Effect(SLACK, "invite", {"users": [user]}),
-        Effect(SLACK, "post_message", {"template": "role", "text": event.text, "actor": event.actor}),
+    wave: list[Effect] = [
+        fx.UpdateCard(),
+        fx.Invite(users=(user,)),
+        fx.PostMessage(template=Template.ROLE, text=event.text, actor=event.actor),
     ]
     if event.data["role"] == "ic":  # the topic names the commander
-        wave.append(Effect(SLACK, "set_topic"))
+        wave.append(fx.SetTopic())
     return [wave]
 
 
 def after_update(incident: Incident, events: list[Event]) -> list[list[Effect]]:
     update = events[-1]
-    payload = {"text": update.text, "actor": update.actor, "status": incident.status.value}
-    wave = [
-        Effect(SLACK, "post_message", {"template": "update", **payload}),
-        Effect(SLACK, "announce_thread", {"template": "update", **payload}),
+    said = {"text": update.text, "actor": update.actor, "status": incident.status.value}
+    wave: list[Effect] = [
+        fx.PostMessage(template=Template.UPDATE, **said),
+        fx.AnnounceThread(template=Template.UPDATE, **said),
     ]
     if len(events) > 1:  # the status changed too: the card shows it (the topic does not, see blocks.topic)
-        wave.append(Effect(SLACK, "update_card"))
+        wave.append(fx.UpdateCard())
     if not incident.is_drill:
-        wave.append(Effect(STATUS_PAGE, "update", payload))
+        wave.append(fx.StatusPageUpdate(**said))
     return [wave]
 
 
 def after_resolve(incident: Incident, event: Event, policy: SeverityPolicy) -> list[list[Effect]]:
-    payload = {"summary": event.data.get("summary", ""), "actor": event.actor,
-               "postmortem_required": policy.postmortem_required}
-    wave = [
-        Effect(SLACK, "update_card"),
-        Effect(SLACK, "post_message", {"template": "resolved", **payload}),
-        Effect(SLACK, "announce", {"template": "resolved", **payload}),
-        Effect(SLACK, "set_topic"),
+    said = {"summary": event.data.get("summary", ""), "actor": event.actor,
+            "postmortem_required": policy.postmortem_required}
+    wave: list[Effect] = [
+        fx.UpdateCard(),
+        fx.PostMessage(template=Template.RESOLVED, **said),
+        fx.Announce(template=Template.RESOLVED, **said),
+        fx.SetTopic(),
     ]
     if not incident.is_drill:
-        wave.append(Effect(STATUS_PAGE, "publish", {"state": "resolved"}))
+        wave.append(fx.StatusPagePublish(state="resolved"))
     return [wave]
 
 
@@ -106,25 +104,25 @@ def mirrored(incident: Incident, policy: SeverityPolicy) -> bool:
 
 def pagerduty_create() -> list[list[Effect]]:
     # Once the twin exists, the card and the channel's bookmarks link it.
-    return [[Effect(PAGERDUTY, "create")], [Effect(SLACK, "link_pagerduty")]]
+    return [[fx.PagerDutyCreate()], [fx.LinkPagerDuty()]]
 
 
 def pagerduty_after_severity_change(incident: Incident, policy: SeverityPolicy) -> list[list[Effect]]:
     if incident.pagerduty_id or not policy.page:
-        return [[Effect(PAGERDUTY, "update")]]
-    return pagerduty_create() + [[Effect(PAGERDUTY, "update")]]
+        return [[fx.PagerDutyUpdate()]]
+    return pagerduty_create() + [[fx.PagerDutyUpdate()]]
 
 
 def pagerduty_note(text: str, actor: str) -> list[list[Effect]]:
-    return [[Effect(PAGERDUTY, "note", {"text": text, "actor": actor})]]
+    return [[fx.PagerDutyNote(text=text, actor=actor)]]
 
 
 def pagerduty_responders(users: list[str], actor: str, role_label: str) -> list[list[Effect]]:
-    return [[Effect(PAGERDUTY, "responders", {"users": users, "actor": actor, "role_label": role_label})]]
+    return [[fx.PagerDutyResponders(users=tuple(users), actor=actor, role_label=role_label)]]
 
 
 def pagerduty_status(status: str) -> list[list[Effect]]:
-    return [[Effect(PAGERDUTY, "resolve" if status == "resolved" else "acknowledge")]]
+    return [[fx.PagerDutyResolve() if status == "resolved" else fx.PagerDutyAcknowledge()]]
 
 
 def paged_users(slots: tuple[str, ...], on_call: dict[str, list[str]]) -> list[str]:
@@ -136,6 +134,6 @@ def paged_users(slots: tuple[str, ...], on_call: dict[str, list[str]]) -> list[s
     return users
 
 
-__all__ = ["Effect", "SLACK", "STATUS_PAGE", "PAGERDUTY", "PAGERDUTY_LANE", "mirrored", "pagerduty_create",
+__all__ = ["Effect", "PAGERDUTY_LANE", "mirrored", "pagerduty_create",
            "pagerduty_after_severity_change", "pagerduty_note", "pagerduty_responders", "pagerduty_status", "after_declare", "after_join", "after_severity_change",
            "after_role", "after_update", "after_resolve", "paged_users"]

@@ -12,10 +12,12 @@ import structlog
 from bot.config import Settings
 from bot.core import escalation as core
 from bot.core.incident import Event
-from bot.core.ports import Clock, Dispatch, NoDispatch
+from bot.core.ports import Clock, Dispatch
 from bot.services.oncall import OnCallService
-from bot.storage.repository import Effect, Store
-from bot.storage.timers import Timer, TimerRepository
+from bot.core import effects as fx
+from bot.services.unit_of_work import UnitOfWork
+from bot.storage.repository import Store
+from bot.storage.timers import Timer
 
 log = structlog.get_logger("warroom.escalation")
 
@@ -32,24 +34,24 @@ class EscalationService:
         self.store, self.settings, self.clock, self.oncall = store, settings, clock, oncall
         self.section = settings.file.escalation
         self.chains = self.section.resolved_chains()
-        self.dispatch = dispatch or NoDispatch()
+        self.work = UnitOfWork(store, dispatch)
 
     async def fire(self, timer: Timer) -> None:
         now = self.clock.now()
         async with self.store.reading() as tx:
-            incident = await tx.incident(timer.incident_id) if timer.incident_id else None
+            incident = await tx.incidents.get(timer.incident_id) if timer.incident_id else None
         step = int(timer.payload.get("step", 0))
         started = datetime.fromisoformat(timer.payload["started"]) if timer.payload.get("started") else None
         chain = self.chain(incident) if incident else ()
         page = core.page_due(incident, chain, step, started) if incident else None
         # Who is on call is looked up outside the transaction: it may ask PagerDuty.
         holders = await self.oncall.users(page.notify, now) if page else {}
-        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
-            timers = TimerRepository(tx)
+        async with self.work() as tx:
+            timers = tx.timers
             current = (await timers.pending([timer.key])).get(timer.key)
             if current is None or current.due_at > now:
                 return  # cancelled or moved since it was claimed
-            incident = await tx.incident(timer.incident_id, for_update=True) if timer.incident_id else None
+            incident = await tx.incidents.get(timer.incident_id, for_update=True) if timer.incident_id else None
             chain = self.chain(incident) if incident else ()  # its severity may have changed meanwhile
             page = core.page_due(incident, chain, step, started) if incident else None
             if page is None:
@@ -57,10 +59,9 @@ class EscalationService:
                 return
             users = self._audience(incident, [u for name in page.notify for u in holders.get(name, [])])
             nobody = [name for name in page.notify if not holders.get(name)]
-            await tx.append_timeline(incident.id, [self._event(incident, page, users, nobody, len(chain), now)])
+            await tx.timeline.append(incident.id, [self._event(incident, page, users, nobody, len(chain), now)])
             if users:
-                await tx.enqueue(incident.id, [[Effect("slack", "page", {"user": user, "step": step + 1,
-                                                                         "steps": len(chain)})
+                await tx.outbox.enqueue(incident.id, [[fx.Page(user=user, step=step + 1, steps=len(chain))
                                                 for user in users]], now)
             if page.next_due is None:
                 await timers.settle(timer.id, None, True)
@@ -68,7 +69,6 @@ class EscalationService:
                 await timers.set(timer.key, core.ESCALATION, page.next_due, incident_id=incident.id,
                                  payload={**timer.payload, "step": step + 1})
         log.info("escalation_step", incident_id=incident.id, step=step + 1, users=len(users))
-        self.dispatch.hand_over(tx.handed_over, incident)
 
     def chain(self, incident) -> tuple[core.Step, ...]:
         return chain_of(self.settings, self.chains, incident)

@@ -23,16 +23,18 @@ from bot.core.incident import (
     format_duration,
 )
 from bot.core.naming import channel_base, next_free_name, title_key
-from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
+from bot.core.ports import Clock, Directory, Dispatch
 from bot.core.severity import targets_to_page
 from bot.core.text import escape
+from bot.core import effects as fx
+from bot.core.effects import Template
 from bot.services import effects
 from bot.services.authorization import Authorizer
 from bot.services.incident_timers import schedule_timers
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
+from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
-from bot.storage.timers import TimerRepository
 
 log = structlog.get_logger("warroom.incidents")
 USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
@@ -66,18 +68,11 @@ class IncidentService:
         self.settings = settings
         self.clock = clock
         self.directory = directory
-        self.dispatch = dispatch or NoDispatch()
+        self.work = UnitOfWork(store, dispatch)
         self.oncall = oncall or OnCallService(settings, clock)
         self.pagerduty = pagerduty  # whether incidents are mirrored to PagerDuty
         self.chains = settings.file.escalation.resolved_chains()
         self.auth = Authorizer(settings, directory)
-
-    def _writing(self):
-        return self.store.transaction(lease=self.dispatch.lease_for_hand_over())
-
-    def _sent(self, tx: Transaction, incident: Incident | None = None) -> None:
-        if tx.enqueued:  # a timeline-only change gives the dispatcher nothing to do
-            self.dispatch.hand_over(tx.handed_over, incident)
 
     # -- declare -----------------------------------------------------------------------------------
     async def declare(self, *, title: str, severity: Severity, actor: str, request_key: str | None,
@@ -103,41 +98,40 @@ class IncidentService:
         structlog.contextvars.bind_contextvars(incident_id=result.incident.id)
         log.info("incident_declared" if result.created else "incident_joined", severity=result.incident.severity.label,
                  channel_name=result.incident.channel_name, drill=result.incident.is_drill)
-        self._sent(tx, result.incident)
         return result
 
     async def _declare_once(self, draft: Incident, events, same_title: str, request_key: str | None,
                             on_call: dict[str, list[str]]) -> tuple[Declared, Transaction]:
         now = draft.declared_at
-        async with self._writing() as tx:
+        async with self.work() as tx:
             if request_key:
-                existing = await tx.incident_by_request(request_key)
+                existing = await tx.incidents.by_request(request_key)
                 if existing:
                     raise Duplicate()
-            twin = await tx.recent_open_with_title(same_title, now - self.settings.dedup_window)
+            twin = await tx.incidents.recent_open_with_title(same_title, now - self.settings.dedup_window)
             if twin:
-                await tx.append_timeline(twin.id, [core.Event("joined", draft.declared_by, now,
+                await tx.timeline.append(twin.id, [core.Event("joined", draft.declared_by, now,
                                                               f"<@{draft.declared_by}> declared the same incident "
                                                               f"again and was added")])
-                await tx.enqueue(twin.id, effects.after_join(draft.declared_by), now)
+                await tx.outbox.enqueue(twin.id, effects.after_join(draft.declared_by), now)
                 return Declared(twin, created=False), tx
             policy = self.settings.policy(draft.severity)
             slots = () if draft.is_drill else targets_to_page(policy, ())
             paged = effects.paged_users(slots, on_call)
             base = channel_base(self.settings.slack.channel_prefix, now.date(), draft.title)
-            name = next_free_name(base, await tx.channel_names_like(base))
+            name = next_free_name(base, await tx.incidents.channel_names_like(base))
             draft = core.Incident(**{**draft.__dict__, "channel_name": name, "paged": slots})
-            incident = await tx.add_incident(draft, title_key=same_title, request_key=request_key)
-            await tx.append_timeline(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
+            incident = await tx.incidents.add(draft, title_key=same_title, request_key=request_key)
+            await tx.timeline.append(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
             # Someone declaring from outside Slack (PagerDuty) is not a member to invite.
             invitees = [u for u in dict.fromkeys([draft.declared_by] + paged) if USER_ID.match(u)]
-            await tx.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
+            await tx.outbox.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
                                                                 self.settings.slack.leadership_channel), now,
                              new_incident=True)
             if self.pagerduty and effects.mirrored(incident, policy):
-                waves = [[effects.Effect(effects.SLACK, "link_pagerduty")]] if incident.pagerduty_id \
+                waves = [[fx.LinkPagerDuty()]] if incident.pagerduty_id \
                     else effects.pagerduty_create()
-                await tx.enqueue(incident.id, waves, now, lane=effects.PAGERDUTY_LANE)
+                await tx.outbox.enqueue(incident.id, waves, now, lane=effects.PAGERDUTY_LANE)
             await self._schedule(tx, incident, declared=True)
             return Declared(incident, created=True), tx
 
@@ -146,7 +140,7 @@ class IncidentService:
         await self._in_room(channel_id, actor, "change the severity of")
         now = self.clock.now()
         on_call = await self.oncall.users(self.settings.policy(severity).page, now)
-        async with self._writing() as tx:
+        async with self.work() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             await self._check_permission(incident, "change_severity", "change the severity of", actor)
             updated, events = core.change_severity(incident, severity, actor, now)
@@ -160,7 +154,6 @@ class IncidentService:
                     if self._mirrored(updated, policy) else []
                 await self._commit(tx, updated, events, effects.after_severity_change(
                     updated, events[0], policy, newly_paged, self.settings.slack.leadership_channel), now, mirror)
-        self._sent(tx, updated)
         return updated
 
     async def assign_role(self, channel_id: str, role: Role, user: str, actor: str, request_key: str) -> Incident:
@@ -169,7 +162,7 @@ class IncidentService:
             raise DomainError(f"I can't find a user `{escape(user[:40])}` in this workspace: mention them as @name.")
         is_manager = await self.auth.is_manager(actor)
         now = self.clock.now()
-        async with self._writing() as tx:
+        async with self.work() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             self.auth.enforce(permissions.role_change(incident, role, user, actor, is_manager=is_manager,
                                                       managers=self.auth.managers), "assign_role", actor, incident)
@@ -180,42 +173,39 @@ class IncidentService:
                 mirror = effects.pagerduty_responders([user], actor, role.label) \
                     if asks_someone and self._mirrored(updated) else []
                 await self._commit(tx, updated, events, effects.after_role(events[0]), now, mirror)
-        self._sent(tx, updated)
         return updated
 
     async def post_update(self, channel_id: str, text: str, status: Status | None, actor: str,
                           request_key: str) -> Incident:
         await self._in_room(channel_id, actor, "post updates to")
         now = self.clock.now()
-        async with self._writing() as tx:
+        async with self.work() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             updated, events = core.post_update(incident, text, status, actor, now)
             mirror = effects.pagerduty_note(f"{updated.status.label}: {text.strip()}", actor) \
                 if self._mirrored(updated) else []
             await self._commit(tx, updated, events, effects.after_update(updated, events), now, mirror)
-        self._sent(tx, updated)
         return updated
 
     async def add_note(self, channel_id: str, text: str, actor: str, request_key: str, *, permalink: str = "",
                        kind: str = "note", dedup_key: str | None = None) -> Incident:
         await self._in_room(channel_id, actor, "add to the timeline of")
         now = self.clock.now()
-        async with self._writing() as tx:
+        async with self.work() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
-            if dedup_key and await tx.has_timeline_key(dedup_key):
+            if dedup_key and await tx.timeline.has_key(dedup_key):
                 raise Duplicate()
             _, events = core.add_note(incident, text, actor, now, permalink=permalink, kind=kind)
-            await tx.append_timeline(incident.id, events, dedup_key=dedup_key)
+            await tx.timeline.append(incident.id, events, dedup_key=dedup_key)
         return incident
 
     async def resolve(self, channel_id: str, summary: str, actor: str, request_key: str) -> Incident:
         await self._in_room(channel_id, actor, "resolve")
         now = self.clock.now()
-        async with self._writing() as tx:
+        async with self.work() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
             await self._check_permission(incident, "resolve", "resolve", actor)
             updated = await self._resolve_in(tx, incident, summary, actor, now, mirror=True)
-        self._sent(tx, updated)
         return updated
 
     async def _resolve_in(self, tx: Transaction, incident: Incident, summary: str, actor: str, now, *,
@@ -233,14 +223,14 @@ class IncidentService:
         """The page is acknowledged: paging stops. `who` names a PagerDuty user that has no Slack account here."""
         now = self.clock.now()
         is_manager = source == "slack" and await self.auth.is_manager(actor)
-        async with self._writing() as tx:
-            if request_key and not await tx.first_time(request_key, now):
+        async with self.work() as tx:
+            if request_key and not await tx.requests.first_time(request_key, now):
                 raise Duplicate()
-            incident = await tx.incident(incident_id, for_update=True)
+            incident = await tx.incidents.get(incident_id, for_update=True)
             if incident is None:
                 raise DomainError("That incident no longer exists.")
             if source == "slack":
-                paged = {user for entry in await tx.timeline(incident.id) if entry.kind in ("paged", "escalated")
+                paged = {user for entry in await tx.timeline.of(incident.id) if entry.kind in ("paged", "escalated")
                          for user in (entry.data or {}).get("users", [])}
                 self.auth.enforce(permissions.page_acknowledgement(incident, actor, paged, is_manager=is_manager),
                                   "acknowledge_page", actor, incident)
@@ -256,48 +246,44 @@ class IncidentService:
             took = format_duration(now - incident.declared_at)
             text = f"Page acknowledged{where} by {core.person(label)} ({took} after the declaration)"
             events = [core.Event("acknowledged", actor, now, text, {"by": label, "source": source})]
-            wave = [[effects.Effect(effects.SLACK, "update_card"),
-                     effects.Effect(effects.SLACK, "post_message", {"template": "acknowledged", "text": text})]]
+            wave = [[fx.UpdateCard(), fx.PostMessage(template=Template.ACKNOWLEDGED, text=text)]]
             mirror = effects.pagerduty_status("acknowledged") if source == "slack" and self._mirrored(updated) else []
             await self._commit(tx, updated, events, wave, now, mirror)
-        self._sent(tx, updated)
         return updated
 
     async def resolve_from_pagerduty(self, incident_id: int, who: str, request_key: str) -> Incident | None:
         """Resolved in PagerDuty: resolve here too (not back to PagerDuty). None when already resolved."""
         now = self.clock.now()
-        async with self._writing() as tx:
-            if request_key and not await tx.first_time(request_key, now):
+        async with self.work() as tx:
+            if request_key and not await tx.requests.first_time(request_key, now):
                 raise Duplicate()
-            incident = await tx.incident(incident_id, for_update=True)
+            incident = await tx.incidents.get(incident_id, for_update=True)
             if incident is None or not incident.is_open:
                 return None
             updated = await self._resolve_in(tx, incident, f"Resolved in PagerDuty by {who}", f"pagerduty:{who}",
                                              now, mirror=False)
-        self._sent(tx, updated)
         return updated
 
     async def record(self, incident_id: int, kind: str, text: str, request_key: str, *,
-                     room: dict | None = None) -> bool:
+                     room: fx.PostMessage | None = None) -> bool:
         """A timeline entry from outside Slack (PagerDuty); `room` also posts a message to the war room."""
         now = self.clock.now()
-        async with self._writing() as tx:
-            if request_key and not await tx.first_time(request_key, now):
+        async with self.work() as tx:
+            if request_key and not await tx.requests.first_time(request_key, now):
                 raise Duplicate()
-            incident = await tx.incident(incident_id)
+            incident = await tx.incidents.get(incident_id)
             if incident is None:
                 return False
-            await tx.append_timeline(incident_id, [core.Event(kind, "pagerduty", now, text)])
+            await tx.timeline.append(incident_id, [core.Event(kind, "pagerduty", now, text)])
             if room:
-                await tx.enqueue(incident_id, [[effects.Effect(effects.SLACK, "post_message", room)]], now)
-        self._sent(tx, incident)
+                await tx.outbox.enqueue(incident_id, [[room]], now)
         return True
 
     async def incident_for_pagerduty(self, pagerduty_id: str | None, key_id: int | None) -> Incident | None:
         async with self.store.reading() as tx:
-            found = await tx.incident_by_pagerduty(pagerduty_id) if pagerduty_id else None
+            found = await tx.incidents.by_pagerduty(pagerduty_id) if pagerduty_id else None
             if found is None and key_id is not None:
-                found = await tx.incident(key_id)
+                found = await tx.incidents.get(key_id)
             return found
 
     async def check_may(self, channel_id: str, action: str, actor: str) -> Incident:
@@ -312,7 +298,7 @@ class IncidentService:
     # -- queries -----------------------------------------------------------------------------------
     async def incident_in(self, channel_id: str) -> Incident:
         async with self.store.reading() as tx:
-            incident = await tx.incident_by_channel(channel_id)
+            incident = await tx.incidents.in_channel(channel_id)
         if incident is None:
             raise NotInWarRoom("This command works in an incident's war-room channel. "
                                "Use `/incident list` to find one, or `/incident declare` to start one.")
@@ -320,33 +306,33 @@ class IncidentService:
 
     async def find_in(self, channel_id: str) -> Incident | None:
         async with self.store.reading() as tx:
-            return await tx.incident_by_channel(channel_id)
+            return await tx.incidents.in_channel(channel_id)
 
     async def open_incidents(self) -> list[Incident]:
         async with self.store.reading() as tx:
-            return await tx.open_incidents()
+            return await tx.incidents.open()
 
     async def recently_resolved(self, limit: int = 5) -> list[Incident]:
         async with self.store.reading() as tx:
-            return await tx.recently_resolved(limit)
+            return await tx.incidents.recently_resolved(limit)
 
     async def timeline(self, incident_id: int) -> list[TimelineEntry]:
         async with self.store.reading() as tx:
-            return await tx.timeline(incident_id)
+            return await tx.timeline.of(incident_id)
 
     # -- helpers -----------------------------------------------------------------------------------
     async def _load(self, tx: Transaction, channel_id: str, request_key: str, now) -> Incident:
         # A concurrent duplicate on PostgreSQL waits here for the first one's commit, then sees it.
-        if request_key and not await tx.first_time(request_key, now):
+        if request_key and not await tx.requests.first_time(request_key, now):
             raise Duplicate()
-        incident = await tx.incident_by_channel(channel_id, for_update=True)
+        incident = await tx.incidents.in_channel(channel_id, for_update=True)
         if incident is None:
             raise NotInWarRoom("This command works in an incident's war-room channel. "
                                "Use `/incident list` to find one, or `/incident declare` to start one.")
         return incident
 
     async def _schedule(self, tx: Transaction, incident: Incident, *, declared: bool = False) -> None:
-        await schedule_timers(TimerRepository(tx), incident, self.settings, self.chains, self.clock.now(),
+        await schedule_timers(tx.timers, incident, self.settings, self.chains, self.clock.now(),
                               declared=declared)
 
     async def _check_permission(self, incident: Incident, action: str, verb: str, actor: str) -> None:
@@ -371,8 +357,8 @@ class IncidentService:
         structlog.contextvars.bind_contextvars(incident_id=incident.id)
         log.info("incident_changed", events=[event.kind for event in events])
         await self._schedule(tx, incident)
-        await tx.save_incident(incident)
-        await tx.append_timeline(incident.id, events)
-        await tx.enqueue(incident.id, waves, now)
+        await tx.incidents.save(incident)
+        await tx.timeline.append(incident.id, events)
+        await tx.outbox.enqueue(incident.id, waves, now)
         if pagerduty:
-            await tx.enqueue(incident.id, pagerduty, now, lane=effects.PAGERDUTY_LANE)
+            await tx.outbox.enqueue(incident.id, pagerduty, now, lane=effects.PAGERDUTY_LANE)

@@ -15,10 +15,12 @@ import structlog
 
 from bot.config import Settings
 from bot.core import oncall as core
-from bot.core.ports import Clock, Dispatch, NoDispatch
+from bot.core.ports import Clock, Dispatch
 from bot.integrations.pagerduty import oncall_users
-from bot.storage.repository import Effect, Store
-from bot.storage.timers import Timer, TimerRepository
+from bot.core import effects as fx
+from bot.services.unit_of_work import UnitOfWork
+from bot.storage.repository import Store
+from bot.storage.timers import Timer
 
 log = structlog.get_logger("warroom.oncall")
 
@@ -45,7 +47,7 @@ class OnCallService:
         self.settings, self.clock, self.store = settings, clock, store
         self.section = settings.file.oncall
         self.pagerduty = pagerduty  # a RestApiV2Client, for rotations that name a PagerDuty schedule
-        self.dispatch = dispatch or NoDispatch()
+        self.work = UnitOfWork(store, dispatch)
         self.rotations = {name: section.rotation(name) for name, section in self.section.rotations.items()
                           if not (section.pagerduty_schedule or section.pagerduty_escalation_policy)}
         self._slack_of = {pd: slack for slack, pd in settings.file.pagerduty.users.items()}
@@ -100,8 +102,8 @@ class OnCallService:
         if self.store is None or not self.section.team_channel:
             return
         now = self.clock.now()
-        async with self.store.transaction() as tx:
-            timers = TimerRepository(tx)
+        async with self.work() as tx:
+            timers = tx.timers
             pending = await timers.pending([handoff_key(name) for name in self.rotations])
             for name, rotation in self.rotations.items():
                 due = core.next_handoff(rotation, now)
@@ -113,8 +115,8 @@ class OnCallService:
         name = timer.payload.get("rotation", "")
         rotation = self.rotations.get(name)
         now = self.clock.now()
-        async with self.store.transaction() as tx:
-            timers = TimerRepository(tx)
+        async with self.work() as tx:
+            timers = tx.timers
             current = (await timers.pending([timer.key])).get(timer.key)
             if current is None or current.due_at > now:
                 return
@@ -123,18 +125,18 @@ class OnCallService:
                 return
             # The hand-off that is due, even if the timer fires a little late.
             handoff = core.upcoming_handoff(rotation, timer.due_at - timedelta(seconds=1))
-            def summary(incident) -> dict:
-                return {"severity": incident.severity.value, "reference": incident.reference,
-                        "title": incident.title, "status": incident.status.label, "channel_id": incident.channel_id}
-            open_incidents = [summary(i) for i in await tx.open_incidents()]
+            def summary(incident) -> fx.HandoffIncident:
+                return fx.HandoffIncident(severity=incident.severity.value, reference=incident.reference,
+                                          title=incident.title, status=incident.status.label,
+                                          channel_id=incident.channel_id)
+            open_incidents = [summary(i) for i in await tx.incidents.open()]
             # Known issues include what was fixed this past week: its follow-ups are the incoming's to watch.
             week_ago = handoff.at - timedelta(days=7)
-            resolved = [summary(i) for i in await tx.recently_resolved(20) if i.resolved_at and i.resolved_at > week_ago]
-            await tx.enqueue(None, [[Effect("slack", "handoff", {
-                "channel": self.section.team_channel, "rotation": name, "at": handoff.at.isoformat(),
-                "outgoing": handoff.outgoing, "incoming": handoff.incoming, "zone": rotation.zone,
-                "incidents": open_incidents, "resolved": resolved})]], now)
+            resolved = [summary(i) for i in await tx.incidents.recently_resolved(20) if i.resolved_at and i.resolved_at > week_ago]
+            await tx.outbox.enqueue(None, [[fx.Handoff(
+                channel=self.section.team_channel, rotation=name, at=handoff.at.isoformat(),
+                outgoing=handoff.outgoing, incoming=handoff.incoming, zone=rotation.zone,
+                incidents=tuple(open_incidents), resolved=tuple(resolved))]], now)
             await timers.settle(timer.id, core.next_handoff(rotation, max(now, timer.due_at)), True)
         log.info("oncall_handoff_posted", rotation=name)
-        self.dispatch.wake()
 

@@ -7,17 +7,18 @@ watch, are acknowledged and ignored.
 
 from __future__ import annotations
 
-import asyncio
 
 import structlog
 
 from bot.config import Settings
 from bot.core.incident import DomainError, Event, Severity
-from bot.core.ports import Clock, Dispatch, NoDispatch
+from bot.core.ports import Clock, Dispatch
 from bot.integrations.pagerduty import NOTE_PREFIX, incident_id_from_key
 from bot.integrations.pagerduty_webhooks import WebhookEvent
 from bot.services.incidents import Duplicate, IncidentService
-from bot.storage.repository import Effect, Store
+from bot.core import effects as fx
+from bot.services.unit_of_work import UnitOfWork
+from bot.storage.repository import Store
 
 log = structlog.get_logger("warroom.pagerduty")
 
@@ -37,12 +38,10 @@ class PagerDutyMirror:
                  dispatch: Dispatch | None = None):
         self.store, self.settings, self.clock, self.incidents = store, settings, clock, incidents
         self.section = settings.file.pagerduty
-        self.dispatch = dispatch or NoDispatch()
+        self.work = UnitOfWork(store, dispatch)
         self._slack_of = {pd: slack for slack, pd in self.section.users.items()}
         self._reachable: set[int] = set()  # incidents whose last PagerDuty call worked, in this process
         self._incident_ids: dict[str, int] = {}  # PagerDuty incident id -> ours; a mirror never changes twin
-        self._notes: list[tuple[int, str, str, asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
 
     # -- outbound reachability ---------------------------------------------------------------------
     async def reachability(self, incident_id: int, reachable: bool, reason: str) -> None:
@@ -50,28 +49,25 @@ class PagerDutyMirror:
         if reachable and incident_id in self._reachable:
             return  # the common case costs no transaction
         now = self.clock.now()
-        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
-            changed = await tx.set_pagerduty_state(incident_id, "" if reachable else "unreachable")
+        async with self.work() as tx:
+            changed = await tx.incidents.set_pagerduty_state(incident_id, "" if reachable else "unreachable")
             if changed and not reachable:
-                await tx.append_timeline(incident_id, [Event("pagerduty", "warroom", now,
+                await tx.timeline.append(incident_id, [Event("pagerduty", "warroom", now,
                                                              f"PagerDuty unreachable ({reason}); retrying")])
-                await tx.enqueue(incident_id, [[Effect("slack", "post_message", {
-                    "template": "pagerduty_unreachable", "reason": reason})]], now)
+                await tx.outbox.enqueue(incident_id, [[fx.PostMessage(template=fx.Template.PAGERDUTY_UNREACHABLE,
+                                                                reason=reason)]], now)
             elif changed:
-                await tx.append_timeline(incident_id, [Event("pagerduty", "warroom", now, "PagerDuty reachable again")])
-                await tx.enqueue(incident_id, [[Effect("slack", "post_message", {"template": "pagerduty_back"})]], now)
+                await tx.timeline.append(incident_id, [Event("pagerduty", "warroom", now, "PagerDuty reachable again")])
+                await tx.outbox.enqueue(incident_id, [[fx.PostMessage(template=fx.Template.PAGERDUTY_BACK)]], now)
         (self._reachable.add if reachable else self._reachable.discard)(incident_id)
-        if changed:
-            self.dispatch.hand_over(tx.handed_over)
 
     async def refused(self, incident_id: int, reason: str) -> None:
         """PagerDuty refused to create the twin (a wrong service ID, a bad token): the room must page by hand."""
         now = self.clock.now()
-        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
-            await tx.append_timeline(incident_id, [Event("pagerduty", "warroom", now, f"PagerDuty refused: {reason}")])
-            await tx.enqueue(incident_id, [[Effect("slack", "post_message", {
-                "template": "pagerduty_refused", "reason": reason})]], now)
-        self.dispatch.hand_over(tx.handed_over)
+        async with self.work() as tx:
+            await tx.timeline.append(incident_id, [Event("pagerduty", "warroom", now, f"PagerDuty refused: {reason}")])
+            await tx.outbox.enqueue(incident_id, [[fx.PostMessage(template=fx.Template.PAGERDUTY_REFUSED, reason=reason)]],
+                             now)
 
     # -- inbound webhooks --------------------------------------------------------------------------
     async def handle(self, webhook_id: str, event: WebhookEvent) -> str:
@@ -105,8 +101,8 @@ class PagerDutyMirror:
                     await self.incidents.resolve_from_pagerduty(incident.id, who, key)
                     return "resolved"
                 await self.incidents.record(incident.id, "pagerduty", f"Resolved in PagerDuty by {who}", key,
-                                            room={"template": "pagerduty_resolved_prompt",
-                                                  "text": f"Resolved in PagerDuty by {who}"})
+                                            room=fx.PostMessage(template=fx.Template.PAGERDUTY_RESOLVED_PROMPT,
+                                                                   text=f"Resolved in PagerDuty by {who}"))
                 return "prompted"
             return await self._note(incident.id, text, key) if text is not None else "ignored"
         except Duplicate:
@@ -128,36 +124,8 @@ class PagerDutyMirror:
         return None
 
     async def _note(self, incident_id: int, text: str, key: str) -> str:
-        """Timeline entries from webhooks are written in groups: whatever arrived while the last group was
-        being committed goes into the next transaction, so a burst costs a few commits, not one each."""
-        future = asyncio.get_running_loop().create_future()
-        self._notes.append((incident_id, text, key, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_notes())
-        return await future
-
-    async def _write_notes(self) -> None:
-        while self._notes:
-            batch, self._notes = self._notes[:200], self._notes[200:]  # 400 bound values: within any SQLite
-            first: dict[str, int] = {}
-            for index, (_, _, key, _) in enumerate(batch):
-                first.setdefault(key, index)  # the same delivery twice in one group: the second is a duplicate
-            now = self.clock.now()
-            try:
-                async with self.store.transaction() as tx:
-                    fresh = await tx.first_times(list(first), now)
-                    recorded = {index for key, index in first.items() if key in fresh}
-                    await tx.append_timelines([(incident_id, Event("pagerduty", "pagerduty", now, text))
-                                               for index, (incident_id, text, _, _) in enumerate(batch)
-                                               if index in recorded])
-            except Exception as exc:  # nothing of the group was committed: every sender gets a 5xx and retries
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for index, (*_, future) in enumerate(batch):
-                if not future.done():
-                    future.set_result("noted" if index in recorded else "duplicate")
+        event = Event("pagerduty", "pagerduty", self.clock.now(), text)
+        return "noted" if await self.store.append_once(incident_id, event, key) else "duplicate"
 
     async def _unknown(self, event: WebhookEvent, key: str) -> str:
         """An incident warroom did not make: a trigger on a watched service opens a war room."""

@@ -8,31 +8,27 @@ reminded to draft on day 1, review on day 2 and publish on day 3; draft -> in re
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 import jinja2
-from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.core import blameless, postmortem
+from bot.core import effects as fx
 from bot.core.incident import DomainError, Event, Incident
-from bot.core.ports import Clock, Dispatch, NoDispatch
-from bot.core.postmortem import HistoryMessage
+from bot.core.ports import Clock, Dispatch
+from bot.core.postmortem import HistoryMessage, Postmortem, PostmortemState
 from bot.core.text import escape, escape_markdown, slack_to_plain
 from bot.services.authorization import Authorizer
-from bot.storage.repository import Effect, Store, Transaction
-from bot.storage.runs import RunRepository
-from bot.storage.tables import ActionItemRow, PostmortemRow
-from bot.storage.timers import Timer, TimerRepository
+from bot.services.unit_of_work import UnitOfWork
+from bot.storage.repository import Store, Transaction
+from bot.storage.timers import Timer
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "templates"
-STATES = ("draft", "in_review", "published")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 REMINDER = "postmortem_reminder"
-STEPS = (("draft", 1), ("review", 2), ("publish", 3))  # what the IC should do, and on which day
 
 
 class ChatHistory(Protocol):
@@ -41,21 +37,6 @@ class ChatHistory(Protocol):
     async def names(self, users: set[str]) -> dict[str, str]: ...
 
 
-@dataclass(frozen=True)
-class Postmortem:
-    incident_id: int
-    state: str
-    content: str
-    flags: list[dict]
-    canvas_id: str | None
-    file_id: str | None
-    due_at: datetime | None
-    version: int = 1
-
-
-def _postmortem(row: PostmortemRow) -> Postmortem:
-    return Postmortem(row.incident_id, row.state, row.content, list(row.flags), row.canvas_id, row.file_id, row.due_at,
-                      row.version)
 
 
 def render(incident: Incident, timeline, conversation_rows, runs, flags, names: dict[str, str],
@@ -91,7 +72,7 @@ class PostmortemService:
                  auth: Authorizer | None = None):
         self.store, self.settings, self.clock, self.history = store, settings, clock, history
         self.auth = auth
-        self.dispatch = dispatch or NoDispatch()
+        self.work = UnitOfWork(store, dispatch)
         self.template_dir = template_dir
 
     async def find_incident(self, channel_id: str, reference: str) -> Incident:
@@ -100,9 +81,9 @@ class PostmortemService:
                 number = reference.upper().removeprefix("INC-").removeprefix("#")
                 if not number.isdigit():
                     raise DomainError(f"`{escape(reference[:30])}` is not an incident: use its number, e.g. INC-12.")
-                incident = await tx.incident(int(number))
+                incident = await tx.incidents.get(int(number))
             else:
-                incident = await tx.incident_by_channel(channel_id)
+                incident = await tx.incidents.in_channel(channel_id)
         if incident is None:
             raise DomainError("No such incident. In a war room, `/postmortem` drafts that incident's post-mortem; "
                               "elsewhere give its number: `/postmortem INC-12`.")
@@ -115,10 +96,9 @@ class PostmortemService:
             await self.auth.in_room(incident, actor, "draft the post-mortem of")
         messages = await self.history.messages(incident.channel_id) if self.history and incident.channel_id else []
         async with self.store.reading() as tx:
-            timeline = await tx.timeline(incident.id)
-            runs = await RunRepository(tx).for_incident(incident.id)
-            items = (await tx.session.execute(select(ActionItemRow).where(ActionItemRow.incident_id == incident.id)
-                                              .order_by(ActionItemRow.priority, ActionItemRow.id))).scalars().all()
+            timeline = await tx.timeline.of(incident.id)
+            runs = await tx.runs.for_incident(incident.id)
+            items = await tx.action_items.of_incident(incident.id)
         users = {m.author for m in messages} | {e.actor for e in timeline} | set(incident.responders) | {
             i.owner for i in items if i.owner} | {
             u for u in (incident.declared_by, incident.commander, incident.communicator) if u}
@@ -136,71 +116,60 @@ class PostmortemService:
         content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows)
         policy = self.settings.policy(incident.severity)
         now = self.clock.now()
-        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
-            existing = await self._row(tx, incident.id)
+        async with self.work() as tx:
+            existing = await tx.postmortems.get(incident.id)
             if existing is None:
-                tx.session.add(PostmortemRow(incident_id=incident.id, content=content, flags=flags, created_at=now,
-                                             updated_at=now, due_at=postmortem.due(incident, policy.postmortem_required)))
+                await tx.postmortems.add(incident.id, content, flags, now,
+                                         postmortem.due(incident, policy.postmortem_required))
                 text = "Post-mortem drafted"
-            elif existing.state == "published":
-                published = existing.version  # read before the update, which refreshes `existing`
-                await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
-                                         .values(content=content, flags=flags, updated_at=now, state="draft",
-                                                 version=published + 1, canvas_id=None, file_id=None))
-                text = f"Post-mortem version {published + 1} drafted; the published version {published} stays as it is"
+            elif (again := postmortem.redraft(existing)).new_version:
+                await tx.postmortems.update(incident.id, now, content=content, flags=flags,
+                                            state=PostmortemState.DRAFT, version=again.version, canvas_id=None,
+                                            file_id=None)
+                text = (f"Post-mortem version {again.version} drafted; the published version {existing.version} "
+                        f"stays as it is")
             else:
-                await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
-                                         .values(content=content, flags=flags, updated_at=now))
+                await tx.postmortems.update(incident.id, now, content=content, flags=flags)
                 text = "Post-mortem draft updated"
-            await tx.append_timeline(incident.id, [Event("postmortem", actor, now, text)])
-            await tx.enqueue(incident.id, [[Effect("postmortem", "publish", {"actor": actor})]], now)
-            stored = await self._row(tx, incident.id)
-        self.dispatch.hand_over(tx.handed_over, incident)
-        return _postmortem(stored)
+            await tx.timeline.append(incident.id, [Event("postmortem", actor, now, text)])
+            await tx.outbox.enqueue(incident.id, [[fx.PublishPostmortem(actor=actor)]], now)
+            stored = await tx.postmortems.get(incident.id)
+        return stored
 
     async def text(self, incident_id: int) -> str:
         """The stored draft, or, when there is none yet, one rendered from the timeline alone."""
         async with self.store.reading() as tx:
-            incident = await tx.incident(incident_id)
+            incident = await tx.incidents.get(incident_id)
             if incident is None:
                 raise DomainError(f"No incident {incident_id}.")
-            row = await self._row(tx, incident_id)
-            if row is not None:
-                return row.content
-            timeline = await tx.timeline(incident_id)
+            existing = await tx.postmortems.get(incident_id)
+            if existing is not None:
+                return existing.content
+            timeline = await tx.timeline.of(incident_id)
         return render(incident, timeline, [], [], [], {}, self.template_dir)
 
-    async def advance(self, incident: Incident, state: str, actor: str) -> Postmortem:
+    async def advance(self, incident: Incident, state: PostmortemState, actor: str) -> Postmortem:
         if self.auth:
             await self.auth.in_room(incident, actor, "review or publish the post-mortem of")
             await self.auth.rule(self.settings.file.permissions.rule("postmortem_publish"), "postmortem_publish",
                                  "review or publish the post-mortem of", incident, actor)
         now = self.clock.now()
-        async with self.store.transaction() as tx:
-            row = await self._row(tx, incident.id)
-            if row is None:
+        async with self.work() as tx:
+            existing = await tx.postmortems.get(incident.id)
+            if existing is None:
                 raise DomainError(f"{incident.reference} has no post-mortem yet: run `/postmortem` first.")
-            if STATES.index(state) <= STATES.index(row.state):
-                raise DomainError(f"The post-mortem of {incident.reference} is already {row.state.replace('_', ' ')}.")
-            await tx.session.execute(update(PostmortemRow).where(PostmortemRow.incident_id == incident.id)
-                                     .values(state=state, updated_at=now))
-            label = state.replace("_", " ")
-            await tx.append_timeline(incident.id, [Event("postmortem", actor, now, f"Post-mortem {label}")])
-            await tx.enqueue(incident.id, [[Effect("slack", "post_message", {
-                "template": "postmortem_state", "state": label, "actor": actor})]], now)
-            row = await self._row(tx, incident.id)
-        self.dispatch.wake()
-        return _postmortem(row)
+            state = postmortem.advance(existing.state, PostmortemState(state), incident.reference)
+            await tx.postmortems.update(incident.id, now, state=state)
+            label = state.label
+            await tx.timeline.append(incident.id, [Event("postmortem", actor, now, f"Post-mortem {label}")])
+            await tx.outbox.enqueue(incident.id, [[fx.PostMessage(template=fx.Template.POSTMORTEM_STATE, state=label,
+                                                          actor=actor)]], now)
+            stored = await tx.postmortems.get(incident.id)
+        return stored
 
     async def get(self, incident_id: int) -> Postmortem | None:
         async with self.store.reading() as tx:
-            row = await self._row(tx, incident_id)
-        return _postmortem(row) if row else None
-
-    @staticmethod
-    async def _row(tx: Transaction, incident_id: int) -> PostmortemRow | None:
-        return (await tx.session.execute(select(PostmortemRow).where(PostmortemRow.incident_id == incident_id))
-                ).scalar_one_or_none()
+            return await tx.postmortems.get(incident_id)
 
     # -- the process -------------------------------------------------------------------------------
     @staticmethod
@@ -208,22 +177,18 @@ class PostmortemService:
         """On resolve: reminders to the IC on days 1, 2 and 3 (called inside the resolve's transaction)."""
         if not required or incident.resolved_at is None:
             return
-        timers = TimerRepository(tx)
-        for step, day in STEPS:
-            await timers.set(f"incident:{incident.id}:postmortem:{step}", REMINDER,
-                             incident.resolved_at + timedelta(days=day), incident_id=incident.id,
-                             payload={"step": step})
+        for step, (day, _) in postmortem.REMINDER_STEPS.items():
+            await tx.timers.set(f"incident:{incident.id}:postmortem:{step}", REMINDER,
+                                incident.resolved_at + timedelta(days=day), incident_id=incident.id,
+                                payload={"step": step})
 
     async def fire(self, timer: Timer) -> None:
         step = timer.payload.get("step", "draft")
-        wanted = {"draft": "draft", "review": "in_review", "publish": "published"}[step]
         now = self.clock.now()
-        async with self.store.transaction() as tx:
-            incident = await tx.incident(timer.incident_id)
-            row = await self._row(tx, timer.incident_id)
-            done = row is not None and (STATES.index(row.state) >= STATES.index(wanted) if step != "draft" else True)
+        async with self.work() as tx:
+            incident = await tx.incidents.get(timer.incident_id)
+            done = not postmortem.reminder_needed(step, await tx.postmortems.get(timer.incident_id))
             if incident is not None and not done:
-                await tx.enqueue(incident.id, [[Effect("slack", "post_message", {
-                    "template": "postmortem_reminder", "step": step})]], now)
-            await TimerRepository(tx).settle(timer.id, None, not done)
-        self.dispatch.wake()
+                await tx.outbox.enqueue(incident.id, [[fx.PostMessage(template=fx.Template.POSTMORTEM_REMINDER,
+                                                              step=step)]], now)
+            await tx.timers.settle(timer.id, None, not done)

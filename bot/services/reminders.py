@@ -13,10 +13,12 @@ import structlog
 from bot.config import Settings
 from bot.core import reminders as core
 from bot.core.incident import DomainError, Event, Incident, format_duration
-from bot.core.ports import Clock, Dispatch, NoDispatch
+from bot.core.ports import Clock, Dispatch
 from bot.services.incidents import Duplicate
-from bot.storage.repository import Effect, Store
-from bot.storage.timers import Timer, TimerRepository
+from bot.core import effects as fx
+from bot.services.unit_of_work import UnitOfWork
+from bot.storage.repository import Store
+from bot.storage.timers import Timer
 
 log = structlog.get_logger("warroom.reminders")
 
@@ -24,27 +26,26 @@ log = structlog.get_logger("warroom.reminders")
 class ReminderService:
     def __init__(self, store: Store, settings: Settings, clock: Clock, dispatch: Dispatch | None = None):
         self.store, self.settings, self.clock = store, settings, clock
-        self.dispatch = dispatch or NoDispatch()
+        self.work = UnitOfWork(store, dispatch)
 
     async def fire(self, timer: Timer) -> None:
         now = self.clock.now()
         incident = None
-        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
-            timers = TimerRepository(tx)
+        async with self.work() as tx:
+            timers = tx.timers
             current = await timers.get(timer.key)
             if current is None or current.due_at > now:
                 return  # moved or cancelled since it was claimed; the claim lapses
-            incident = await tx.incident(timer.incident_id) if timer.incident_id else None
+            incident = await tx.incidents.get(timer.incident_id) if timer.incident_id else None
             if incident is None:
                 await timers.settle(timer.id, None, False)
                 return
             firing = self._decide(timer.kind, incident, now)
             if firing.post:
-                await tx.enqueue(incident.id, [[Effect("slack", "post_reminder", {
-                    "kind": timer.kind, "silent_for": firing.silent_for})]], now)
+                await tx.outbox.enqueue(incident.id, [[fx.PostReminder(reminder=timer.kind, silent_for=firing.silent_for)]],
+                                 now)
                 log.info("reminder_posted", kind=timer.kind, incident_id=incident.id)
             await timers.settle(timer.id, firing.next_due, firing.post)
-        self.dispatch.hand_over(tx.handed_over, incident)
 
     def _decide(self, kind: str, incident: Incident, now) -> core.Firing:
         if kind == core.STATUS_REMINDER:
@@ -57,18 +58,17 @@ class ReminderService:
     async def snooze(self, channel_id: str, actor: str, request_key: str) -> str:
         now = self.clock.now()
         minutes = self.settings.file.reminders.snooze_minutes
-        async with self.store.transaction() as tx:
-            incident = await tx.incident_by_channel(channel_id, for_update=True)
+        async with self.work() as tx:
+            incident = await tx.incidents.in_channel(channel_id, for_update=True)
             if incident is None or not incident.is_open:
                 raise DomainError("There is no open incident in this channel to snooze reminders for.")
-            if request_key and not await tx.first_time(request_key, now):
+            if request_key and not await tx.requests.first_time(request_key, now):
                 raise Duplicate()
             due = now + timedelta(minutes=minutes)
-            await TimerRepository(tx).set(core.status_reminder_key(incident.id), core.STATUS_REMINDER, due,
+            await tx.timers.set(core.status_reminder_key(incident.id), core.STATUS_REMINDER, due,
                                           incident_id=incident.id)
-            await tx.append_timeline(incident.id, [Event("reminder_snoozed", actor, now,
+            await tx.timeline.append(incident.id, [Event("reminder_snoozed", actor, now,
                                                          f"Status reminder snoozed for {minutes} min")])
-        self.dispatch.wake()
         return f":zzz: Status reminder snoozed for {minutes} minutes (until {due:%H:%M} UTC)."
 
 

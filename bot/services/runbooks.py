@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
@@ -19,14 +19,17 @@ from bot.core import permissions
 from bot.core import runbook as core
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.permissions import Rule
-from bot.core.ports import Clock, Directory, Dispatch, NoDispatch
+from bot.core.ports import Clock, Directory, Dispatch
 from bot.core.runbook import ExecutionPolicy, Run, Runbook, StepState
 from bot.core.text import escape
 from bot.runbooks import Catalog
 from bot.services.authorization import Authorizer
 from bot.services.incidents import Duplicate, IncidentService
-from bot.storage.repository import Effect, Store, Transaction
-from bot.storage.runs import Execution, RunMessages, RunRepository
+from bot.core import effects as fx
+from bot.core.effects import Effect
+from bot.services.unit_of_work import UnitOfWork
+from bot.storage.repository import Store, Transaction
+from bot.storage.runs import Execution, RunMessages
 
 log = structlog.get_logger("warroom.runbooks")
 # A forged or stale button (another incident's run, a run that is gone) gets this, and nothing changes.
@@ -51,13 +54,12 @@ class RunbookService:
                  incidents: IncidentService, runner: CommandRunner, dispatch: Dispatch | None = None):
         self.store, self.catalog, self.settings, self.clock = store, catalog, settings, clock
         self.directory, self.incidents, self.runner = directory, incidents, runner
-        self.dispatch = dispatch or NoDispatch()
+        self.work = UnitOfWork(store, dispatch)
         execution = settings.file.runbooks.execution
         self.policy = ExecutionPolicy(execution.enabled, frozenset(execution.allow))
         self.runners = Rule.parse(execution.runners)
         self.auth = Authorizer(settings, directory)
         self._background: set[asyncio.Task] = set()
-        self._incidents: dict[int, Incident] = {}  # incidents with a war room, by id, for handed-over effects
 
     # -- choosing ----------------------------------------------------------------------------------
     async def choices(self, channel_id: str) -> tuple[Incident, list[Runbook], list[Runbook]]:
@@ -76,14 +78,13 @@ class RunbookService:
             raise DomainError(f"No runbook `{escape(runbook_id[:64])}`. Available: {known}.")
         await self._member(channel_id, actor, "start runbooks in")
         now = self.clock.now()
-        async with self.store.transaction() as tx:
+        async with self.work() as tx:
             incident = await self._incident(tx, channel_id, request_key)
             run, events = core.start(runbook, incident, actor, now)
-            run = await RunRepository(tx).add(run)
-            await tx.append_timeline(incident.id, events)
-            await tx.enqueue(incident.id, [[_slack("runbook_header", run.id)],
-                                           [_slack("runbook_step", run.id, position=0)]], now)
-        self.dispatch.wake()
+            run = await tx.runs.add(run)
+            await tx.timeline.append(incident.id, events)
+            await tx.outbox.enqueue(incident.id, [[fx.RunbookHeader(run_id=run.id)],
+                                           [fx.RunbookStep(run_id=run.id, position=0)]], now)
         return run
 
     async def finish_step(self, channel_id: str, run_id: int, position: int, state: StepState, actor: str,
@@ -92,12 +93,12 @@ class RunbookService:
             return core.finish_step(run, position, state, actor, now)
 
         def effects(before: Run, after: Run) -> list[list[Effect]]:
-            wave = [_slack("runbook_step", after.id, position=position), _slack("runbook_header", after.id)]
+            wave = [fx.RunbookStep(run_id=after.id, position=position), fx.RunbookHeader(run_id=after.id)]
             if after.finished:
-                return [wave, [_slack("runbook_summary", after.id)]]
+                return [wave, [fx.RunbookSummary(run_id=after.id)]]
             following = after.current
             if following is not None and following > position:
-                wave.append(_slack("runbook_step", after.id, position=following))
+                wave.append(fx.RunbookStep(run_id=after.id, position=following))
             return [wave]
         return await self._change(channel_id, run_id, actor, request_key, change, effects)
 
@@ -105,14 +106,14 @@ class RunbookService:
         async def change(run, now):
             return core.note_step(run, position, text, actor, now)
         return await self._change(channel_id, run_id, actor, request_key, change,
-                                  lambda before, after: [[_slack("runbook_step", after.id, position=position)]])
+                                  lambda before, after: [[fx.RunbookStep(run_id=after.id, position=position)]])
 
     async def choose_branch(self, channel_id: str, run_id: int, position: int, branch: int, actor: str,
                             request_key: str) -> Run:
         async def change(run, now):
             return core.choose_branch(run, position, branch, actor, now)
         return await self._change(channel_id, run_id, actor, request_key, change,
-                                  lambda before, after: [[_slack("runbook_step", after.id, position=position)]])
+                                  lambda before, after: [[fx.RunbookStep(run_id=after.id, position=position)]])
 
     async def check_items(self, channel_id: str, run_id: int, position: int, chunk: int, selected: tuple[int, ...],
                           actor: str, request_key: str) -> Run:
@@ -127,55 +128,48 @@ class RunbookService:
             # handled out of order) must show on the finished step's message.
             if after.steps[position].state is StepState.PENDING:
                 return []
-            return [[_slack("runbook_step", after.id, position=position)]]
+            return [[fx.RunbookStep(run_id=after.id, position=position)]]
         return await self._change(channel_id, run_id, actor, request_key, change, effects)
 
     async def _change(self, channel_id: str, run_id: int, actor: str, request_key: str, change, effects) -> Run:
         await self._member(channel_id, actor, "walk runbooks in")
         now = self.clock.now()
-        async with self.store.transaction(lease=self.dispatch.lease_for_hand_over()) as tx:
-            runs = RunRepository(tx)
+        async with self.work() as tx:
+            runs = tx.runs
             run = await runs.get(run_id, for_update=True)
             await self._of_this_room(tx, run, channel_id)
             await self._remember(tx, request_key)
             updated, events = await change(run, now)
             if updated != run:
                 await runs.save(updated, run)
-                await tx.append_timeline(run.incident_id, events)
-                await tx.enqueue(run.incident_id, effects(run, updated), now)
-        if tx.handed_over:
-            # The effects render the run as this transaction committed it, without reading it back.
-            incident = self._incidents.get(updated.incident_id)
-            view = RunView(updated, incident, runs.messages(run_id), self._executable(updated)) if incident else None
-            self.dispatch.hand_over([replace(item, context=view) for item in tx.handed_over], incident)
+                await tx.timeline.append(run.incident_id, events)
+                await tx.outbox.enqueue(run.incident_id, effects(run, updated), now)
         return updated
 
     # -- views for the Slack performer -------------------------------------------------------------
     async def view(self, run_id: int, incident: Incident | None = None, *, channel_id: str | None = None) -> RunView:
         """`channel_id`: where the request came from; a run of another incident is refused."""
         async with self.store.reading() as tx:
-            found = await RunRepository(tx).view(run_id)
+            found = await tx.runs.view(run_id)
             if found is None:
                 raise DomainError(NOT_THIS_ROOM)
             run, messages = found
             if incident is None:
-                incident = await tx.incident(run.incident_id)
+                incident = await tx.incidents.get(run.incident_id)
         if channel_id is not None and incident.channel_id != channel_id:
             raise DomainError(NOT_THIS_ROOM)
-        if incident.channel_id:
-            self._incidents[incident.id] = incident  # runbook messages need only its war room, which stays
-        return RunView(run, incident, messages, self._executable(run))
+        return RunView(run, incident, messages, self.executable(run))
 
-    def _executable(self, run: Run) -> frozenset[str]:
+    def executable(self, run: Run) -> frozenset[str]:
         return self.policy.executable_in(run.runbook.id)
 
     async def execution(self, execution_id: int) -> Execution:
         async with self.store.reading() as tx:
-            return await RunRepository(tx).execution(execution_id)
+            return await tx.runs.execution(execution_id)
 
     async def runs_of(self, incident_id: int) -> list[Run]:
         async with self.store.reading() as tx:
-            return await RunRepository(tx).for_incident(incident_id)
+            return await tx.runs.for_incident(incident_id)
 
     # -- executing commands ------------------------------------------------------------------------
     async def request_execution(self, channel_id: str, run_id: int, command_id: str, actor: str,
@@ -185,8 +179,8 @@ class RunbookService:
         group = self.runners.usergroup or None
         in_group = await self.directory.in_usergroup(actor, group) if group else None
         now = self.clock.now()
-        async with self.store.transaction() as tx:
-            runs = RunRepository(tx)
+        async with self.work() as tx:
+            runs = tx.runs
             run = await runs.get(run_id, for_update=True)
             incident = await self._of_this_room(tx, run, channel_id, fresh=True)
             await self._remember(tx, request_key)
@@ -204,14 +198,13 @@ class RunbookService:
             if not refusal:
                 text = (f"<@{actor}> asked to run `{command.id}` ({command.category}); it needs a second person's "
                         f"approval" if command.needs_second_person else f"<@{actor}> ran `{command.id}`")
-                await tx.append_timeline(incident.id, [Event("runbook_command", actor, now, text,
+                await tx.timeline.append(incident.id, [Event("runbook_command", actor, now, text,
                                                              {"execution": execution_id, "command": command.id})])
-                await tx.enqueue(incident.id, [[_slack("runbook_execution", run_id, execution_id=execution_id)]], now)
+                await tx.outbox.enqueue(incident.id, [[fx.RunbookExecution(run_id=run_id, execution_id=execution_id)]], now)
         if refusal:
             log.warning("runbook_command_refused", execution=execution_id, command=command.id, user=actor,
                         reason=refusal)
             raise DomainError(refusal)
-        self.dispatch.wake()
         if command.needs_second_person:
             return f"`{command.id}` is a {command.category.replace('_', ' ')} command: a second person must approve it."
         self._spawn(execution_id, command.timeout_seconds)
@@ -225,8 +218,8 @@ class RunbookService:
         is_manager = await self.auth.is_manager(actor)
         now = self.clock.now()
         refusal = None
-        async with self.store.transaction() as tx:
-            runs = RunRepository(tx)
+        async with self.work() as tx:
+            runs = tx.runs
             execution = await runs.execution(execution_id, for_update=True)
             if execution is None:
                 raise DomainError(NOT_THIS_ROOM)
@@ -249,15 +242,14 @@ class RunbookService:
                                          requested_by=actor, at=now, reason=f"approving #{execution_id}: {refusal}")
             else:
                 await runs.update_execution(execution_id, status="running", approved_by=actor)
-                await tx.append_timeline(incident.id, [Event("runbook_command", actor, now,
+                await tx.timeline.append(incident.id, [Event("runbook_command", actor, now,
                                                              f"<@{actor}> approved running `{execution.command_id}`",
                                                              {"execution": execution_id})])
-                await tx.enqueue(incident.id, [[_slack("runbook_execution", run.id, execution_id=execution_id)]], now)
+                await tx.outbox.enqueue(incident.id, [[fx.RunbookExecution(run_id=run.id, execution_id=execution_id)]], now)
         if refusal:
             log.warning("runbook_approval_refused", execution=execution_id, user=actor, reason=refusal)
             raise DomainError(refusal)
         _, command = run.runbook.command(execution.command_id)
-        self.dispatch.wake()
         self._spawn(execution_id, command.timeout_seconds)
         return f"Approved; running `{execution.command_id}`."
 
@@ -267,9 +259,9 @@ class RunbookService:
         task.add_done_callback(self._background.discard)
 
     async def _execute(self, execution_id: int, timeout: int) -> None:
-        async with self.store.transaction() as tx:
-            execution = await RunRepository(tx).execution(execution_id)
-            await RunRepository(tx).update_execution(execution_id, started_at=self.clock.now(),
+        async with self.work() as tx:
+            execution = await tx.runs.execution(execution_id)
+            await tx.runs.update_execution(execution_id, started_at=self.clock.now(),
                                                      runner=processes.identity())
         limit = self.settings.file.runbooks.execution.output_limit
         try:
@@ -280,18 +272,17 @@ class RunbookService:
         now = self.clock.now()
         log.info("runbook_command_finished", execution=execution_id, command=execution.command_id, status=status,
                  exit_code=exit_code)
-        async with self.store.transaction() as tx:
-            runs = RunRepository(tx)
+        async with self.work() as tx:
+            runs = tx.runs
             await runs.update_execution(execution_id, status=status, exit_code=exit_code, output=output,
                                         finished_at=now)
             run = await runs.get(execution.run_id)
             outcome = "timed out" if timed_out else f"exit code {exit_code}"
-            await tx.append_timeline(run.incident_id, [Event("runbook_command", execution.requested_by, now,
+            await tx.timeline.append(run.incident_id, [Event("runbook_command", execution.requested_by, now,
                                                              f"`{execution.command_id}` finished: {outcome}",
                                                              {"execution": execution_id, "status": status})])
-            await tx.enqueue(run.incident_id, [[_slack("runbook_execution", run.id, execution_id=execution_id)]],
+            await tx.outbox.enqueue(run.incident_id, [[fx.RunbookExecution(run_id=run.id, execution_id=execution_id)]],
                              now)
-        self.dispatch.wake()
 
     async def drain(self) -> None:
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -302,8 +293,8 @@ class RunbookService:
         their timeout has long passed."""
         now = self.clock.now()
         interrupted = 0
-        async with self.store.transaction() as tx:
-            runs = RunRepository(tx)
+        async with self.work() as tx:
+            runs = tx.runs
             for execution in await runs.running_executions():
                 run = await runs.get(execution.run_id)
                 _, command = run.runbook.command(execution.command_id)
@@ -314,14 +305,13 @@ class RunbookService:
                 interrupted += 1
                 await runs.update_execution(execution.id, status="interrupted", finished_at=now,
                                             reason="warroom stopped while the command ran")
-                await tx.append_timeline(run.incident_id, [Event(
+                await tx.timeline.append(run.incident_id, [Event(
                     "runbook_command", "warroom", now, f"`{execution.command_id}` was interrupted: warroom stopped "
                     f"while it ran, so its outcome is unknown", {"execution": execution.id, "status": "interrupted"})])
-                await tx.enqueue(run.incident_id, [[_slack("runbook_execution", run.id, execution_id=execution.id)]],
+                await tx.outbox.enqueue(run.incident_id, [[fx.RunbookExecution(run_id=run.id, execution_id=execution.id)]],
                                  now)
         if interrupted:
             log.warning("runbook_commands_interrupted", count=interrupted)
-            self.dispatch.wake()
         return interrupted
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -337,25 +327,21 @@ class RunbookService:
     async def _of_this_room(self, tx: Transaction, run: Run | None, channel_id: str, *, fresh: bool = False) -> Incident:
         """The run's incident, which must be the one of the channel the click came from: a button value is
         never trusted alone. `fresh`: read it now (its commander decides), not from the war-room cache."""
-        incident = self._incidents.get(run.incident_id) if run and not fresh else None
-        if run is not None and incident is None:
-            incident = await tx.incident(run.incident_id)
+        incident = None
+        if run is not None:
+            incident = await (tx.incidents.get(run.incident_id) if fresh else tx.incidents.cached(run.incident_id))
         if incident is None or incident.channel_id != channel_id:
             log.warning("runbook_click_refused", run_id=run.id if run else None, channel=channel_id)
             raise DomainError(NOT_THIS_ROOM)
         return incident
 
     async def _incident(self, tx: Transaction, channel_id: str, request_key: str) -> Incident:
-        incident = await tx.incident_by_channel(channel_id)
+        incident = await tx.incidents.in_channel(channel_id)
         if incident is None:
             raise DomainError("Runbooks run inside an incident's war-room channel.")
         await self._remember(tx, request_key)
         return incident
 
     async def _remember(self, tx: Transaction, request_key: str) -> None:
-        if request_key and not await tx.first_time(request_key, self.clock.now()):
+        if request_key and not await tx.requests.first_time(request_key, self.clock.now()):
             raise Duplicate()
-
-
-def _slack(kind: str, run_id: int, **payload) -> Effect:
-    return Effect("runbook", kind, {"run_id": run_id, **payload})

@@ -20,7 +20,7 @@ STALE = {"channel_not_found", "is_archived", "not_in_channel"}
 class ConfiguredChannels:
     def __init__(self, client: AsyncWebClient, call):
         self.client = client
-        self.call = call  # bot.slack.effects.call: sorts Slack's failures into retry-later or give-up
+        self.call = call  # bot.slack.effects.calls.call: sorts Slack's failures into retry-later or give-up
         self._ids: dict[str, str] = {}
 
     async def find(self, name: str) -> dict | None:

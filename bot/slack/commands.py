@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 from slack_bolt.async_app import AsyncApp
 
+from bot.core.postmortem import PostmortemState
 from bot.core.incident import DomainError, Severity
 from bot.slack import blocks, paging_blocks, runbook_blocks
 from bot.slack.handling import SlackDeps, guarded, open_view, responder
@@ -151,7 +152,7 @@ async def _postmortem(command: dict, respond, deps: SlackDeps) -> None:
     service = deps.postmortems
     incident = await service.find_incident(command["channel_id"], reference)
     if action:
-        state = {"review": "in_review", "publish": "published"}[action]
+        state = {"review": PostmortemState.IN_REVIEW, "publish": PostmortemState.PUBLISHED}[action]
         await service.advance(incident, state, command["user_id"])
         await responder(respond)(f":memo: The post-mortem of {incident.reference} is now {state.replace('_', ' ')}.")
         return

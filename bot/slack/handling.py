@@ -19,7 +19,7 @@ from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.slack.directory import SlackDirectory
-from bot.slack.effects import call
+from bot.slack.effects.calls import call
 from bot.slack.jobs import Jobs
 
 log = structlog.get_logger("warroom.slack")

@@ -7,38 +7,43 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 
 
 class GroupCommit(Generic[Item]):
-    def __init__(self, flush: Callable[[Sequence[Item]], Awaitable[None]]):
+    """`flush` commits a batch and may return one result per item, which that item's writer gets back.
+    `limit`: the most items in one batch (SQLite takes a bounded number of values in one statement)."""
+
+    def __init__(self, flush: Callable[[Sequence[Item]], Awaitable[Sequence[Any] | None]], limit: int | None = None):
         self._flush = flush
+        self._limit = limit
         self._waiting: list[tuple[Item, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
 
-    async def write(self, item: Item) -> None:
-        """Returns once `item` is committed; raises what the commit raised."""
+    async def write(self, item: Item) -> Any:
+        """Returns once `item` is committed, with its result; raises what the commit raised."""
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._run(), name="group-commit")
-        await future
+        return await future
 
     async def _run(self) -> None:
         while self._waiting:
-            batch, self._waiting = self._waiting, []
+            size = self._limit or len(self._waiting)
+            batch, self._waiting = self._waiting[:size], self._waiting[size:]
             try:
-                await self._flush([item for item, _ in batch])
+                results = await self._flush([item for item, _ in batch])
             except Exception as exc:  # every writer of the batch learns it failed
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
             else:
-                for _, future in batch:
+                for index, (_, future) in enumerate(batch):
                     if not future.done():
-                        future.set_result(None)
+                        future.set_result(results[index] if results is not None else None)
 
     async def close(self) -> None:
         if self._flusher is not None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.core.effects import RunRefs
 from bot.core.runbook import (
     Branch,
     Command,
@@ -85,6 +86,7 @@ class Execution:
 
 class RunRepository:
     def __init__(self, tx: Transaction):
+        self.tx = tx
         self.session = tx.session
         self._slack_refs: dict[int, list] = {}  # from the last read of each run, for save()
         self._messages_of: dict[int, RunMessages] = {}
@@ -94,7 +96,9 @@ class RunRepository:
                       started_by=run.started_by, started_at=run.started_at,
                       progress=[_progress_out(step, {}) for step in run.steps])
         run_id = (await self.session.execute(RUNS.insert().values(**values).returning(RUNS.c.id))).scalar_one()
-        return Run(run_id, run.incident_id, run.runbook, run.started_by, run.started_at, run.steps)
+        added = Run(run_id, run.incident_id, run.runbook, run.started_by, run.started_at, run.steps)
+        self.tx.held.runs[run_id] = (added, RunMessages(None, None, {}, {}))
+        return added
 
     async def _row(self, run_id: int, for_update: bool):
         # A run's snapshot never changes, and a long runbook's takes a millisecond to decode: read it once.
@@ -142,6 +146,7 @@ class RunRepository:
         progress = [_progress_out(step, refs) for step, refs in zip(run.steps, self._slack_refs[run.id])]
         await self.session.execute(update(RUNS).where(RUNS.c.id == run.id)
                                    .values(progress=progress, finished_at=run.finished_at))
+        self.tx.held.runs[run.id] = (run, self._messages_of[run.id])
 
     async def for_incident(self, incident_id: int) -> list[Run]:
         rows = (await self.session.execute(select(RUNS).where(RUNS.c.incident_id == incident_id)
@@ -152,18 +157,20 @@ class RunRepository:
                 known[row.id] = from_snapshot(row.snapshot)
         return [self._run(row) for row in rows]
 
-    async def set_refs(self, refs: dict[str, Any]) -> None:
-        run_id = refs["run_id"]
-        values: dict[str, Any] = {key: refs[key] for key in ("header_ts", "summary_ts") if key in refs}
-        if "step_ts" in refs or "text_pages" in refs:
-            row = await self._row(run_id, True)
+    async def set_refs(self, refs: RunRefs) -> None:
+        values: dict[str, Any] = {name: getattr(refs, name) for name in ("header_ts", "summary_ts")
+                                  if getattr(refs, name) is not None}
+        if refs.position is not None and (refs.step_ts is not None or refs.text_pages is not None):
+            row = await self._row(refs.run_id, True)
             progress = [dict(entry) for entry in row.progress]
-            entry = progress[refs["position"]]
-            entry.update({name: refs[key] for key, name in (("step_ts", "message_ts"), ("text_pages", "text_pages"))
-                          if key in refs})
+            entry = progress[refs.position]
+            if refs.step_ts is not None:
+                entry["message_ts"] = refs.step_ts
+            if refs.text_pages is not None:
+                entry["text_pages"] = refs.text_pages
             values["progress"] = progress
         if values:
-            await self.session.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
+            await self.session.execute(update(RUNS).where(RUNS.c.id == refs.run_id).values(**values))
 
     # -- the audit log -----------------------------------------------------------------------------
     async def add_execution(self, *, run_id: int, position: int, command_id: str, argv: list[str], category: str,

@@ -146,6 +146,7 @@ async def test_a_crash_with_effects_pending_loses_nothing_and_repeats_nothing(sa
     assert len(sandbox.workspace.channel("incidents").messages) == 1
 
 
+@pytest.mark.failed_effects
 async def test_health_and_readiness(sandbox, warroom):
     await warroom.start()
     async with aiohttp.ClientSession() as session:

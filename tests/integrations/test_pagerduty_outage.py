@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sqlalchemy import select
 
 from bot.config import settings_from_mapping
@@ -74,6 +76,7 @@ async def test_rate_limited_by_pagerduty_waits_its_retry_after(pagerduty_bot_fac
     assert (await bot.incidents.find_in(room.id)).pagerduty_id in pagerduty.incidents
 
 
+@pytest.mark.failed_effects
 async def test_a_refused_create_tells_the_room_to_page_by_hand(pagerduty_bot_factory, pagerduty, sandbox):
     bot = await pagerduty_bot_factory(settings_from_mapping(
         {**CONFIG, "pagerduty": {**CONFIG["pagerduty"], "escalation_policy_id": "PNOPOLICY"}}))

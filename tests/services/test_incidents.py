@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+from bot.core.effects import IncidentRefs
 from bot.config import settings_from_mapping
 from bot.core.incident import DomainError, Role, Severity, Status
 from bot.services.incidents import Duplicate, IncidentService, NotInWarRoom
@@ -25,7 +26,7 @@ async def outbox(store, incident_id):
 
 async def open_room(store, incident, channel_id="C_ROOM"):
     async with store.transaction() as tx:
-        await tx.set_refs(incident.id, {"channel_id": channel_id})
+        await tx.incidents.set_refs(incident.id, IncidentRefs(channel_id=channel_id))
     return channel_id
 
 
@@ -42,7 +43,7 @@ async def test_declare_commits_incident_timeline_and_ordered_effects(store, cloc
                                                  "statuspage.publish"}
     assert {e for w, e in effects if w == 3} == {"slack.pin_card", "slack.post_message"}
     async with store.transaction() as tx:
-        timeline = await tx.timeline(incident.id)
+        timeline = await tx.timeline.of(incident.id)
         rows = (await tx.session.execute(select(OutboxRow).where(OutboxRow.kind == "invite"))).scalars().all()
     assert [t.kind for t in timeline] == ["declared", "paged"]
     assert timeline[1].text == "Paged <@U0BOB>, <@U0CAROL> (primary, secondary on call)"
@@ -100,7 +101,7 @@ async def test_escalation_pages_only_the_newly_required_people(store, clock, set
     async with store.transaction() as tx:
         invites = (await tx.session.execute(select(OutboxRow).where(OutboxRow.kind == "invite")
                                             .order_by(OutboxRow.id))).scalars().all()
-        timeline = await tx.timeline(incident.id)
+        timeline = await tx.timeline.of(incident.id)
     assert invites[-1].payload["users"] == [CAROL]
     assert [t.text for t in timeline[-2:]] == ["Escalated from SEV-2 to SEV-1",
                                                "Paged <@U0CAROL> (secondary on call)"]

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.core.effects import IncidentRefs
 from bot.core.incident import Role, Severity
 from bot.core.reminders import IC_NUDGE, STATUS_REMINDER, ic_nudge_key, status_reminder_key
 from bot.scheduler import TimerLoop
@@ -19,7 +20,7 @@ async def posted(store) -> list[str]:
     async with store.reading() as tx:
         rows = (await tx.session.execute(select(OutboxRow).where(OutboxRow.kind == "post_reminder")
                                          .order_by(OutboxRow.id))).scalars().all()
-    return [row.payload["kind"] for row in rows]
+    return [row.payload["reminder"] for row in rows]
 
 
 async def timer(store, key):
@@ -45,7 +46,7 @@ async def declared(store, clock, settings, severity=Severity.SEV1):
     incident = (await incidents.declare(title="Checkout down", severity=severity, actor=ALICE,
                                         request_key="d")).incident
     async with store.transaction() as tx:
-        await tx.set_refs(incident.id, {"channel_id": "C_ROOM"})
+        await tx.incidents.set_refs(incident.id, IncidentRefs(channel_id="C_ROOM"))
     return incidents, incident
 
 

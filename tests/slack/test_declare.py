@@ -1,5 +1,6 @@
 """Declaring, over real Socket Mode frames to the real Bolt app, on both databases."""
 
+import pytest
 import json
 
 from bot.sandbox.workspace import BOT_USER_ID
@@ -124,6 +125,7 @@ async def test_the_sandbox_refuses_a_whole_invite_for_one_bad_user_without_force
     assert ALICE in channel.members and answer["errors"] == [{"user": BOB, "ok": False, "error": "ura_max_channels"}]
 
 
+@pytest.mark.failed_effects
 async def test_a_war_room_slack_refuses_to_create_tells_the_declarer_once(sandbox, bot):
     sandbox.fail("conversations.create", status=200, error="restricted_action", times=50)
     await sandbox.slash(ALICE, "general", "/incident", "declare sev2 Channels are restricted here")
@@ -135,6 +137,7 @@ async def test_a_war_room_slack_refuses_to_create_tells_the_declarer_once(sandbo
     assert "ask a Slack admin" in notices[0]
 
 
+@pytest.mark.failed_effects
 async def test_an_announcement_slack_refuses_is_told_in_the_war_room(sandbox, bot):
     announce = sandbox.workspace.channel("incidents").id
     sandbox.fail("chat.postMessage", status=200, error="is_archived", times=50,
@@ -145,6 +148,7 @@ async def test_an_announcement_slack_refuses_is_told_in_the_war_room(sandbox, bo
     assert len([m for m in sandbox.workspace.dm(ALICE).messages if "could not" in m.text]) == 1
 
 
+@pytest.mark.failed_effects
 async def test_configured_channels_by_id_or_name_private_included_and_renames_picked_up(sandbox, bot_factory):
     from bot.config import settings_from_mapping
     from bot.sandbox.workspace import BOT_USER_ID

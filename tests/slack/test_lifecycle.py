@@ -2,6 +2,7 @@
 
 import json
 
+from bot.core.effects import StatusPageUpdate
 from bot.config import settings_from_mapping
 from bot.slack.ids import ActionId
 from tests.conftest import ALICE, BOB, CAROL, DAVE, ERIN, TEST_CONFIG
@@ -56,7 +57,7 @@ async def test_updates_post_in_the_room_and_the_announcement_thread(sandbox, bot
     assert reply.thread_ts == top.ts and "S3 credentials expired" in reply.text
     assert "Identified" in json.dumps(card(room).blocks)
     published = bot.dispatcher.performers["statuspage"].published
-    assert ("update", {"text": "S3 credentials expired", "actor": BOB, "status": "identified"}) in published
+    assert StatusPageUpdate(text="S3 credentials expired", actor=BOB, status="identified") in published
 
 
 async def test_update_without_text_opens_a_modal_with_the_status(sandbox, bot):

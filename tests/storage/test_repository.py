@@ -27,11 +27,11 @@ async def test_an_incident_round_trips_with_aware_times(store, clock):
     incident, _ = core.assign_role(incident, Role.RESPONDER, "U2", "U1", clock.now() + timedelta(minutes=1))
     incident = core.Incident(**{**incident.__dict__, "channel_name": "incident-x", "paged": ("primary",)})
     async with store.transaction() as tx:
-        saved = await tx.add_incident(incident, title_key="round-trip", request_key="k")
-        await tx.append_timeline(saved.id, events)
+        saved = await tx.incidents.add(incident, title_key="round-trip", request_key="k")
+        await tx.timeline.append(saved.id, events)
     async with store.transaction() as tx:
-        loaded = await tx.incident(saved.id)
-        timeline = await tx.timeline(saved.id)
+        loaded = await tx.incidents.get(saved.id)
+        timeline = await tx.timeline.of(saved.id)
     assert loaded == saved
     assert loaded.declared_at.tzinfo is not None and loaded.declared_at == clock.now()
     assert loaded.responders == ("U2",) and loaded.paged == ("primary",)
@@ -42,7 +42,7 @@ async def test_naive_datetimes_are_refused(store):
     incident = core.Incident("naive", Severity.SEV2, "U1", datetime(2026, 1, 1), channel_name="incident-naive")
     with pytest.raises(Exception, match="naive"):
         async with store.transaction() as tx:
-            await tx.add_incident(incident, title_key="naive", request_key=None)
+            await tx.incidents.add(incident, title_key="naive", request_key=None)
 
 
 async def test_times_in_other_zones_are_stored_as_the_same_instant(store):
@@ -50,6 +50,6 @@ async def test_times_in_other_zones_are_stored_as_the_same_instant(store):
     moment = datetime(2026, 3, 29, 10, 30, tzinfo=tokyo)
     incident = core.Incident("zones", Severity.SEV2, "U1", moment, channel_name="incident-zones")
     async with store.transaction() as tx:
-        saved = await tx.add_incident(incident, title_key="zones", request_key=None)
+        saved = await tx.incidents.add(incident, title_key="zones", request_key=None)
     async with store.transaction() as tx:
-        assert (await tx.incident(saved.id)).declared_at == moment
+        assert (await tx.incidents.get(saved.id)).declared_at == moment

@@ -3,15 +3,15 @@ are unavailable. Drafting again edits the canvas (or uploads the new version).""
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import Incident
-from bot.core.ports import RetryLater
+from bot.core import effects as fx
+from bot.core.effects import PostmortemRefs
+from bot.core.ports import Performer, RetryLater
 from bot.services.postmortems import PostmortemService
-from bot.slack.effects import PermanentSlackError, call
+from bot.slack.effects.calls import PermanentSlackError, call
 
 log = structlog.get_logger("warroom.slack")
 # Errors that mean "no canvases here" (plan, settings, scopes): fall back to a file.
@@ -20,14 +20,14 @@ NO_CANVAS = {"canvas_disabled_user_team", "team_tier_cannot_create_canvases", "n
              "restricted_action"}
 
 
-class PostmortemEffects:
+class PostmortemEffects(Performer):
     def __init__(self, client: AsyncWebClient, service: PostmortemService):
         self.client = client
         self.service = service
 
-    async def perform(self, kind: str, payload: dict[str, Any], incident: Incident | None) -> dict[str, Any]:
-        if kind != "publish" or incident is None or not incident.channel_id:
-            raise PermanentSlackError(f"cannot perform post-mortem effect {kind!r}")
+    async def _publish(self, effect: fx.PublishPostmortem, incident: Incident | None) -> fx.Result:
+        if incident is None or not incident.channel_id:
+            raise PermanentSlackError("a post-mortem without a war room")
         draft = await self.service.get(incident.id)
         version = f" (version {draft.version})" if draft.version > 1 else ""
         title = f"Post-mortem{version}: {incident.reference} {incident.title}"[:250]
@@ -36,12 +36,12 @@ class PostmortemEffects:
             await call(self.client.canvases_edit(canvas_id=draft.canvas_id,
                                                  changes=[{"operation": "replace", "document_content": document}]))
             await self._announce(incident, f":memo: The post-mortem canvas of {incident.reference} was updated.")
-            return {}
+            return None
         if not draft.file_id:
             try:
                 response = await call(self.client.canvases_create(title=title, document_content=document,
                                                                   channel_id=incident.channel_id))
-                created = {"postmortem_canvas_id": response["canvas_id"]}
+                created = PostmortemRefs(canvas_id=response["canvas_id"])
                 try:
                     await self._announce(incident, f":memo: Post-mortem draft of {incident.reference} is ready as a "
                                                    f"canvas in this channel: *{title}*. Review it, then "
@@ -59,7 +59,9 @@ class PostmortemEffects:
             title=title, initial_comment=f":memo: Post-mortem draft of {incident.reference} (Markdown; canvases are "
                                          "not available in this workspace)."))
         file_id = (response.get("file") or {}).get("id") or response["files"][0]["id"]
-        return {"postmortem_file_id": file_id}
+        return PostmortemRefs(file_id=file_id)
 
     async def _announce(self, incident: Incident, text: str) -> None:
         await call(self.client.chat_postMessage(channel=incident.channel_id, text=text))
+
+    handlers = {fx.PublishPostmortem: _publish}

@@ -1,0 +1,323 @@
+"""Effects as types: what may leave the process after a commit, and what a performed effect yields.
+
+Each effect is a small frozen model whose `type` names its target and kind ("slack.post_card"). The outbox
+stores the target, the kind and the other fields as JSON, and reads them back through `parse`, so a typo
+in a field or a kind fails where the effect is built (or in the test that checks every stored effect),
+not as a failed outbox row at three in the morning. A performer per target keeps a `{model: handler}`
+registry (bot/services/performing.py); `tests/services/test_effect_registry.py` checks that every model
+has a handler.
+
+Adding an effect: one model here (and in `AnyEffect`), one handler, one line in its target's registry,
+and a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
+
+SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM = "slack", "pagerduty", "statuspage", "runbook", "postmortem"
+TARGETS = (SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM)
+
+
+class Effect(BaseModel):
+    """Something to do outside the process, in order, after the transaction commits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    type: str
+
+    @property
+    def target(self) -> str:
+        return self.type.split(".", 1)[0]
+
+    @property
+    def kind(self) -> str:
+        return self.type.split(".", 1)[1]
+
+    def fields(self) -> dict[str, Any]:
+        """What the outbox stores beside the target and the kind."""
+        return self.model_dump(mode="json", exclude={"type"}, exclude_defaults=True)
+
+
+class Template(StrEnum):
+    """The messages warroom writes to a war room or the announcement channel (bot/slack/effects/messages.py)."""
+
+    ACKNOWLEDGED = "acknowledged"
+    ASSESSMENT = "assessment"
+    DECLARED = "declared"
+    SEVERITY_CHANGED = "severity_changed"
+    ROLE = "role"
+    UPDATE = "update"
+    RESOLVED = "resolved"
+    PAGERDUTY_UNREACHABLE = "pagerduty_unreachable"
+    PAGERDUTY_REFUSED = "pagerduty_refused"
+    PAGERDUTY_BACK = "pagerduty_back"
+    PAGERDUTY_RESOLVED_PROMPT = "pagerduty_resolved_prompt"
+    POSTMORTEM_STATE = "postmortem_state"
+    POSTMORTEM_REMINDER = "postmortem_reminder"
+
+
+class Message(Effect):
+    """A templated message; each template reads the fields it needs (the others keep their defaults)."""
+
+    template: Template
+    text: str = ""
+    actor: str = ""
+    status: str = ""
+    summary: str = ""
+    reason: str = ""
+    state: str = ""
+    step: str = ""
+    paged: tuple[str, ...] = ()
+    postmortem_required: bool = False
+
+
+# -- Slack: the war room ---------------------------------------------------------------------------
+class CreateChannel(Effect):
+    type: Literal["slack.create_channel"] = "slack.create_channel"
+
+
+class SetTopic(Effect):
+    type: Literal["slack.set_topic"] = "slack.set_topic"
+
+
+class SetPurpose(Effect):
+    type: Literal["slack.set_purpose"] = "slack.set_purpose"
+
+
+class Invite(Effect):
+    type: Literal["slack.invite"] = "slack.invite"
+    users: tuple[str, ...]
+
+
+class PostCard(Effect):
+    type: Literal["slack.post_card"] = "slack.post_card"
+
+
+class PinCard(Effect):
+    type: Literal["slack.pin_card"] = "slack.pin_card"
+
+
+class UpdateCard(Effect):
+    type: Literal["slack.update_card"] = "slack.update_card"
+
+
+class PostMessage(Message):
+    """A message in the war room."""
+
+    type: Literal["slack.post_message"] = "slack.post_message"
+
+
+class Announce(Message):
+    """A message in the announcement channel: the declaration starts a thread, later ones reply and broadcast."""
+
+    type: Literal["slack.announce"] = "slack.announce"
+
+
+class AnnounceThread(Message):
+    """A reply in the announcement thread only."""
+
+    type: Literal["slack.announce_thread"] = "slack.announce_thread"
+
+
+class NotifyLeadership(Effect):
+    type: Literal["slack.notify_leadership"] = "slack.notify_leadership"
+    channel: str
+
+
+class PostReminder(Effect):
+    type: Literal["slack.post_reminder"] = "slack.post_reminder"
+    # Stored as "kind" before effects were types; `kind` now names the effect's own kind.
+    reminder: str = Field(validation_alias=AliasChoices("reminder", "kind"))
+    silent_for: str = ""
+
+
+class LinkPagerDuty(Effect):
+    """The card and the bookmarks link the PagerDuty twin, once it exists."""
+
+    type: Literal["slack.link_pagerduty"] = "slack.link_pagerduty"
+
+
+# -- Slack: people and other channels --------------------------------------------------------------
+class Page(Effect):
+    """An escalation DM to one person."""
+
+    type: Literal["slack.page"] = "slack.page"
+    user: str
+    step: int
+    steps: int
+
+
+class PostActionItem(Effect):
+    type: Literal["slack.post_action_item"] = "slack.post_action_item"
+    item: int
+
+
+class RemindActionItem(Effect):
+    """A DM to the owner of an action item that is due or overdue."""
+
+    type: Literal["slack.dm"] = "slack.dm"
+    user: str
+    item: int
+    late: bool = False
+
+
+class ActionItemDigest(Effect):
+    type: Literal["slack.digest"] = "slack.digest"
+    channel: str
+    month: str
+    items: tuple[int, ...] = ()
+
+
+class HandoffIncident(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    severity: int
+    reference: str
+    title: str
+    status: str
+    channel_id: str | None = None
+
+
+class Handoff(Effect):
+    """The on-call hand-off summary in the team channel."""
+
+    type: Literal["slack.handoff"] = "slack.handoff"
+    channel: str
+    rotation: str
+    at: str
+    outgoing: str
+    incoming: str
+    zone: str = "UTC"
+    incidents: tuple[HandoffIncident, ...] = ()
+    resolved: tuple[HandoffIncident, ...] | None = None
+
+
+# -- PagerDuty -------------------------------------------------------------------------------------
+class PagerDutyCreate(Effect):
+    type: Literal["pagerduty.create"] = "pagerduty.create"
+
+
+class PagerDutyUpdate(Effect):
+    type: Literal["pagerduty.update"] = "pagerduty.update"
+
+
+class PagerDutyNote(Effect):
+    type: Literal["pagerduty.note"] = "pagerduty.note"
+    text: str
+    actor: str = ""
+
+
+class PagerDutyResponders(Effect):
+    type: Literal["pagerduty.responders"] = "pagerduty.responders"
+    users: tuple[str, ...]
+    actor: str = ""
+    role_label: str = "Responder"
+
+
+class PagerDutyAcknowledge(Effect):
+    type: Literal["pagerduty.acknowledge"] = "pagerduty.acknowledge"
+
+
+class PagerDutyResolve(Effect):
+    type: Literal["pagerduty.resolve"] = "pagerduty.resolve"
+
+
+# -- the status page -------------------------------------------------------------------------------
+class StatusPagePublish(Effect):
+    type: Literal["statuspage.publish"] = "statuspage.publish"
+    state: str
+
+
+class StatusPageUpdate(Effect):
+    type: Literal["statuspage.update"] = "statuspage.update"
+    text: str
+    actor: str = ""
+    status: str = ""
+
+
+# -- runbooks and post-mortems ---------------------------------------------------------------------
+class RunbookHeader(Effect):
+    type: Literal["runbook.runbook_header"] = "runbook.runbook_header"
+    run_id: int
+
+
+class RunbookStep(Effect):
+    type: Literal["runbook.runbook_step"] = "runbook.runbook_step"
+    run_id: int
+    position: int
+
+
+class RunbookSummary(Effect):
+    type: Literal["runbook.runbook_summary"] = "runbook.runbook_summary"
+    run_id: int
+
+
+class RunbookExecution(Effect):
+    type: Literal["runbook.runbook_execution"] = "runbook.runbook_execution"
+    run_id: int
+    execution_id: int
+
+
+class PublishPostmortem(Effect):
+    type: Literal["postmortem.publish"] = "postmortem.publish"
+    actor: str = ""
+
+
+AnyEffect = Annotated[Union[
+    CreateChannel, SetTopic, SetPurpose, Invite, PostCard, PinCard, UpdateCard, PostMessage, Announce,
+    AnnounceThread, NotifyLeadership, PostReminder, LinkPagerDuty, Page, PostActionItem, RemindActionItem,
+    ActionItemDigest, Handoff, PagerDutyCreate, PagerDutyUpdate, PagerDutyNote, PagerDutyResponders,
+    PagerDutyAcknowledge, PagerDutyResolve, StatusPagePublish, StatusPageUpdate, RunbookHeader, RunbookStep,
+    RunbookSummary, RunbookExecution, PublishPostmortem,
+], Field(discriminator="type")]
+
+_EFFECTS: TypeAdapter[Effect] = TypeAdapter(AnyEffect)
+EFFECT_TYPES: tuple[type[Effect], ...] = tuple(AnyEffect.__origin__.__args__)  # type: ignore[attr-defined]
+
+
+def parse(target: str, kind: str, fields: dict[str, Any]) -> Effect:
+    """An effect as the outbox stored it; raises pydantic's ValidationError for one no model describes."""
+    return _EFFECTS.validate_python({**fields, "type": f"{target}.{kind}"})
+
+
+# -- what a performed effect yields ----------------------------------------------------------------
+@dataclass(frozen=True)
+class IncidentRefs:
+    """Slack and PagerDuty ids to remember on the incident."""
+
+    channel_id: str | None = None
+    channel_name: str | None = None
+    card_ts: str | None = None
+    announce_ts: str | None = None
+    pagerduty_id: str | None = None
+    pagerduty_url: str | None = None
+
+    def values(self) -> dict[str, str]:
+        return {name: value for name, value in self.__dict__.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class RunRefs:
+    """Where a runbook run's messages are: its header, a step's message and how many of its text pages are
+    posted, its summary."""
+
+    run_id: int
+    header_ts: str | None = None
+    summary_ts: str | None = None
+    position: int | None = None
+    step_ts: str | None = None
+    text_pages: int | None = None
+
+
+@dataclass(frozen=True)
+class PostmortemRefs:
+    """Where the post-mortem draft was published: a canvas, or a file where canvases are unavailable."""
+
+    canvas_id: str | None = None
+    file_id: str | None = None
+
+
+Result = IncidentRefs | RunRefs | PostmortemRefs | None

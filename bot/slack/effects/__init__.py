@@ -1,0 +1,1 @@
+"""Effect performers for Slack: the war room (war_room.py), runbooks, post-mortems; how they call Slack."""
