@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.core.incident import Severity  # noqa: E402
 from bot.core.reminders import IC_NUDGE, STATUS_REMINDER, status_reminder_key  # noqa: E402
-from bot.scheduler import TimerLoop  # noqa: E402
+from bot.scheduler import TimerHandler, TimerLoop  # noqa: E402
 from bot.services.incidents import IncidentService  # noqa: E402
 from bot.services.reminders import ReminderService  # noqa: E402
 from bot.storage import database  # noqa: E402
@@ -74,11 +74,11 @@ async def main() -> None:
     lateness: list[float] = []
     original = reminders.fire
 
-    async def fire(timer):
+    async def fire(tx, timer, now, prepared):
         lateness.append((clock.now() - due[timer.key]).total_seconds())
-        await original(timer)
+        return await original(tx, timer, now, prepared)
 
-    loop = TimerLoop(store, {STATUS_REMINDER: fire, IC_NUDGE: fire}, clock)
+    loop = TimerLoop(store, {STATUS_REMINDER: TimerHandler(fire), IC_NUDGE: TimerHandler(fire)}, clock)
     task = asyncio.create_task(loop.run())
     while len(lateness) < INCIDENTS:
         await asyncio.sleep(0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
@@ -32,3 +33,13 @@ def configure(level: str = "INFO", *, json: bool = True) -> None:
     # Libraries speak only when something is wrong; their debug output can include request details.
     for noisy in ("slack_bolt", "slack_sdk", "aiohttp", "sqlalchemy", "alembic", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+@contextlib.contextmanager
+def logged(event: str, logger=None):
+    """Carries on past a failure that something else retries or that does not matter any more (the next look,
+    the next start, a connection being closed anyway), but says so: nothing is swallowed silently."""
+    try:
+        yield
+    except Exception:
+        (logger or structlog.get_logger("warroom")).exception(event)

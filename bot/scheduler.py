@@ -12,17 +12,28 @@ import contextlib
 import itertools
 import os
 import socket
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
-from bot.core.ports import CURRENT_EFFECT, Clock, EffectAttempt, Held, Performer, RetryLater
+from bot.core.ports import (
+    CURRENT_EFFECT,
+    Clock,
+    EffectAttempt,
+    Held,
+    Performer,
+    RetryLater,
+)
 from bot.heartbeat import LEASE
+from bot.log import logged
 from bot.processes import dead_here
+from bot.services.unit_of_work import UnitOfWork
 from bot.storage.outbox import OutboxItem, OutboxStore, Settlement
-from bot.storage.repository import Store
-from bot.storage.timers import TimerStore
+from bot.storage.repository import Store, Transaction
+from bot.storage.timers import Fired, Timer, TimerStore
 
 log = structlog.get_logger("warroom.dispatcher")
 
@@ -77,7 +88,7 @@ class Dispatcher:
         await self.outbox.retry_now(self.clock.now())
 
     async def run(self) -> None:
-        with contextlib.suppress(Exception):
+        with logged("outbox_recovery_failed", log):
             await self.recover()
         while not self._stopping:
             self._wakeup.clear()
@@ -99,7 +110,7 @@ class Dispatcher:
 
     async def _sleep_until_due(self) -> None:
         timeout = self.idle_wait
-        with contextlib.suppress(Exception):
+        with logged("outbox_next_due_failed", log):
             due = await self.outbox.next_due()
             if due is not None:
                 timeout = max(0.0, min(timeout, (due - self.clock.now()).total_seconds()))
@@ -192,16 +203,28 @@ class Dispatcher:
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
-        with contextlib.suppress(Exception):
+        with logged("outbox_lease_release_failed", log):
             await self.outbox.release_leases(self.owner)
 
 
-class TimerLoop:
-    """Fires due timers (reminders, nudges). Sleeps until the next one is due or until woken."""
+@dataclass(frozen=True)
+class TimerHandler:
+    """`fire(tx, timer, now, prepared) -> Fired` decides inside the transaction that settles the timer;
+    `prepare(timer, now)`, when given, runs before it, for lookups that may ask the network (who is on call)."""
 
-    def __init__(self, store: Store, handlers: dict, clock: Clock, *, lease: timedelta = LEASE,
-                 idle_wait: float | None = None):
+    fire: Callable[[Transaction, Timer, datetime, Any], Awaitable[Fired]]
+    prepare: Callable[[Timer, datetime], Awaitable[Any]] | None = None
+
+
+class TimerLoop:
+    """Fires due timers (reminders, nudges, escalations, hand-offs, ...). Sleeps until the next one is due or
+    until woken. It owns the steps every timer shares: a timer claimed but moved or cancelled since is left
+    alone; otherwise its handler decides, and the timer is settled, in one transaction."""
+
+    def __init__(self, store: Store, handlers: dict[str, TimerHandler], clock: Clock, work: UnitOfWork | None = None,
+                 *, lease: timedelta = LEASE, idle_wait: float | None = None):
         self.timers = TimerStore(store)
+        self.work = work or UnitOfWork(store)
         self.handlers = handlers
         self.clock = clock
         self.lease = lease
@@ -219,7 +242,7 @@ class TimerLoop:
         await self.timers.renew(list(self._holding), self.owner, self.clock.now() + self.lease)
 
     async def run(self) -> None:
-        with contextlib.suppress(Exception):  # timers a dead process of this host held are due again at once
+        with logged("timer_recovery_failed", log):  # timers a dead process of this host held are due again at once
             for owner in await self.timers.lease_owners():
                 if dead_here(owner):
                     log.info("timer_lease_recovered", owner=owner)
@@ -234,13 +257,10 @@ class TimerLoop:
                 await asyncio.sleep(1)
             self._holding.update(timer.id for timer in due)
             for timer in due:
-                handler = self.handlers.get(timer.kind)
                 structlog.contextvars.clear_contextvars()
                 structlog.contextvars.bind_contextvars(timer=timer.kind, incident_id=timer.incident_id)
                 try:
-                    if handler is None:
-                        raise LookupError(f"no handler for timer kind {timer.kind!r}")
-                    await handler(timer)
+                    await self._fire(timer)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -251,15 +271,29 @@ class TimerLoop:
             if due:
                 continue
             timeout = self.idle_wait
-            with contextlib.suppress(Exception):
+            try:
                 next_due = await self.timers.next_due()
                 if next_due is not None:
                     timeout = max(0.0, min(timeout, (next_due - self.clock.now()).total_seconds()))
+            except Exception:
+                log.exception("timer_next_due_failed")  # looked at again after idle_wait
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=max(timeout, 0.01))
+
+    async def _fire(self, timer: Timer) -> None:
+        handler = self.handlers.get(timer.kind)
+        if handler is None:
+            raise LookupError(f"no handler for timer kind {timer.kind!r}")
+        now = self.clock.now()
+        prepared = await handler.prepare(timer, now) if handler.prepare else None
+        async with self.work() as tx:
+            if not await tx.timers.still_due(timer, now):
+                return  # moved or cancelled since it was claimed; the claim lapses
+            outcome = await handler.fire(tx, timer, now, prepared)
+            await tx.timers.settle(timer.id, outcome.next_due, outcome.fired, outcome.payload)
 
     async def stop(self) -> None:
         self._stopping = True
         self.wake()
-        with contextlib.suppress(Exception):
+        with logged("timer_lease_release_failed", log):
             await self.timers.release(self.owner)

@@ -26,8 +26,9 @@ from bot.http import server as http_server
 from bot.integrations.executor import SubprocessRunner, secret_values
 from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
 from bot.integrations.statuspage import LoggingStatusPage
+from bot.log import logged
 from bot.runbooks import Catalog
-from bot.scheduler import Dispatcher, TimerLoop
+from bot.scheduler import Dispatcher, TimerHandler, TimerLoop
 from bot.services.actions import DIGEST as ACTION_DIGEST
 from bot.services.actions import DUE as ACTION_DUE
 from bot.services.actions import ActionItemService
@@ -39,16 +40,17 @@ from bot.services.postmortems import REMINDER as POSTMORTEM_REMINDER
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
+from bot.services.unit_of_work import UnitOfWork
 from bot.slack import actions, commands, events, runbook_actions, views
 from bot.slack.directory import SlackDirectory
+from bot.slack.effects.postmortems import PostmortemEffects
+from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.effects.war_room import SlackEffects
 from bot.slack.handling import SlackDeps
 from bot.slack.history import SlackHistory
 from bot.slack.identity import BotIdentity
 from bot.slack.jobs import Jobs
-from bot.slack.effects.postmortems import PostmortemEffects
 from bot.slack.rate_budget import RateBudget
-from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.socket import InboxSocketModeHandler
 from bot.slack.tagged_posts import TaggedPostsClient
 from bot.storage import database
@@ -137,10 +139,12 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     performers["postmortem"] = PostmortemEffects(effects_client, postmortems)
     action_items = ActionItemService(store, settings, clock, directory, dispatcher)
     performers["slack"].action_item = action_items.get
-    timers = TimerLoop(store, {STATUS_REMINDER: reminders.fire, IC_NUDGE: reminders.fire,
-                               POSTMORTEM_REMINDER: postmortems.fire, ACTION_DUE: action_items.fire,
-                               ACTION_DIGEST: action_items.fire, ESCALATION: escalation.fire,
-                               HANDOFF: oncall.fire}, clock)
+    timers = TimerLoop(store, {
+        STATUS_REMINDER: TimerHandler(reminders.fire), IC_NUDGE: TimerHandler(reminders.fire),
+        POSTMORTEM_REMINDER: TimerHandler(postmortems.fire), ACTION_DUE: TimerHandler(action_items.fire),
+        ACTION_DIGEST: TimerHandler(action_items.fire), HANDOFF: TimerHandler(oncall.fire),
+        ESCALATION: TimerHandler(escalation.fire, prepare=escalation.prepare),
+    }, clock, UnitOfWork(store, dispatcher))
     store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end; who the
@@ -212,7 +216,7 @@ async def _close_socket(handler: InboxSocketModeHandler, jobs: Jobs) -> None:
     await jobs.drain(timeout=10)
     with contextlib.suppress(TimeoutError):
         await handler.drain(timeout=5)
-    with contextlib.suppress(Exception):
+    with logged("socket_close_failed"):
         await asyncio.wait_for(handler.close_async(), timeout=5)
 
 
@@ -222,6 +226,6 @@ async def _readiness(runtime: Runtime) -> dict[str, bool]:
         await database.ping(runtime.engine)
     except Exception:
         checks["database"] = False
-    with contextlib.suppress(Exception):
+    with logged("readiness_slack_check_failed"):
         checks["slack"] = await runtime.socket.is_connected()
     return checks

@@ -208,6 +208,7 @@ async def pagerduty(tmp_path, monkeypatch):
 
 def pagerduty_environment(env: Environment, pagerduty) -> Environment:
     from dataclasses import replace
+
     from bot.sandbox.pagerduty import API_TOKEN
 
     return replace(env, pagerduty_api_token=API_TOKEN, pagerduty_api_url=pagerduty.url,

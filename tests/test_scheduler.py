@@ -1,18 +1,19 @@
 """The outbox dispatcher on the real database: order, retries, leases, two processes, restarts."""
 
-import pytest
 import asyncio
 import socket
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.core import incident as core
+from bot.core.effects import PagerDutyNote
 from bot.core.incident import Severity
 from bot.core.ports import RetryLater
 from bot.scheduler import Dispatcher
-from bot.core.effects import PagerDutyNote
 from bot.storage.tables import OutboxRow
 
 
@@ -43,7 +44,7 @@ class Recorder:
 async def enqueue(store, clock, waves):
     """Effects are ordered per incident, so they are queued under a real one."""
     incident, _ = core.declare(f"test {uuid.uuid4().hex}", Severity.SEV3, "U1", clock.now())
-    incident = core.Incident(**{**incident.__dict__, "channel_name": uuid.uuid4().hex})
+    incident = replace(incident, channel_name=uuid.uuid4().hex)
     async with store.transaction() as tx:
         incident = await tx.incidents.add(incident, title_key=incident.channel_name, request_key=None)
         await tx.outbox.enqueue(incident.id, [[Note(n) for n in wave] for wave in waves], clock.now())
@@ -173,7 +174,7 @@ async def test_effects_handed_over_in_the_services_transaction_are_leased_and_pe
     dispatcher = Dispatcher(store, {"pagerduty": recorder}, clock)
     other = Dispatcher(store, {"pagerduty": Recorder()}, clock)
     incident, _ = core.declare("handed over", Severity.SEV3, "U1", clock.now())
-    incident = core.Incident(**{**incident.__dict__, "channel_name": uuid.uuid4().hex})
+    incident = replace(incident, channel_name=uuid.uuid4().hex)
     async with store.transaction(lease=dispatcher.lease_for_hand_over()) as tx:
         incident = await tx.incidents.add(incident, title_key="h", request_key=None)
         await tx.outbox.enqueue(incident.id, [[Note("a1"), Note("a2")],
@@ -199,18 +200,18 @@ async def test_nothing_is_handed_over_while_earlier_effects_of_the_incident_wait
 
 
 async def test_a_timer_whose_handler_fails_waits_for_its_lease_instead_of_spinning(store, clock):
-    from bot.scheduler import TimerLoop
+    from bot.scheduler import TimerHandler, TimerLoop
     from bot.storage.timers import TimerRepository
 
     calls = []
 
-    async def broken(timer):
+    async def broken(tx, timer, now, prepared):
         calls.append(timer.key)
         raise RuntimeError("handler bug")
 
     async with store.transaction() as tx:
         await TimerRepository(tx).set("t:1", "broken", clock.now() - timedelta(seconds=1))
-    loop = TimerLoop(store, {"broken": broken}, clock, lease=timedelta(seconds=60))
+    loop = TimerLoop(store, {"broken": TimerHandler(broken)}, clock, lease=timedelta(seconds=60))
     claims = []
     claim_due = loop.timers.claim_due
 
@@ -228,3 +229,30 @@ async def test_a_timer_whose_handler_fails_waits_for_its_lease_instead_of_spinni
     assert calls == ["t:1", "t:1"]
     await loop.stop()
     task.cancel()
+
+
+async def test_a_claimed_timer_moved_or_cancelled_before_it_fires_is_left_alone(store, clock):
+    """The loop, not each handler, checks again inside the transaction that would settle the timer."""
+    from bot.scheduler import TimerHandler, TimerLoop
+    from bot.storage.timers import Fired, TimerRepository
+
+    calls = []
+
+    async def record(tx, timer, now, prepared):
+        calls.append(timer.key)
+        return Fired(None)
+
+    loop = TimerLoop(store, {"k": TimerHandler(record)}, clock)
+    async with store.transaction() as tx:
+        for key in ("moved", "cancelled", "due"):
+            await TimerRepository(tx).set(key, "k", clock.now() - timedelta(seconds=1))
+    claimed = {t.key: t for t in await loop.timers.claim_due(clock.now(), loop.owner, timedelta(seconds=60))}
+    async with store.transaction() as tx:
+        await TimerRepository(tx).set("moved", "k", clock.now() + timedelta(minutes=5))  # snoozed meanwhile
+        await TimerRepository(tx).cancel("cancelled")
+    for timer in claimed.values():
+        await loop._fire(timer)
+    assert calls == ["due"]
+    async with store.reading() as tx:
+        timers = TimerRepository(tx)
+        assert [await timers.status(key) for key in ("moved", "cancelled", "due")] == ["pending", "cancelled", "done"]

@@ -204,6 +204,21 @@ def _acknowledged(incident: Incident, at: datetime) -> Incident:
     return incident if incident.acknowledged_at else replace(incident, acknowledged_at=at)
 
 
+def acknowledge(incident: Incident, who: str, actor: str, at: datetime, *, source: str = "slack"
+                ) -> tuple[Incident, list[Event]]:
+    """The page is acknowledged: paging stops. `who`: the person as they are named (a Slack user, or a
+    PagerDuty user with no Slack account here); `source`: "slack" or "pagerduty"."""
+    if incident.acknowledged_by:
+        raise DomainError(f"{incident.reference} was already acknowledged by {person(incident.acknowledged_by)}.")
+    if not incident.is_open:
+        raise DomainError(f"{incident.reference} is already resolved.")
+    where = " in PagerDuty" if source == "pagerduty" else ""
+    text = (f"Page acknowledged{where} by {person(who)} "
+            f"({format_duration(at - incident.declared_at)} after the declaration)")
+    updated = replace(incident, acknowledged_by=who, acknowledged_at=incident.acknowledged_at or at)
+    return updated, [Event("acknowledged", actor, at, text, {"by": who, "source": source})]
+
+
 def post_update(incident: Incident, text: str, status: Status | None, actor: str,
                 at: datetime) -> tuple[Incident, list[Event]]:
     _require_open(incident)

@@ -21,7 +21,7 @@ from bot.services.authorization import Authorizer
 from bot.services.incidents import Duplicate
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import Store, Transaction
-from bot.storage.timers import Timer
+from bot.storage.timers import Fired, Timer
 
 DUE = "action_item_due"
 DIGEST = "action_item_digest"
@@ -111,31 +111,24 @@ class ActionItemService:
             return await tx.action_items.all_open()
 
     # -- chasing -----------------------------------------------------------------------------------
-    async def fire(self, timer: Timer) -> None:
-        now = self.clock.now()
-        async with self.work() as tx:
-            if timer.kind == DIGEST:
-                await self._digest(tx, timer, now)
-            else:
-                await self._due(tx, timer, now)
+    async def fire(self, tx: Transaction, timer: Timer, now: datetime, prepared=None) -> Fired:
+        return await (self._digest(tx, now) if timer.kind == DIGEST else self._due(tx, timer, now))
 
-    async def _due(self, tx: Transaction, timer: Timer, now: datetime) -> None:
+    async def _due(self, tx: Transaction, timer: Timer, now: datetime) -> Fired:
         item = await tx.action_items.get(timer.payload["item"])
         if item is None or not item.is_open:
-            await tx.timers.settle(timer.id, None, False)
-            return
+            return Fired(None, fired=False)
         await tx.outbox.enqueue(item.incident_id, [[fx.RemindActionItem(user=item.owner, item=item.id,
-                                                                 late=item.overdue(now.date()))]], now)
-        await tx.timers.settle(timer.id, core.next_overdue_reminder(now), True)
+                                                                        late=item.overdue(now.date()))]], now)
+        return Fired(core.next_overdue_reminder(now))
 
-    async def _digest(self, tx: Transaction, timer: Timer, now: datetime) -> None:
+    async def _digest(self, tx: Transaction, now: datetime) -> Fired:
         channel = self.settings.file.action_items.digest_channel
-        items = await tx.action_items.all_open()
         if channel:
+            items = await tx.action_items.all_open()
             await tx.outbox.enqueue(None, [[fx.ActionItemDigest(channel=channel, month=f"{now:%B %Y}",
-                                                      items=tuple(i.id for i in items))]], now)
-        await tx.timers.settle(timer.id, core.next_digest(now, self.settings.file.action_items.digest_day),
-                               bool(channel))
+                                                                items=tuple(i.id for i in items))]], now)
+        return Fired(core.next_digest(now, self.settings.file.action_items.digest_day), fired=bool(channel))
 
     async def ensure_digest(self) -> None:
         """Called at start: the monthly digest timer exists once the digest channel is configured."""

@@ -10,14 +10,14 @@ from datetime import datetime
 import structlog
 
 from bot.config import Settings
+from bot.core import effects as fx
 from bot.core import escalation as core
 from bot.core.incident import Event
 from bot.core.ports import Clock, Dispatch
 from bot.services.oncall import OnCallService
-from bot.core import effects as fx
 from bot.services.unit_of_work import UnitOfWork
-from bot.storage.repository import Store
-from bot.storage.timers import Timer
+from bot.storage.repository import Store, Transaction
+from bot.storage.timers import Fired, Timer
 
 log = structlog.get_logger("warroom.escalation")
 
@@ -36,39 +36,34 @@ class EscalationService:
         self.chains = self.section.resolved_chains()
         self.work = UnitOfWork(store, dispatch)
 
-    async def fire(self, timer: Timer) -> None:
-        now = self.clock.now()
+    async def prepare(self, timer: Timer, now: datetime) -> dict[str, list[str]]:
+        """Who is on call for the step that is due: looked up before the transaction, as it may ask PagerDuty."""
         async with self.store.reading() as tx:
             incident = await tx.incidents.get(timer.incident_id) if timer.incident_id else None
-        step = int(timer.payload.get("step", 0))
-        started = datetime.fromisoformat(timer.payload["started"]) if timer.payload.get("started") else None
-        chain = self.chain(incident) if incident else ()
+        step, started = self._step(timer)
+        page = core.page_due(incident, self.chain(incident), step, started) if incident else None
+        return await self.oncall.users(page.notify, now) if page else {}
+
+    async def fire(self, tx: Transaction, timer: Timer, now: datetime, holders: dict[str, list[str]]) -> Fired:
+        step, started = self._step(timer)
+        incident = await tx.incidents.get(timer.incident_id, for_update=True) if timer.incident_id else None
+        chain = self.chain(incident) if incident else ()  # its severity may have changed meanwhile
         page = core.page_due(incident, chain, step, started) if incident else None
-        # Who is on call is looked up outside the transaction: it may ask PagerDuty.
-        holders = await self.oncall.users(page.notify, now) if page else {}
-        async with self.work() as tx:
-            timers = tx.timers
-            current = (await timers.pending([timer.key])).get(timer.key)
-            if current is None or current.due_at > now:
-                return  # cancelled or moved since it was claimed
-            incident = await tx.incidents.get(timer.incident_id, for_update=True) if timer.incident_id else None
-            chain = self.chain(incident) if incident else ()  # its severity may have changed meanwhile
-            page = core.page_due(incident, chain, step, started) if incident else None
-            if page is None:
-                await timers.settle(timer.id, None, False)
-                return
-            users = self._audience(incident, [u for name in page.notify for u in holders.get(name, [])])
-            nobody = [name for name in page.notify if not holders.get(name)]
-            await tx.timeline.append(incident.id, [self._event(incident, page, users, nobody, len(chain), now)])
-            if users:
-                await tx.outbox.enqueue(incident.id, [[fx.Page(user=user, step=step + 1, steps=len(chain))
-                                                for user in users]], now)
-            if page.next_due is None:
-                await timers.settle(timer.id, None, True)
-            else:
-                await timers.set(timer.key, core.ESCALATION, page.next_due, incident_id=incident.id,
-                                 payload={**timer.payload, "step": step + 1})
+        if page is None:
+            return Fired(None, fired=False)
+        users = self._audience(incident, [u for name in page.notify for u in holders.get(name, [])])
+        nobody = [name for name in page.notify if not holders.get(name)]
+        await tx.timeline.append(incident.id, [self._event(incident, page, users, nobody, len(chain), now)])
+        if users:
+            await tx.outbox.enqueue(incident.id, [[fx.Page(user=user, step=step + 1, steps=len(chain))
+                                                   for user in users]], now)
         log.info("escalation_step", incident_id=incident.id, step=step + 1, users=len(users))
+        return Fired(page.next_due, payload={**timer.payload, "step": step + 1} if page.next_due else None)
+
+    @staticmethod
+    def _step(timer: Timer) -> tuple[int, datetime | None]:
+        started = timer.payload.get("started")
+        return int(timer.payload.get("step", 0)), datetime.fromisoformat(started) if started else None
 
     def chain(self, incident) -> tuple[core.Step, ...]:
         return chain_of(self.settings, self.chains, incident)

@@ -7,27 +7,26 @@ wakes the dispatcher. A request key (Slack's trigger id or event id) makes a red
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
 from bot.config import Settings
+from bot.core import effects as fx
 from bot.core import incident as core
 from bot.core import permissions
+from bot.core.effects import Template
 from bot.core.incident import (
     DomainError,
     Incident,
     Role,
     Severity,
     Status,
-    format_duration,
 )
 from bot.core.naming import channel_base, next_free_name, title_key
 from bot.core.ports import Clock, Directory, Dispatch
 from bot.core.severity import targets_to_page
 from bot.core.text import escape
-from bot.core import effects as fx
-from bot.core.effects import Template
 from bot.services import effects
 from bot.services.authorization import Authorizer
 from bot.services.incident_timers import schedule_timers
@@ -83,7 +82,7 @@ class IncidentService:
         draft, events = core.declare(title, severity, actor, now, description=description, service=service,
                                      is_drill=is_drill)
         if pagerduty:
-            draft = core.Incident(**{**draft.__dict__, "pagerduty_id": pagerduty[0], "pagerduty_url": pagerduty[1]})
+            draft = replace(draft, pagerduty_id=pagerduty[0], pagerduty_url=pagerduty[1])
         on_call = {} if is_drill else await self.oncall.users(self.settings.policy(severity).page, now)
         same_title = title_key(draft.title)
         for _ in range(5):
@@ -120,7 +119,7 @@ class IncidentService:
             paged = effects.paged_users(slots, on_call)
             base = channel_base(self.settings.slack.channel_prefix, now.date(), draft.title)
             name = next_free_name(base, await tx.incidents.channel_names_like(base))
-            draft = core.Incident(**{**draft.__dict__, "channel_name": name, "paged": slots})
+            draft = replace(draft, channel_name=name, paged=slots)
             incident = await tx.incidents.add(draft, title_key=same_title, request_key=request_key)
             await tx.timeline.append(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
             # Someone declaring from outside Slack (PagerDuty) is not a member to invite.
@@ -148,7 +147,7 @@ class IncidentService:
                 policy = self.settings.policy(severity)
                 new_slots = () if updated.is_drill else targets_to_page(policy, updated.paged)
                 newly_paged = effects.paged_users(new_slots, on_call)
-                updated = core.Incident(**{**updated.__dict__, "paged": updated.paged + new_slots})
+                updated = replace(updated, paged=updated.paged + new_slots)
                 events = events + _paged_events(newly_paged, new_slots, actor, now)
                 mirror = effects.pagerduty_after_severity_change(updated, policy) \
                     if self._mirrored(updated, policy) else []
@@ -234,19 +233,8 @@ class IncidentService:
                          for user in (entry.data or {}).get("users", [])}
                 self.auth.enforce(permissions.page_acknowledgement(incident, actor, paged, is_manager=is_manager),
                                   "acknowledge_page", actor, incident)
-            if incident.acknowledged_by:
-                by = core.person(incident.acknowledged_by)
-                raise DomainError(f"{incident.reference} was already acknowledged by {by}.")
-            if not incident.is_open:
-                raise DomainError(f"{incident.reference} is already resolved.")
-            label = who or actor
-            updated = core.Incident(**{**incident.__dict__, "acknowledged_by": label,
-                                       "acknowledged_at": incident.acknowledged_at or now})
-            where = " in PagerDuty" if source == "pagerduty" else ""
-            took = format_duration(now - incident.declared_at)
-            text = f"Page acknowledged{where} by {core.person(label)} ({took} after the declaration)"
-            events = [core.Event("acknowledged", actor, now, text, {"by": label, "source": source})]
-            wave = [[fx.UpdateCard(), fx.PostMessage(template=Template.ACKNOWLEDGED, text=text)]]
+            updated, events = core.acknowledge(incident, who or actor, actor, now, source=source)
+            wave = [[fx.UpdateCard(), fx.PostMessage(template=Template.ACKNOWLEDGED, text=events[0].text)]]
             mirror = effects.pagerduty_status("acknowledged") if source == "slack" and self._mirrored(updated) else []
             await self._commit(tx, updated, events, wave, now, mirror)
         return updated

@@ -14,13 +14,13 @@ from typing import Iterable
 import structlog
 
 from bot.config import Settings
+from bot.core import effects as fx
 from bot.core import oncall as core
 from bot.core.ports import Clock, Dispatch
 from bot.integrations.pagerduty import oncall_users
-from bot.core import effects as fx
 from bot.services.unit_of_work import UnitOfWork
-from bot.storage.repository import Store
-from bot.storage.timers import Timer
+from bot.storage.repository import Store, Transaction
+from bot.storage.timers import Fired, Timer
 
 log = structlog.get_logger("warroom.oncall")
 
@@ -111,32 +111,27 @@ class OnCallService:
                 if current is None or current.due_at != due:
                     await timers.set(handoff_key(name), HANDOFF, due, payload={"rotation": name})
 
-    async def fire(self, timer: Timer) -> None:
+    async def fire(self, tx: Transaction, timer: Timer, now: datetime, prepared=None) -> Fired:
         name = timer.payload.get("rotation", "")
         rotation = self.rotations.get(name)
-        now = self.clock.now()
-        async with self.work() as tx:
-            timers = tx.timers
-            current = (await timers.pending([timer.key])).get(timer.key)
-            if current is None or current.due_at > now:
-                return
-            if rotation is None or not self.section.team_channel:
-                await timers.settle(timer.id, None, False)
-                return
-            # The hand-off that is due, even if the timer fires a little late.
-            handoff = core.upcoming_handoff(rotation, timer.due_at - timedelta(seconds=1))
-            def summary(incident) -> fx.HandoffIncident:
-                return fx.HandoffIncident(severity=incident.severity.value, reference=incident.reference,
-                                          title=incident.title, status=incident.status.label,
-                                          channel_id=incident.channel_id)
-            open_incidents = [summary(i) for i in await tx.incidents.open()]
-            # Known issues include what was fixed this past week: its follow-ups are the incoming's to watch.
-            week_ago = handoff.at - timedelta(days=7)
-            resolved = [summary(i) for i in await tx.incidents.recently_resolved(20) if i.resolved_at and i.resolved_at > week_ago]
-            await tx.outbox.enqueue(None, [[fx.Handoff(
-                channel=self.section.team_channel, rotation=name, at=handoff.at.isoformat(),
-                outgoing=handoff.outgoing, incoming=handoff.incoming, zone=rotation.zone,
-                incidents=tuple(open_incidents), resolved=tuple(resolved))]], now)
-            await timers.settle(timer.id, core.next_handoff(rotation, max(now, timer.due_at)), True)
+        if rotation is None or not self.section.team_channel:
+            return Fired(None, fired=False)
+        # The hand-off that is due, even if the timer fires a little late.
+        handoff = core.upcoming_handoff(rotation, timer.due_at - timedelta(seconds=1))
+
+        def summary(incident) -> fx.HandoffIncident:
+            return fx.HandoffIncident(severity=incident.severity.value, reference=incident.reference,
+                                      title=incident.title, status=incident.status.label,
+                                      channel_id=incident.channel_id)
+        open_incidents = [summary(i) for i in await tx.incidents.open()]
+        # Known issues include what was fixed this past week: its follow-ups are the incoming's to watch.
+        week_ago = handoff.at - timedelta(days=7)
+        resolved = [summary(i) for i in await tx.incidents.recently_resolved(20)
+                    if i.resolved_at and i.resolved_at > week_ago]
+        await tx.outbox.enqueue(None, [[fx.Handoff(
+            channel=self.section.team_channel, rotation=name, at=handoff.at.isoformat(),
+            outgoing=handoff.outgoing, incoming=handoff.incoming, zone=rotation.zone,
+            incidents=tuple(open_incidents), resolved=tuple(resolved))]], now)
         log.info("oncall_handoff_posted", rotation=name)
+        return Fired(core.next_handoff(rotation, max(now, timer.due_at)))
 

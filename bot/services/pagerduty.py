@@ -7,16 +7,15 @@ watch, are acknowledged and ignored.
 
 from __future__ import annotations
 
-
 import structlog
 
 from bot.config import Settings
+from bot.core import effects as fx
 from bot.core.incident import DomainError, Event, Severity
 from bot.core.ports import Clock, Dispatch
 from bot.integrations.pagerduty import NOTE_PREFIX, incident_id_from_key
 from bot.integrations.pagerduty_webhooks import WebhookEvent
 from bot.services.incidents import Duplicate, IncidentService
-from bot.core import effects as fx
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import Store
 

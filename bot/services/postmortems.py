@@ -8,7 +8,7 @@ reminded to draft on day 1, review on day 2 and publish on day 3; draft -> in re
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -24,7 +24,7 @@ from bot.core.text import escape, escape_markdown, slack_to_plain
 from bot.services.authorization import Authorizer
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import Store, Transaction
-from bot.storage.timers import Timer
+from bot.storage.timers import Fired, Timer
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "templates"
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
@@ -182,13 +182,11 @@ class PostmortemService:
                                 incident.resolved_at + timedelta(days=day), incident_id=incident.id,
                                 payload={"step": step})
 
-    async def fire(self, timer: Timer) -> None:
+    async def fire(self, tx: Transaction, timer: Timer, now: datetime, prepared=None) -> Fired:
         step = timer.payload.get("step", "draft")
-        now = self.clock.now()
-        async with self.work() as tx:
-            incident = await tx.incidents.get(timer.incident_id)
-            done = not postmortem.reminder_needed(step, await tx.postmortems.get(timer.incident_id))
-            if incident is not None and not done:
-                await tx.outbox.enqueue(incident.id, [[fx.PostMessage(template=fx.Template.POSTMORTEM_REMINDER,
-                                                              step=step)]], now)
-            await tx.timers.settle(timer.id, None, not done)
+        incident = await tx.incidents.get(timer.incident_id)
+        needed = incident is not None and postmortem.reminder_needed(step, await tx.postmortems.get(incident.id))
+        if needed:
+            await tx.outbox.enqueue(incident.id, [[fx.PostMessage(template=fx.Template.POSTMORTEM_REMINDER,
+                                                                  step=step)]], now)
+        return Fired(None, fired=needed)

@@ -6,19 +6,19 @@ crash after it does not: each reminder is posted exactly once, whatever the numb
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
 from bot.config import Settings
+from bot.core import effects as fx
 from bot.core import reminders as core
 from bot.core.incident import DomainError, Event, Incident, format_duration
 from bot.core.ports import Clock, Dispatch
 from bot.services.incidents import Duplicate
-from bot.core import effects as fx
 from bot.services.unit_of_work import UnitOfWork
-from bot.storage.repository import Store
-from bot.storage.timers import Timer
+from bot.storage.repository import Store, Transaction
+from bot.storage.timers import Fired, Timer
 
 log = structlog.get_logger("warroom.reminders")
 
@@ -28,24 +28,16 @@ class ReminderService:
         self.store, self.settings, self.clock = store, settings, clock
         self.work = UnitOfWork(store, dispatch)
 
-    async def fire(self, timer: Timer) -> None:
-        now = self.clock.now()
-        incident = None
-        async with self.work() as tx:
-            timers = tx.timers
-            current = await timers.get(timer.key)
-            if current is None or current.due_at > now:
-                return  # moved or cancelled since it was claimed; the claim lapses
-            incident = await tx.incidents.get(timer.incident_id) if timer.incident_id else None
-            if incident is None:
-                await timers.settle(timer.id, None, False)
-                return
-            firing = self._decide(timer.kind, incident, now)
-            if firing.post:
-                await tx.outbox.enqueue(incident.id, [[fx.PostReminder(reminder=timer.kind, silent_for=firing.silent_for)]],
-                                 now)
-                log.info("reminder_posted", kind=timer.kind, incident_id=incident.id)
-            await timers.settle(timer.id, firing.next_due, firing.post)
+    async def fire(self, tx: Transaction, timer: Timer, now: datetime, prepared=None) -> Fired:
+        incident = await tx.incidents.get(timer.incident_id) if timer.incident_id else None
+        if incident is None:
+            return Fired(None, fired=False)
+        firing = self._decide(timer.kind, incident, now)
+        if firing.post:
+            await tx.outbox.enqueue(incident.id, [[fx.PostReminder(reminder=timer.kind,
+                                                                   silent_for=firing.silent_for)]], now)
+            log.info("reminder_posted", kind=timer.kind, incident_id=incident.id)
+        return Fired(firing.next_due, fired=firing.post)
 
     def _decide(self, kind: str, incident: Incident, now) -> core.Firing:
         if kind == core.STATUS_REMINDER:

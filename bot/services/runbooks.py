@@ -15,8 +15,10 @@ import structlog
 
 from bot import processes
 from bot.config import Settings
+from bot.core import effects as fx
 from bot.core import permissions
 from bot.core import runbook as core
+from bot.core.effects import Effect
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.permissions import Rule
 from bot.core.ports import Clock, Directory, Dispatch
@@ -25,8 +27,6 @@ from bot.core.text import escape
 from bot.runbooks import Catalog
 from bot.services.authorization import Authorizer
 from bot.services.incidents import Duplicate, IncidentService
-from bot.core import effects as fx
-from bot.core.effects import Effect
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import Store, Transaction
 from bot.storage.runs import Execution, RunMessages

@@ -27,6 +27,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.core.ports import Clock, Inbox, InboxEntry
+from bot.log import logged
 from bot.processes import dead_here, identity
 from bot.slack.jobs import SPAWNED
 from bot.slack.receiver import acked_with_answer, close_client
@@ -160,7 +161,7 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
             log.exception("slack_request_failed", type=entry.type)
             payload = False
         if child is self._child:
-            with contextlib.suppress(Exception):
+            with logged("receiver_answer_failed", log):
                 await self._tell_receiver({"envelope_id": entry.envelope_id, "payload": payload})
 
     async def is_connected(self) -> bool:
@@ -257,7 +258,7 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
         """Hands out what is in the inbox and nobody handles: envelopes of a process that died (at once when it
         was on this host, else when its lease lapses) and listeners' failures due for another attempt."""
         idle_wait = idle_wait if idle_wait is not None else self.lease.total_seconds() / 2
-        with contextlib.suppress(Exception):
+        with logged("inbox_recovery_failed", log):
             for owner in await self.inbox.lease_owners():
                 if owner != self.owner and dead_here(owner):
                     log.info("inbox_lease_recovered", owner=owner)
@@ -277,7 +278,7 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
                 self._handling.add(entry.envelope_id)
                 self._queue.put_nowait(entry)
             timeout = idle_wait
-            with contextlib.suppress(Exception):
+            with logged("inbox_next_due_failed", log):
                 due = await self.inbox.next_due()
                 if due is not None:
                     timeout = max(0.05, min(timeout, (due - self.clock.now()).total_seconds()))
@@ -297,7 +298,7 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
         await self.stop_receiving()  # closes the connection, or the receiver process that holds it
         for task in [*self._workers, *self._tasks]:
             task.cancel()
-        with contextlib.suppress(Exception):
+        with logged("inbox_release_failed", log):
             await self.inbox.release(self.owner)  # what is left unfinished is taken at once by the next process
-        with contextlib.suppress(Exception):
+        with logged("inbox_close_failed", log):
             await self.inbox.close()

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.core.incident import Event
 from bot.core.ports import Held
-from bot.storage.batching import GroupCommit
 from bot.storage.action_items import ActionItemRepository
+from bot.storage.batching import GroupCommit
 from bot.storage.database import session_factory
 from bot.storage.incidents import IncidentRepository
 from bot.storage.outbox import OutboxItem, OutboxRepository, OutboxStore, Settlement

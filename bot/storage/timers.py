@@ -26,6 +26,16 @@ class Timer:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Fired:
+    """What a timer's handler decided: due again at `next_due` (None: done), whether it did anything (counted
+    in `fired`), and the payload it carries to its next firing (None: the same)."""
+
+    next_due: datetime | None = None
+    fired: bool = True
+    payload: dict[str, Any] | None = None
+
+
 def _timer(row) -> Timer:
     return Timer(row.id, row.key, row.incident_id, row.kind, row.due_at, dict(row.payload))
 
@@ -63,11 +73,19 @@ class TimerRepository:
     async def status(self, key: str) -> str | None:
         return (await self.session.execute(select(TIMERS.c.status).where(TIMERS.c.key == key))).scalar()
 
-    async def settle(self, timer_id: int, next_due: datetime | None, fired: bool) -> None:
+    async def still_due(self, timer: Timer, now: datetime) -> bool:
+        """Whether a claimed timer is still pending and due: it may have been moved or cancelled since."""
+        current = (await self.pending([timer.key])).get(timer.key)
+        return current is not None and current.id == timer.id and current.due_at <= now
+
+    async def settle(self, timer_id: int, next_due: datetime | None, fired: bool,
+                     payload: dict[str, Any] | None = None) -> None:
         values: dict[str, Any] = {"lease_until": None, "lease_owner": None}
         values.update(status="pending", due_at=next_due) if next_due else values.update(status="done")
         if fired:
             values["fired"] = TIMERS.c.fired + 1
+        if payload is not None:
+            values["payload"] = payload
         await self.session.execute(update(TIMERS).where(TIMERS.c.id == timer_id).values(**values))
 
 

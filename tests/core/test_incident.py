@@ -118,3 +118,18 @@ def test_roles_parse_from_aliases_and_refuse_unknown_ones():
                                         (None, "—")])
 def test_format_duration(delta, text):
     assert format_duration(delta) == text
+
+
+def test_acknowledging_stops_paging_once_and_says_how_long_it_took():
+    incident = declared()
+    acked, events = core.acknowledge(incident, "U2", "U2", minutes(4))
+    assert (acked.acknowledged_by, acked.acknowledged_at) == ("U2", minutes(4))
+    assert events[0].text == "Page acknowledged by <@U2> (4m 0s after the declaration)"
+    assert events[0].data == {"by": "U2", "source": "slack"}
+    with pytest.raises(DomainError, match="already acknowledged by <@U2>"):
+        core.acknowledge(acked, "U3", "U3", minutes(5))
+    _, from_pagerduty = core.acknowledge(incident, "pagerduty:Dana Ops", "pagerduty", minutes(2), source="pagerduty")
+    assert from_pagerduty[0].text.startswith("Page acknowledged in PagerDuty by Dana Ops")
+    resolved, _ = core.resolve(incident, "fixed", "U1", minutes(9))
+    with pytest.raises(DomainError, match="already resolved"):
+        core.acknowledge(resolved, "U2", "U2", minutes(10))

@@ -11,7 +11,12 @@ import uuid
 import psutil
 import pytest
 
-from bot.integrations.executor import REDACTED, BoundedOutput, SubprocessRunner, secret_values
+from bot.integrations.executor import (
+    REDACTED,
+    BoundedOutput,
+    SubprocessRunner,
+    secret_values,
+)
 
 PY = sys.executable
 SECRETS = {"SLACK_BOT_TOKEN": "xoxb-1111-2222-secretbot", "SLACK_APP_TOKEN": "xapp-1-A1-secretapp",

@@ -10,11 +10,22 @@ from pathlib import Path
 import pytest
 
 from bot.config import Environment, settings_from_mapping
-from bot.core.incident import Incident, Severity
 from bot.core import effects as fx
+from bot.core.incident import Incident, Severity
 from bot.core.ports import CURRENT_EFFECT, EffectAttempt, RetryLater
-from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects, PagerDutyRejected, oncall_users
-from tests.conftest import ALICE, BOB, PAGERDUTY_POLICY, PAGERDUTY_SERVICE, pagerduty_environment
+from bot.integrations.pagerduty import (
+    PagerDutyClients,
+    PagerDutyEffects,
+    PagerDutyRejected,
+    oncall_users,
+)
+from tests.conftest import (
+    ALICE,
+    BOB,
+    PAGERDUTY_POLICY,
+    PAGERDUTY_SERVICE,
+    pagerduty_environment,
+)
 
 AT = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 BASE_ENV = Environment(None, None, "https://slack.invalid/api/", "sqlite://", 0, Path("config.yaml"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from sqlalchemy import select
 
 from bot.config import settings_from_mapping

@@ -3,10 +3,10 @@
 from bot.core import effects as fx
 from bot.integrations.pagerduty import PagerDutyEffects
 from bot.integrations.statuspage import LoggingStatusPage
+from bot.slack.effects import messages
 from bot.slack.effects.postmortems import PostmortemEffects
 from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.effects.war_room import SlackEffects
-from bot.slack.effects import messages
 
 PERFORMERS = {fx.SLACK: SlackEffects, fx.PAGERDUTY: PagerDutyEffects, fx.STATUS_PAGE: LoggingStatusPage,
               fx.RUNBOOK: RunbookEffects, fx.POSTMORTEM: PostmortemEffects}

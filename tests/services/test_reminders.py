@@ -7,8 +7,13 @@ from sqlalchemy import select
 
 from bot.core.effects import IncidentRefs
 from bot.core.incident import Role, Severity
-from bot.core.reminders import IC_NUDGE, STATUS_REMINDER, ic_nudge_key, status_reminder_key
-from bot.scheduler import TimerLoop
+from bot.core.reminders import (
+    IC_NUDGE,
+    STATUS_REMINDER,
+    ic_nudge_key,
+    status_reminder_key,
+)
+from bot.scheduler import TimerHandler, TimerLoop
 from bot.services.incidents import IncidentService
 from bot.services.reminders import ReminderService
 from bot.storage.tables import OutboxRow
@@ -30,7 +35,8 @@ async def timer(store, key):
 
 async def fire_due(store, clock, reminders, loops=1):
     """Runs `loops` timer loops over what is due now, as that many processes would."""
-    running = [TimerLoop(store, {STATUS_REMINDER: reminders.fire, IC_NUDGE: reminders.fire}, clock)
+    handler = TimerHandler(reminders.fire)
+    running = [TimerLoop(store, {STATUS_REMINDER: handler, IC_NUDGE: handler}, clock)
                for _ in range(loops)]
     tasks = [asyncio.create_task(loop.run()) for loop in running]
     await asyncio.sleep(0.3)

@@ -1,6 +1,7 @@
 """Slack's limits hold for the longest inputs; user text is escaped everywhere it is shown."""
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from bot.core import incident as core
@@ -14,7 +15,7 @@ EVIL = "<!channel> <@U999> & " + "x" * 5000
 
 def long_incident():
     incident, _ = core.declare(EVIL, Severity.SEV1, "U0ALICE", NOW, description=EVIL, service=EVIL)
-    incident = core.Incident(**{**incident.__dict__, "id": 7, "channel_id": "C1", "channel_name": "incident-x"})
+    incident = replace(incident, id=7, channel_id="C1", channel_name="incident-x")
     for n in range(60):
         incident, _ = core.assign_role(incident, Role.RESPONDER, f"U{n:08d}", "U0ALICE", NOW)
     return incident

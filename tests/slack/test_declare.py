@@ -1,12 +1,21 @@
 """Declaring, over real Socket Mode frames to the real Bolt app, on both databases."""
 
-import pytest
 import json
+
+import pytest
 
 from bot.sandbox.workspace import BOT_USER_ID
 from bot.slack.ids import ActionId, CallbackId
 from tests.conftest import ALICE, BOB, CAROL, DAVE
-from tests.slack.helpers import (bot_texts, card, declare, replies_to, settle, submit_modal, war_rooms)
+from tests.slack.helpers import (
+    bot_texts,
+    card,
+    declare,
+    replies_to,
+    settle,
+    submit_modal,
+    war_rooms,
+)
 
 
 async def test_declare_opens_the_war_room_and_announces_it(sandbox, bot):

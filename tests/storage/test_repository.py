@@ -1,5 +1,6 @@
 """Storage on both databases: migrations, round trips, time zones."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -25,7 +26,7 @@ async def test_migrations_apply_twice(database_url):
 async def test_an_incident_round_trips_with_aware_times(store, clock):
     incident, events = core.declare("Round trip", Severity.SEV1, "U1", clock.now(), description="d", service="s")
     incident, _ = core.assign_role(incident, Role.RESPONDER, "U2", "U1", clock.now() + timedelta(minutes=1))
-    incident = core.Incident(**{**incident.__dict__, "channel_name": "incident-x", "paged": ("primary",)})
+    incident = replace(incident, channel_name="incident-x", paged=("primary",))
     async with store.transaction() as tx:
         saved = await tx.incidents.add(incident, title_key="round-trip", request_key="k")
         await tx.timeline.append(saved.id, events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.config import Settings
-from bot.core.effects import Template, Message
+from bot.core.effects import Message, Template
 from bot.core.incident import Incident
 from bot.slack import blocks
 

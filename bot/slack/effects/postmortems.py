@@ -6,9 +6,9 @@ from __future__ import annotations
 import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.incident import Incident
 from bot.core import effects as fx
 from bot.core.effects import PostmortemRefs
+from bot.core.incident import Incident
 from bot.core.ports import Performer, RetryLater
 from bot.services.postmortems import PostmortemService
 from bot.slack.effects.calls import PermanentSlackError, call

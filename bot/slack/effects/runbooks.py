@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shlex
+
 import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.incident import Incident
 from bot.core import effects as fx
 from bot.core.effects import RunRefs
+from bot.core.incident import Incident
 from bot.core.ports import Clock, Held, Performer, RetryLater
 from bot.services.runbooks import RunbookService, RunView
 from bot.slack import runbook_blocks as blocks
