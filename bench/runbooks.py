@@ -27,7 +27,7 @@ from lifecycle import percentile, start_warroom  # noqa: E402
 from bot.core.runbook import Run, StepProgress  # noqa: E402
 from bot.runbooks import load_file  # noqa: E402
 from bot.sandbox.server import SlackSandbox  # noqa: E402
-from bot.slack import runbook_blocks  # noqa: E402
+from bot.slack.blocks import runbooks as runbook_blocks  # noqa: E402
 from bot.slack.ids import ActionId  # noqa: E402
 
 STEPS = 100

@@ -27,10 +27,10 @@ from bot.core.incident import Severity
 from bot.core.oncall import Override, Rotation
 from bot.core.permissions import Rule
 from bot.core.severity import DEFAULT_POLICIES, SeverityPolicy, StatusPageState
+from bot.core.text import USER_ID, is_user_id
 from bot.environment import WARROOM_SECRETS, Environment  # noqa: F401  (Environment: where callers find it)
 from bot.yamlsource import SourceError, SourceInvalid, load_yaml
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _QUALIFIED_COMMAND = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}/[a-z0-9][a-z0-9-]{1,63}$")
 
 
@@ -73,7 +73,7 @@ class PermissionsSection(_Strict):
         return Rule.parse(getattr(self, action))
 
 
-UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]+$")]
+UserId = Annotated[str, Field(pattern=USER_ID.pattern)]
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -305,7 +305,7 @@ class ConfigFile(_Strict):
         for key, steps in self.escalation.chains.items():
             for index, step in enumerate(steps):
                 for name in step.notify:
-                    if name not in self.oncall.names and not _USER_ID.match(name):
+                    if name not in self.oncall.names and not is_user_id(name):
                         raise ValueError(f"escalation.chains.{key}[{index}].notify names `{name}`, which is "
                                          f"neither an on-call slot, a rotation nor a user ID")
         return self

@@ -29,9 +29,9 @@ from bot.integrations.statuspage import LoggingStatusPage
 from bot.log import logged
 from bot.runbooks import Catalog
 from bot.scheduler import Dispatcher, TimerHandler, TimerLoop
-from bot.services.actions import DIGEST as ACTION_DIGEST
-from bot.services.actions import DUE as ACTION_DUE
-from bot.services.actions import ActionItemService
+from bot.services.action_items import DIGEST as ACTION_DIGEST
+from bot.services.action_items import DUE as ACTION_DUE
+from bot.services.action_items import ActionItemService
 from bot.services.escalation import EscalationService
 from bot.services.incidents import IncidentService
 from bot.services.oncall import HANDOFF, OnCallService
@@ -41,15 +41,15 @@ from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.services.unit_of_work import UnitOfWork
-from bot.slack import actions, commands, events, runbook_actions, views
+from bot.slack import listeners
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects.postmortems import PostmortemEffects
 from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.effects.war_room import SlackEffects
-from bot.slack.handling import SlackDeps
 from bot.slack.history import SlackHistory
 from bot.slack.identity import BotIdentity
 from bot.slack.jobs import Jobs
+from bot.slack.listeners.handling import SlackDeps
 from bot.slack.rate_budget import RateBudget
 from bot.slack.socket import InboxSocketModeHandler
 from bot.slack.tagged_posts import TaggedPostsClient
@@ -80,7 +80,7 @@ class Runtime:
     reminders: ReminderService
     timers: TimerLoop
     postmortems: PostmortemService
-    actions: ActionItemService
+    action_items: ActionItemService
     oncall: OnCallService
     escalation: EscalationService
     pagerduty: PagerDutyMirror | None
@@ -154,9 +154,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     jobs = Jobs()
     deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
                      jobs)
-    for surface in (commands, actions, views, events):
-        surface.register(app, deps)
-    runbook_actions.register(app, runbooks)
+    listeners.register(app, deps)
     receiver = {"SLACK_APP_TOKEN": env.slack_app_token, "SLACK_API_URL": env.slack_api_url,
                 "DATABASE_URL": env.database_url} if receiver_process else None
     socket = InboxSocketModeHandler(app, env.slack_app_token, ping_interval=10, inbox=InboxStore(store), clock=clock,
@@ -170,7 +168,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
     """`warroom run` and `warroom demo` both come through here."""
     await runtime.socket.prepare()  # a receiver process starts while the database is migrated
     await database.upgrade(runtime.engine)
-    await runtime.actions.ensure_digest()
+    await runtime.action_items.ensure_digest()
     await runtime.oncall.ensure_handoffs()
     await runtime.runbooks.recover_interrupted()
     tasks = [asyncio.create_task(runtime.dispatcher.run(), name="dispatcher"),

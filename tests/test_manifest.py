@@ -99,16 +99,16 @@ def test_the_manifest_asks_for_exactly_the_scopes_the_code_uses():
     called = set(re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", code())) - NOT_WEB_API
     unknown = called - set(METHOD_SCOPES)
     assert not unknown, f"add the scopes of {sorted(unknown)} to METHOD_SCOPES (and to manifest.yaml)"
-    listened = set(re.findall(r'@app\.event\("([a-z_]+)"', code()))
+    listened = set(re.findall(r'app\.event\("([a-z_]+)"', code()))
     needed = ALWAYS | {scope for method in called for scope in METHOD_SCOPES[method]} | {
         scope for event in listened for scope in EVENT_SCOPES[event]}
     assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed == REQUIRED_SCOPES
 
 
 def test_the_manifest_subscribes_to_exactly_the_events_and_commands_the_code_handles():
-    listened = set(re.findall(r'@app\.event\("([a-z_]+)"', code()))
+    listened = set(re.findall(r'app\.event\("([a-z_]+)"', code()))
     assert set(manifest()["settings"]["event_subscriptions"]["bot_events"]) == listened == EVENTS
-    commands = set(re.findall(r'@app\.command\("(/[a-z]+)"', code()))
+    commands = set(re.findall(r'app\.command\("(/[a-z]+)"', code()))
     assert {c["command"] for c in manifest()["features"]["slash_commands"]} == commands
     assert manifest()["settings"]["socket_mode_enabled"] is True
     # Pages and reminders are DMs from the app: its Messages tab must be on, or nobody can answer them.

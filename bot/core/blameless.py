@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.core.text import MENTION
+
 # A person (a mention or a capitalised name) directly followed by an action that assigns the failure to them.
-_PERSON = r"(?P<who>@[\w.-]+|<@[UW][A-Z0-9]+>|\b[A-Z][a-z]{2,}\b)"
+_PERSON = rf"(?P<who>@[\w.-]+|{MENTION.pattern}|\b[A-Z][a-z]{{2,}}\b)"
 _BLAME = (r"(?P<verb>deployed|pushed|merged|broke|forgot|missed|caused|deleted|dropped|misconfigured|"
           r"ignored|failed to|didn't|did not|should have|messed up|typed|ran)")
 _PATTERN = re.compile(_PERSON + r"\s+(?:accidentally\s+|mistakenly\s+|wrongly\s+)?" + _BLAME, re.IGNORECASE)

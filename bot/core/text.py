@@ -11,6 +11,15 @@ _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~!])")
 _MARKDOWN_BLOCK_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
 
 
+# A Slack user ID (W... on Enterprise Grid), and a mention of one as Slack writes it: <@U123> or <@U123|name>.
+USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def is_user_id(value: str | None) -> bool:
+    return bool(value) and USER_ID.match(value) is not None
+
+
 def escape(text: str) -> str:
     """Slack's control characters; escaped text can never become <!channel> or a user mention."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -6,7 +6,6 @@ wakes the dispatcher. A request key (Slack's trigger id or event id) makes a red
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 import structlog
@@ -26,7 +25,7 @@ from bot.core.incident import (
 from bot.core.naming import channel_base, next_free_name, title_key
 from bot.core.ports import Clock, Directory, Dispatch
 from bot.core.severity import targets_to_page
-from bot.core.text import escape
+from bot.core.text import escape, is_user_id
 from bot.services import effects
 from bot.services.authorization import Authorizer
 from bot.services.incident_timers import schedule_timers
@@ -36,7 +35,6 @@ from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
 
 log = structlog.get_logger("warroom.incidents")
-USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 class NotInWarRoom(DomainError):
@@ -123,7 +121,7 @@ class IncidentService:
             incident = await tx.incidents.add(draft, title_key=same_title, request_key=request_key)
             await tx.timeline.append(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
             # Someone declaring from outside Slack (PagerDuty) is not a member to invite.
-            invitees = [u for u in dict.fromkeys([draft.declared_by] + paged) if USER_ID.match(u)]
+            invitees = [u for u in dict.fromkeys([draft.declared_by] + paged) if is_user_id(u)]
             await tx.outbox.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
                                                                 self.settings.slack.leadership_channel), now,
                              new_incident=True)

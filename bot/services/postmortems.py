@@ -7,7 +7,6 @@ reminded to draft on day 1, review on day 2 and publish on day 3; draft -> in re
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -20,14 +19,13 @@ from bot.core import effects as fx
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.ports import Clock, Dispatch
 from bot.core.postmortem import HistoryMessage, Postmortem, PostmortemState
-from bot.core.text import escape, escape_markdown, slack_to_plain
+from bot.core.text import MENTION, escape, escape_markdown, slack_to_plain
 from bot.services.authorization import Authorizer
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import Store, Transaction
 from bot.storage.timers import Fired, Timer
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "templates"
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 REMINDER = "postmortem_reminder"
 
 
@@ -47,7 +45,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
     def markdown_text(value) -> str:
         # People's text (titles, updates, messages, names) shows as typed: mentions become names, then
         # nothing in it can render as a link, an image or a heading.
-        return escape_markdown(slack_to_plain(_MENTION.sub(lambda m: "@" + name_of(m.group(1)), str(value))))
+        return escape_markdown(slack_to_plain(MENTION.sub(lambda m: "@" + name_of(m.group(1)), str(value))))
 
     found = postmortem.facts(incident, timeline, name_of)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(template_dir), str(BUILT_IN)]),
@@ -63,7 +61,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
         raise DomainError(f"Post-mortem template error: {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         raise DomainError(f"Post-mortem template error: {exc}") from None
-    return _MENTION.sub(lambda m: "@" + name_of(m.group(1)), text)
+    return MENTION.sub(lambda m: "@" + name_of(m.group(1)), text)
 
 
 class PostmortemService:
@@ -102,12 +100,12 @@ class PostmortemService:
         users = {m.author for m in messages} | {e.actor for e in timeline} | set(incident.responders) | {
             i.owner for i in items if i.owner} | {
             u for u in (incident.declared_by, incident.commander, incident.communicator) if u}
-        users |= set(re.findall(r"<@([UW][A-Z0-9]+)>", " ".join(e.text for e in timeline)))
+        users |= set(MENTION.findall(" ".join(e.text for e in timeline)))
         names = await self.history.names(users) if self.history else {}
         rows = postmortem.conversation(messages, lambda u: names.get(u, u))
         human_text = "\n".join([r["text"] for r in rows] + [e.text for e in timeline if e.kind in ("note", "message")])
         flags = [{"sentence": f.sentence, "person": f.person, "suggestion": f.suggestion}
-                 for f in blameless.check(re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + names.get(m.group(1),
+                 for f in blameless.check(MENTION.sub(lambda m: "@" + names.get(m.group(1),
                                                                                               m.group(1)), human_text))]
         run_rows = [{"title": r.runbook.title, "done": r.counts()["done"], "skipped": r.counts()["skipped"],
                      "total": len(r.steps), "finished": r.finished} for r in runs]

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
-from bot.core.text import escape
-
-USER_REFERENCE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+from bot.core.text import MENTION, escape, is_user_id
 
 
 def utf16_length(text: str) -> int:
@@ -44,15 +40,15 @@ def safe(text: str, limit: int) -> str:
 
 
 def mention(user: str | None) -> str:
-    return f"<@{user}>" if user and USER_ID.match(user) else "_unassigned_"
+    return f"<@{user}>" if is_user_id(user) else "_unassigned_"
 
 
 def parse_user(token: str) -> str | None:
     token = token.strip()
-    match = USER_REFERENCE.match(token)
+    match = MENTION.fullmatch(token)
     if match:
         return match.group(1)
-    return token if USER_ID.match(token) else None
+    return token if is_user_id(token) else None
 
 
 def slack_date(moment: datetime, pattern: str = "{date_short_pretty} {time}") -> str:

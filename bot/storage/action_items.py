@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select, update
 
-from bot.core.actions import ActionItem
+from bot.core.action_items import ActionItem
 from bot.storage.tables import ActionItemRow
 
 ITEMS = ActionItemRow.__table__

@@ -7,16 +7,13 @@ notice. Only refusals that Slack gave are reported: an effect that failed becaus
 
 from __future__ import annotations
 
-import re
-
 import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import Incident
-from bot.core.text import escape
+from bot.core.text import escape, is_user_id
 
 log = structlog.get_logger("warroom.slack")
-USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
 WHAT = {"create_channel": "open the war room", "post_card": "post the incident card", "pin_card": "pin the card",
         "invite": "invite people to the war room", "announce": "announce the incident",
@@ -49,7 +46,7 @@ async def report(client: AsyncWebClient, kind: str, error: str, incident: Incide
     if incident is None:
         return
     text = escape(notice(kind, error, incident))
-    targets = [incident.declared_by] if USER_ID.match(incident.declared_by or "") else []
+    targets = [incident.declared_by] if is_user_id(incident.declared_by) else []
     if incident.channel_id and kind != "create_channel":
         targets.append(incident.channel_id)
     for target in targets:

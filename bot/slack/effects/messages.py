@@ -7,7 +7,7 @@ from collections.abc import Callable
 from bot.config import Settings
 from bot.core.effects import Message, Template
 from bot.core.incident import Incident
-from bot.slack import blocks
+from bot.slack.blocks import incidents as blocks
 
 Render = Callable[[Message, Incident, Settings, str], str]
 

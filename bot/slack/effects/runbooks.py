@@ -12,7 +12,7 @@ from bot.core.effects import RunRefs
 from bot.core.incident import Incident
 from bot.core.ports import Clock, Held, Performer, RetryLater
 from bot.services.runbooks import RunbookService, RunView
-from bot.slack import runbook_blocks as blocks
+from bot.slack.blocks import runbooks as blocks
 from bot.slack.effects.calls import PermanentSlackError, call
 from bot.slack.text import safe
 

@@ -12,7 +12,8 @@ from bot.core import effects as fx
 from bot.core.effects import IncidentRefs
 from bot.core.incident import Incident
 from bot.core.ports import Clock, Performer, RetryLater
-from bot.slack import blocks, paging_blocks
+from bot.slack.blocks import incidents as blocks
+from bot.slack.blocks import paging as paging_blocks
 from bot.slack.channels import ConfiguredChannels
 from bot.slack.effects import failures, messages
 from bot.slack.effects.calls import HARMLESS_INVITE_ERRORS, PermanentSlackError, call

@@ -15,7 +15,7 @@ from bot.storage.runs import RunRepository
 from tests.conftest import ALICE, BOB, CAROL, DAVE, TEST_CONFIG
 from tests.slack.helpers import declare, join, replies_to, settle, submit_modal
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PY = sys.executable
 EXEC_RUNBOOK = f"""id: exec-test
 title: Execution test

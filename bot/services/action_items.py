@@ -10,10 +10,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.config import Settings
-from bot.core import actions as core
+from bot.core import action_items as core
 from bot.core import effects as fx
 from bot.core import permissions
-from bot.core.actions import ActionItem
+from bot.core.action_items import ActionItem
 from bot.core.incident import DomainError, Event, Incident
 from bot.core.ports import Clock, Directory, Dispatch
 from bot.core.text import escape

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from bot.core.runbook import Branch, Command, Link, Run, Runbook, Step, StepProgress, StepState
 from bot.runbooks import lint
-from bot.slack import runbook_blocks as blocks
+from bot.slack.blocks import runbooks as blocks
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=timezone.utc)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def within_limits(rendered: list[dict]) -> None:

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import structlog
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.postmortem import PostmortemState
 from bot.core.incident import DomainError, Severity
-from bot.slack import blocks, paging_blocks, runbook_blocks
-from bot.slack.handling import SlackDeps, guarded, open_view, responder
+from bot.core.postmortem import PostmortemState
+from bot.slack.blocks import incidents as blocks
+from bot.slack.blocks import paging as paging_blocks
+from bot.slack.blocks import runbooks as runbook_blocks
+from bot.slack.listeners.handling import (
+    SlackDeps,
+    deps_of,
+    guarded,
+    open_view,
+    request_key,
+    responder,
+)
 from bot.slack.parsing import Parsed, parse
 from bot.slack.text import parse_user, safe, slack_date
 
@@ -17,29 +29,30 @@ TITLE_SHOWN = 250
 DEFAULT_SEVERITY = Severity.SEV3
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    @app.command("/incident")
-    async def incident_command(ack, command, respond, client):
-        await ack()
-        try:
-            parsed = parse(command.get("text", ""))
-        except DomainError as exc:
-            await responder(respond)(f":warning: {exc}")
-            return
-        structlog.contextvars.bind_contextvars(channel=command["channel_id"], user=command["user_id"])
-        await guarded(responder(respond), _run(parsed, command, respond, client, deps))
+async def incident(ack: AsyncAck, command: dict, respond: AsyncRespond, client: AsyncWebClient,
+                   context: AsyncBoltContext) -> None:
+    await ack()
+    try:
+        parsed = parse(command.get("text", ""))
+    except DomainError as exc:
+        await responder(respond)(f":warning: {exc}")
+        return
+    structlog.contextvars.bind_contextvars(channel=command["channel_id"], user=command["user_id"])
+    await guarded(responder(respond), _run(parsed, command, respond, client, deps_of(context)))
 
-    @app.command("/postmortem")
-    async def postmortem_command(ack, command, respond):
-        await ack()
-        # Drafting reads the whole war room: a job of its own, so nobody else's request waits behind it.
-        deps.jobs.spawn(guarded(responder(respond), _postmortem(command, respond, deps)), "postmortem")
 
-    @app.command("/oncall")
-    async def oncall_command(ack, respond):
-        await ack()
-        # Rotations from PagerDuty ask its /oncalls: a job of its own, like every slow answer.
-        deps.jobs.spawn(guarded(responder(respond), _oncall(respond, deps)), "oncall")
+async def postmortem(ack: AsyncAck, command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    await ack()
+    deps = deps_of(context)
+    # Drafting reads the whole war room: a job of its own, so nobody else's request waits behind it.
+    deps.jobs.spawn(guarded(responder(respond), _postmortem(command, respond, deps)), "postmortem")
+
+
+async def oncall(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    await ack()
+    deps = deps_of(context)
+    # Rotations from PagerDuty ask its /oncalls: a job of its own, like every slow answer.
+    deps.jobs.spawn(guarded(responder(respond), _oncall(respond, deps)), "oncall")
 
 
 async def _oncall(respond, deps: SlackDeps) -> None:
@@ -54,7 +67,7 @@ async def _oncall(respond, deps: SlackDeps) -> None:
 async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) -> None:
     reply = responder(respond)
     channel, user = command["channel_id"], command["user_id"]
-    key = f"cmd:{command['trigger_id']}"
+    key = request_key(command)
     service = deps.incidents
     if parsed.name == "help":
         await respond(text=blocks.HELP, blocks=blocks.help_blocks(), response_type="ephemeral")
@@ -92,10 +105,10 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
                         blocks.resolve_modal(channel, incident, parsed.text))
     elif parsed.name == "runbook" and deps.runbooks is not None:
         await _runbook(parsed.text, channel, user, key, respond, deps)
-    elif parsed.name == "action" and deps.actions is not None:
-        item = await deps.actions.add(channel, parsed.text, user, key)
+    elif parsed.name == "action" and deps.action_items is not None:
+        item = await deps.action_items.add(channel, parsed.text, user, key)
         await reply(f":pushpin: Added action item #{item.id} ({item.priority}) to {incident_ref(item)}.")
-    elif parsed.name == "actions" and deps.actions is not None:
+    elif parsed.name == "actions" and deps.action_items is not None:
         await _actions(parsed.text, channel, user, respond, deps)
     elif parsed.name == "status":
         await _status(channel, respond, deps)
@@ -124,25 +137,25 @@ async def _actions(which: str, channel: str, user: str, respond, deps: SlackDeps
     which = which.strip().lower()
     today = deps.clock.now().date()
     if person:
-        title, items = f"Open action items of <@{person}>", await deps.actions.open_for(person)
+        title, items = f"Open action items of <@{person}>", await deps.action_items.open_for(person)
     elif which == "overdue":
-        title, items = "Overdue action items", await deps.actions.overdue()
+        title, items = "Overdue action items", await deps.action_items.overdue()
     elif which in ("mine", "my") or (not which and (await deps.incidents.find_in(channel)) is None):
-        title, items = "Your open action items", await deps.actions.open_for(user)
+        title, items = "Your open action items", await deps.action_items.open_for(user)
     elif which:
         raise DomainError("Usage: `/incident actions` (this incident's, or yours outside a war room), "
                           "`/incident actions mine`, `/incident actions @person`, `/incident actions overdue`.")
     else:
         incident = await deps.incidents.find_in(channel)
-        title, items = f"Action items of {incident.reference}", await deps.actions.of_incident(incident.id)
+        title, items = f"Action items of {incident.reference}", await deps.action_items.of_incident(incident.id)
     await respond(text=title, blocks=blocks.action_items(title, items, today), response_type="ephemeral")
 
 
 async def _postmortem(command: dict, respond, deps: SlackDeps) -> None:
     text = command.get("text", "").strip()
     if text.lower().startswith("action "):  # follow-ups found while writing the post-mortem
-        item = await deps.actions.add(command["channel_id"], text[len("action "):], command["user_id"],
-                                      f"cmd:{command['trigger_id']}")
+        item = await deps.action_items.add(command["channel_id"], text[len("action "):], command["user_id"],
+                                           request_key(command))
         await responder(respond)(f":pushpin: Added action item #{item.id} ({item.priority}); drafting again "
                                  "with `/postmortem` puts it in the action-item table.")
         return
@@ -154,7 +167,7 @@ async def _postmortem(command: dict, respond, deps: SlackDeps) -> None:
     if action:
         state = {"review": PostmortemState.IN_REVIEW, "publish": PostmortemState.PUBLISHED}[action]
         await service.advance(incident, state, command["user_id"])
-        await responder(respond)(f":memo: The post-mortem of {incident.reference} is now {state.replace('_', ' ')}.")
+        await responder(respond)(f":memo: The post-mortem of {incident.reference} is now {state.label}.")
         return
     draft = await service.draft(incident, command["user_id"])
     text = f":memo: Drafting the post-mortem of {incident.reference}; it will appear in #{incident.channel_name}."

@@ -12,7 +12,7 @@ import structlog
 from bot.config import Settings
 from bot.core.incident import DomainError
 from bot.core.ports import Clock, RetryLater
-from bot.services.actions import ActionItemService
+from bot.services.action_items import ActionItemService
 from bot.services.incidents import Duplicate, IncidentService
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
@@ -35,10 +35,25 @@ class SlackDeps:
     runbooks: "RunbookService | None" = None
     reminders: "ReminderService | None" = None
     postmortems: "PostmortemService | None" = None
-    actions: "ActionItemService | None" = None
+    action_items: "ActionItemService | None" = None
     oncall: "OnCallService | None" = None
     membership: "SlackDirectory | None" = None  # told about joins and leaves
     jobs: Jobs = field(default_factory=Jobs)  # slow work, after the ack
+
+
+def deps_of(context) -> SlackDeps:
+    """The services, as `register` put them in every request's context (listeners are module-level functions)."""
+    return context["deps"]
+
+
+def request_key(body: dict, action: dict | None = None) -> str:
+    """What makes a redelivered Slack request a no-op: a click's action_ts, a form's view id, a command's
+    trigger_id. The one way a listener names its request to a service."""
+    if action is not None:
+        return f"act:{action.get('action_ts')}:{body['user']['id']}:{action.get('action_id')}"
+    if body.get("type") == "view_submission":
+        return f"view:{body['view']['id']}"
+    return f"cmd:{body['trigger_id']}"
 
 
 FORGED = "That button or form carries a value warroom did not make; nothing was changed."

@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot.core.incident import Incident, Severity
 from bot.core.oncall import Handoff
-from bot.slack.blocks import SEVERITY_EMOJI, SECTION_LIMIT, Blocks, render
+from bot.slack.blocks.incidents import SECTION_LIMIT, SEVERITY_EMOJI, Blocks, render
 from bot.slack.ids import ActionId
 from bot.slack.text import mention, safe, slack_date, truncate
 

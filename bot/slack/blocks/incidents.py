@@ -6,9 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, ContextBlock, DividerBlock,
-                                     HeaderBlock, InputBlock, MarkdownTextObject, Option, PlainTextInputElement,
-                                     SectionBlock, StaticSelectElement, UserSelectElement)
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+    UserSelectElement,
+)
 from slack_sdk.models.views import View
 
 from bot.core.incident import Incident, Role, Severity, Status, format_duration, person

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from bot.core import incident as core
 from bot.core.incident import Role, Severity, Status
 from bot.core.severity import DEFAULT_POLICIES
-from bot.slack import blocks
+from bot.slack.blocks import incidents as blocks
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=timezone.utc)
 EVIL = "<!channel> <@U999> & " + "x" * 5000

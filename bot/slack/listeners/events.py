@@ -4,47 +4,49 @@ leaving keep the membership cache (who may act in a war room) current."""
 from __future__ import annotations
 
 import structlog
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import DomainError
 from bot.services.incidents import Duplicate
-from bot.slack.handling import SlackDeps
+from bot.slack.listeners.handling import SlackDeps, deps_of
 
 log = structlog.get_logger("warroom.slack")
 TIMELINE_REACTIONS = {"pushpin", "round_pushpin"}
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    @app.event("member_joined_channel")
-    async def member_joined(event):
-        if deps.membership is not None:
-            deps.membership.joined(event.get("channel", ""), event.get("user", ""))
+async def member_joined(event: dict, context: AsyncBoltContext) -> None:
+    membership = deps_of(context).membership
+    if membership is not None:
+        membership.joined(event.get("channel", ""), event.get("user", ""))
 
-    @app.event("member_left_channel")
-    async def member_left(event):
-        if deps.membership is not None:
-            deps.membership.left(event.get("channel", ""), event.get("user", ""))
 
-    @app.event("reaction_added")
-    async def reaction_added(event, client):
-        item = event.get("item") or {}
-        if event.get("reaction") not in TIMELINE_REACTIONS or item.get("type") != "message":
-            return
-        # Only war rooms matter: no Slack call for a pushpin anywhere else (DMs and private channels would
-        # answer missing_scope anyway).
-        if await deps.incidents.find_in(item["channel"]) is None:
-            return
-        message = await _fetch(client, item["channel"], item["ts"])
-        if message is not None:
-            await _add(deps, client, item["channel"], message, event["user"], "reaction")
+async def member_left(event: dict, context: AsyncBoltContext) -> None:
+    membership = deps_of(context).membership
+    if membership is not None:
+        membership.left(event.get("channel", ""), event.get("user", ""))
 
-    @app.event("pin_added")
-    async def pin_added(event, client):
-        item = event.get("item") or {}
-        message = item.get("message")
-        if item.get("type") != "message" or not message:
-            return
-        await _add(deps, client, event.get("channel_id") or item.get("channel"), message, event["user"], "pin")
+
+async def reaction_added(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    deps, item = deps_of(context), event.get("item") or {}
+    if event.get("reaction") not in TIMELINE_REACTIONS or item.get("type") != "message":
+        return
+    # Only war rooms matter: no Slack call for a pushpin anywhere else (DMs and private channels would
+    # answer missing_scope anyway).
+    if await deps.incidents.find_in(item["channel"]) is None:
+        return
+    message = await _fetch(client, item["channel"], item["ts"])
+    if message is not None:
+        await _add(deps, client, item["channel"], message, event["user"], "reaction")
+
+
+async def pin_added(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    item = event.get("item") or {}
+    message = item.get("message")
+    if item.get("type") != "message" or not message:
+        return
+    await _add(deps_of(context), client, event.get("channel_id") or item.get("channel"), message, event["user"],
+               "pin")
 
 
 async def _fetch(client, channel: str, ts: str) -> dict | None:

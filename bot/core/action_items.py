@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from bot.core.incident import DomainError
-from bot.core.text import escape
+from bot.core.text import MENTION, escape
 
 PRIORITIES = ("P0", "P1", "P2")
 DUE_HOUR = time(9, 0, tzinfo=timezone.utc)  # owners hear about an item at 09:00 UTC on its due date
-_OWNER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _DUE = re.compile(r"\bdue:(\S+)", re.IGNORECASE)
 _PRIORITY = re.compile(r"(?<!\S)(P[0-2])(?!\S)", re.IGNORECASE)
 
@@ -39,7 +38,7 @@ class ActionItem:
 
 def parse(text: str) -> tuple[str, str | None, date | None, str]:
     """`<text> [<@owner>] [due:YYYY-MM-DD] [P0|P1|P2]`, the options anywhere in the text."""
-    owners = _OWNER.findall(text)
+    owners = MENTION.findall(text)
     if len(owners) > 1:
         raise DomainError("An action item has one owner: mention only one person.")
     due = None
@@ -51,7 +50,7 @@ def parse(text: str) -> tuple[str, str | None, date | None, str]:
             raise DomainError(f"`due:{escape(match.group(1)[:20])}` is not a date: use due:YYYY-MM-DD.") from None
     priorities = _PRIORITY.findall(text)
     priority = priorities[0].upper() if priorities else "P1"
-    rest = _PRIORITY.sub(" ", _DUE.sub(" ", _OWNER.sub(" ", text)))
+    rest = _PRIORITY.sub(" ", _DUE.sub(" ", MENTION.sub(" ", text)))
     rest = " ".join(rest.split())
     if not rest:
         raise DomainError("Usage: `/incident action <what> [@owner] [due:YYYY-MM-DD] [P0|P1|P2]`.")

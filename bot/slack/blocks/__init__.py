@@ -1,0 +1,1 @@
+"""Block Kit builders: the incident card and messages (incidents.py), runbook messages, paging and on-call."""
