@@ -128,9 +128,8 @@ def postmortem(incident: str = typer.Argument(..., help="Incident number, e.g. 1
     history too, stores the draft, and `warroom run` posts it; without, it prints the stored draft or one
     rendered from the timeline."""
     from bot.core.incident import DomainError
-    from bot.services.postmortems import PostmortemService
     from bot.storage import database
-    from bot.storage.repository import Store
+    from bot.wiring import postmortems_offline
 
     env = _environment()
     settings = _settings(env)
@@ -144,17 +143,9 @@ def postmortem(incident: str = typer.Argument(..., help="Incident number, e.g. 1
         client = None
         try:
             await database.upgrade(engine)
-            history = None
-            if env.slack_bot_token:  # with Slack at hand, draft from the channel's history too
-                from slack_sdk.web.async_client import AsyncWebClient
-
-                from bot.slack.history import SlackHistory
-                client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url)
-                history = SlackHistory(client)
-            service = PostmortemService(Store(engine), settings, _WallClock(), history)
-            if history is not None:
-                async with Store(engine).reading() as tx:
-                    found = await tx.incidents.get(int(number))
+            service, client = postmortems_offline(env, settings, engine)
+            if client is not None:  # with Slack at hand, draft from the channel's history too
+                found = await service.incident(int(number))
                 if found is not None and found.channel_id:
                     return (await service.draft(found, "cli")).content  # the running bot publishes it
             return await service.text(int(number))
@@ -171,12 +162,6 @@ def postmortem(incident: str = typer.Argument(..., help="Incident number, e.g. 1
         Console(highlight=False, soft_wrap=True).print(f"wrote {output}")
     else:
         sys.stdout.write(text)
-
-
-class _WallClock:
-    def now(self):
-        from datetime import datetime, timezone
-        return datetime.now(timezone.utc)
 
 
 @db_app.command("upgrade")

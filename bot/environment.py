@@ -1,11 +1,13 @@
 """The environment warroom runs in: tokens, endpoints and ports, which live only in environment variables
-(config.yaml holds policy). Never shown in logs or tracebacks."""
+(config.yaml holds policy). Tokens are `SecretStr`: never shown in logs, reprs or tracebacks."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.yamlsource import SourceError, SourceInvalid
 
@@ -16,46 +18,71 @@ WARROOM_SECRETS = frozenset({"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "PAGERDUTY_AP
                              "ALERTMANAGER_WEBHOOK_TOKEN", "STATUSPAGE_API_KEY", "DATABASE_URL"})
 
 
-@dataclass(frozen=True)
-class Environment:
-    slack_bot_token: str | None
-    slack_app_token: str | None
-    slack_api_url: str
-    database_url: str
-    http_port: int
-    config_path: Path
-    http_host: str = "0.0.0.0"
-    pagerduty_api_token: str | None = None
+class Environment(BaseSettings):
+    """Built from keywords (the demo, the tests) it reads nothing else; `from_os()` reads the variables."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    # May hold a password: kept out of the repr like the tokens, and scrubbed from command output (secrets()).
+    database_url: str = Field(DEFAULT_DATABASE_URL, repr=False)
+    http_port: int = Field(8080, ge=0, le=65535, validation_alias="WARROOM_HTTP_PORT")
+    config_path: Path = Field(Path("./config.yaml"), validation_alias="WARROOM_CONFIG")
+    http_host: str = Field("0.0.0.0", validation_alias="WARROOM_HTTP_HOST")
+    pagerduty_api_token: SecretStr | None = None
     pagerduty_api_url: str | None = None
     pagerduty_events_url: str | None = None
     pagerduty_from_email: str | None = None
-    pagerduty_webhook_secret: str | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings,)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _ends_with_a_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
 
     @classmethod
     def from_os(cls) -> "Environment":
-        port = os.environ.get("WARROOM_HTTP_PORT", "8080")
-        if not port.isdigit():
-            raise SourceInvalid([SourceError("environment", None, "WARROOM_HTTP_PORT", f"not a port number: {port!r}")])
-        api_url = os.environ.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
-        return cls(
-            slack_bot_token=os.environ.get("SLACK_BOT_TOKEN"),
-            slack_app_token=os.environ.get("SLACK_APP_TOKEN"),
-            slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
-            database_url=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
-            http_port=int(port),
-            http_host=os.environ.get("WARROOM_HTTP_HOST") or "0.0.0.0",
-            config_path=Path(os.environ.get("WARROOM_CONFIG", "./config.yaml")),
-            pagerduty_api_token=os.environ.get("PAGERDUTY_API_TOKEN") or None,
-            pagerduty_api_url=os.environ.get("PAGERDUTY_API_URL") or None,
-            pagerduty_events_url=os.environ.get("PAGERDUTY_EVENTS_URL") or None,
-            pagerduty_from_email=os.environ.get("PAGERDUTY_FROM_EMAIL") or None,
-            pagerduty_webhook_secret=os.environ.get("PAGERDUTY_WEBHOOK_SECRET") or None,
-        )
+        try:
+            read = _FromVariables()
+        except ValidationError as exc:
+            raise SourceInvalid([SourceError("environment", None, _variable(error["loc"]), error["msg"])
+                                 for error in exc.errors()]) from None
+        return Environment(**read.values())
+
+    def values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def with_(self, **changes: Any) -> "Environment":
+        """A copy with some values changed (validated like the originals: a token given as text is a secret)."""
+        return Environment(**{**self.values(), **changes})
 
     def secrets(self) -> list[str]:
         """The secret values warroom holds, to scrub from anything a runbook command prints."""
-        return [v for v in (self.slack_bot_token, self.slack_app_token, self.pagerduty_api_token,
-                            self.pagerduty_webhook_secret, self.database_url) if v]
+        tokens = (self.slack_bot_token, self.slack_app_token, self.pagerduty_api_token, self.pagerduty_webhook_secret)
+        return [token.get_secret_value() for token in tokens if token] + ([self.database_url] if self.database_url
+                                                                          else [])
 
-    def __repr__(self) -> str:  # never show tokens in logs or tracebacks
-        return f"Environment(slack_api_url={self.slack_api_url!r}, http_port={self.http_port}, tokens=<hidden>)"
+
+def secret(value: SecretStr | None) -> str | None:
+    """The text of a token, where it is handed to the client that sends it."""
+    return value.get_secret_value() if value is not None else None
+
+
+class _FromVariables(Environment):
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (env_settings,)
+
+
+def _variable(location: tuple) -> str:
+    field = str(location[0]) if location else ""
+    alias = Environment.model_fields[field].validation_alias if field in Environment.model_fields else None
+    return str(alias or field.upper())

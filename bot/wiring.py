@@ -7,7 +7,6 @@ import contextlib
 import gc
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
@@ -17,7 +16,9 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import SystemClock
 from bot.config import Environment, Settings
+from bot.environment import secret
 from bot.core.escalation import ESCALATION
 from bot.core.ports import Clock
 from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
@@ -60,11 +61,6 @@ from bot.storage.repository import Store
 log = structlog.get_logger("warroom")
 
 
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc)
-
-
 @dataclass
 class Runtime:
     env: Environment
@@ -89,6 +85,15 @@ class Runtime:
     heartbeat: Heartbeat
 
 
+def postmortems_offline(env: Environment, settings: Settings, engine) -> tuple[PostmortemService, object | None]:
+    """The post-mortem service for `warroom postmortem`, without the running bot: it drafts from the war room's
+    history when a bot token is at hand (the running bot publishes the draft), else renders the stored one.
+    Returns the service and the Slack client it reads with (None without a token)."""
+    client = AsyncWebClient(token=secret(env.slack_bot_token), base_url=env.slack_api_url) if env.slack_bot_token else None
+    history = SlackHistory(client) if client is not None else None
+    return PostmortemService(Store(engine), settings, SystemClock(), history), client
+
+
 def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
           budget: RateBudget | None = None, receiver_process: bool = False) -> Runtime:
     """`receiver_process`: Slack's envelopes are received and acknowledged by a process of their own
@@ -102,10 +107,10 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     # because the outbox reschedules instead of blocking.
     # One HTTP session for all Web API calls: slack_sdk otherwise opens a new one for every call.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-    bolt_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10, session=http)
+    bolt_client = AsyncWebClient(token=secret(env.slack_bot_token), base_url=env.slack_api_url, timeout=10, session=http)
     # The outbox's client asks one shared rate budget before every call (bot/slack/rate_budget.py), and tags
     # every post so that a retry finds it instead of posting again (bot/slack/tagged_posts.py).
-    effects_client = TaggedPostsClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=10,
+    effects_client = TaggedPostsClient(token=secret(env.slack_bot_token), base_url=env.slack_api_url, timeout=10,
                                        retry_handlers=[], session=http, budget=budget or RateBudget())
     directory = SlackDirectory(bolt_client)
     performers: dict = {"statuspage": LoggingStatusPage()}
@@ -132,7 +137,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for, identity=identity)
     reminders = ReminderService(store, settings, clock, dispatcher)
     # Reading a long channel for a post-mortem waits out 429s instead of failing.
-    history_client = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=30, session=http,
+    history_client = AsyncWebClient(token=secret(env.slack_bot_token), base_url=env.slack_api_url, timeout=30, session=http,
                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=10)])
     postmortems = PostmortemService(store, settings, clock, SlackHistory(history_client), dispatcher,
                                     auth=incidents.auth)
@@ -155,9 +160,9 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
                      jobs)
     listeners.register(app, deps)
-    receiver = {"SLACK_APP_TOKEN": env.slack_app_token, "SLACK_API_URL": env.slack_api_url,
+    receiver = {"SLACK_APP_TOKEN": secret(env.slack_app_token), "SLACK_API_URL": env.slack_api_url,
                 "DATABASE_URL": env.database_url} if receiver_process else None
-    socket = InboxSocketModeHandler(app, env.slack_app_token, ping_interval=10, inbox=InboxStore(store), clock=clock,
+    socket = InboxSocketModeHandler(app, secret(env.slack_app_token), ping_interval=10, inbox=InboxStore(store), clock=clock,
                                     receiver=receiver)
     heartbeat = Heartbeat([dispatcher.renew_leases, timers.renew_leases, socket.renew_leases])
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
@@ -176,7 +181,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
              asyncio.create_task(runtime.heartbeat.run(), name="heartbeat")]
     runner = None
     if http:
-        secrets = [s.strip() for s in (runtime.env.pagerduty_webhook_secret or "").split(",") if s.strip()]
+        secrets = [s.strip() for s in (secret(runtime.env.pagerduty_webhook_secret) or "").split(",") if s.strip()]
         app = http_server.build_app(lambda: _readiness(runtime), pagerduty_secrets=secrets,
                                     pagerduty=runtime.pagerduty.handle if runtime.pagerduty else None,
                                     outbox=runtime.dispatcher.outbox.counts)

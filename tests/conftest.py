@@ -207,13 +207,11 @@ async def pagerduty(tmp_path, monkeypatch):
 
 
 def pagerduty_environment(env: Environment, pagerduty) -> Environment:
-    from dataclasses import replace
-
     from bot.sandbox.pagerduty import API_TOKEN
 
-    return replace(env, pagerduty_api_token=API_TOKEN, pagerduty_api_url=pagerduty.url,
-                   pagerduty_events_url=pagerduty.url, pagerduty_from_email="warroom@example.com",
-                   pagerduty_webhook_secret=pagerduty.webhook_secret)
+    return env.with_(pagerduty_api_token=API_TOKEN, pagerduty_api_url=pagerduty.url,
+                     pagerduty_events_url=pagerduty.url, pagerduty_from_email="warroom@example.com",
+                     pagerduty_webhook_secret=pagerduty.webhook_secret)
 
 
 def free_port() -> int:

@@ -116,3 +116,32 @@ def test_environment_lists_secrets_for_scrubbing_and_the_http_host(monkeypatch):
     assert "xoxb-1" in env.secrets() and env.http_host == "127.0.0.1"
     monkeypatch.delenv("WARROOM_HTTP_HOST")
     assert Environment.from_os().http_host == "0.0.0.0"
+
+
+def test_environment_tokens_are_secrets_and_a_bad_port_names_its_variable(monkeypatch):
+    from bot.config import Environment
+    from bot.yamlsource import SourceInvalid
+
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-secret")
+    monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", "whsec-1,whsec-2")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://warroom:hunter2@db/warroom")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
+    env = Environment.from_os()
+    shown = f"{env!r} {env} {env.model_dump()}"
+    assert "xapp-secret" not in shown and "whsec-1" not in shown and "hunter2" not in repr(env)
+    assert env.slack_app_token.get_secret_value() == "xapp-secret" and env.slack_api_url == "http://127.0.0.1:9/api/"
+    assert {"xapp-secret", "whsec-1,whsec-2", "postgresql+asyncpg://warroom:hunter2@db/warroom"} <= set(env.secrets())
+    assert env.with_(slack_bot_token="xoxb-2").slack_bot_token.get_secret_value() == "xoxb-2"
+    monkeypatch.setenv("WARROOM_HTTP_PORT", "eighty")
+    with pytest.raises(SourceInvalid) as raised:
+        Environment.from_os()
+    assert "WARROOM_HTTP_PORT" in str(raised.value)
+    monkeypatch.setenv("WARROOM_HTTP_PORT", "")  # empty counts as unset
+    assert Environment.from_os().http_port == 8080
+
+
+def test_an_environment_built_from_keywords_reads_no_variables(monkeypatch):
+    from bot.config import Environment
+
+    monkeypatch.setenv("PAGERDUTY_API_TOKEN", "from-the-shell")
+    assert Environment(database_url="sqlite://").pagerduty_api_token is None

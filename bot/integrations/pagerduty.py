@@ -20,6 +20,7 @@ import pagerduty
 import structlog
 
 from bot.config import Environment, Settings
+from bot.environment import secret
 from bot.core.incident import Incident, Severity
 from bot.core import effects as fx
 from bot.core.effects import IncidentRefs
@@ -84,7 +85,7 @@ class PagerDutyClients:
         try:
             if env.pagerduty_api_token:
                 # Defaults only (no verify=, no trust_env=False): SSL_CERT_FILE decides whom the process trusts.
-                rest = pagerduty.RestApiV2Client(env.pagerduty_api_token, default_from=env.pagerduty_from_email,
+                rest = pagerduty.RestApiV2Client(secret(env.pagerduty_api_token), default_from=env.pagerduty_from_email,
                                                  base_url=env.pagerduty_api_url)
                 _no_retries(rest)
             if section.routing_key:

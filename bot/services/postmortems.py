@@ -73,6 +73,10 @@ class PostmortemService:
         self.work = UnitOfWork(store, dispatch)
         self.template_dir = template_dir
 
+    async def incident(self, incident_id: int) -> Incident | None:
+        async with self.store.reading() as tx:
+            return await tx.incidents.get(incident_id)
+
     async def find_incident(self, channel_id: str, reference: str) -> Incident:
         async with self.store.reading() as tx:
             if reference:

@@ -18,23 +18,20 @@ STALE = {"channel_not_found", "is_archived", "not_in_channel"}
 
 
 class ConfiguredChannels:
-    def __init__(self, client: AsyncWebClient, call):
+    def __init__(self, client: AsyncWebClient, call, pages):
         self.client = client
-        self.call = call  # bot.slack.effects.calls.call: sorts Slack's failures into retry-later or give-up
+        # bot.slack.effects.calls: sort Slack's failures into retry-later or give-up, page by page for `pages`
+        self.call, self.pages = call, pages
         self._ids: dict[str, str] = {}
 
     async def find(self, name: str) -> dict | None:
-        cursor = None
-        while True:
-            response = await self.call(self.client.conversations_list(
-                limit=1000, cursor=cursor, exclude_archived=True, types="public_channel,private_channel"))
+        async for response in self.pages(self.client.conversations_list(
+                limit=1000, exclude_archived=True, types="public_channel,private_channel")):
             for channel in response["channels"]:
                 self._ids[channel["name"]] = channel["id"]
                 if channel["name"] == name:
                     return channel
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+        return None
 
     async def id_of(self, ref: str, missing) -> str:
         """`missing`: the exception to raise when no channel of that name is visible."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+from cachetools import LRUCache, TTLCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 GROUP_TTL = 300.0
+USER_TTL = 3600.0  # a deactivated account stops counting within the hour
 MEMBERS_TTL = 300.0  # member_joined_channel / member_left_channel keep it current in between
 MISS_REFRESH = 5.0  # a non-member clicking again and again asks Slack at most this often per channel
 
@@ -15,9 +17,11 @@ MISS_REFRESH = 5.0  # a non-member clicking again and again asks Slack at most t
 class SlackDirectory:
     def __init__(self, client: AsyncWebClient):
         self.client = client
-        self._known_users: set[str] = set()
-        self._names: dict[str, str] = {}
-        self._groups: dict[str, tuple[float, set[str]]] = {}
+        self._known_users: TTLCache = TTLCache(maxsize=20_000, ttl=USER_TTL)
+        self._names: LRUCache = LRUCache(maxsize=20_000)
+        self._groups: TTLCache = TTLCache(maxsize=256, ttl=GROUP_TTL)
+        # Not a TTL cache: a stale entry still answers "yes" for a known member, while a miss refreshes it
+        # (at most every MISS_REFRESH seconds), so a new member is recognised at once and a click costs no call.
         self._members: dict[str, tuple[float, set[str]]] = {}
 
     async def user_exists(self, user_id: str) -> bool:
@@ -32,7 +36,7 @@ class SlackDirectory:
             raise
         if response["user"].get("deleted"):
             return False
-        self._known_users.add(user_id)
+        self._known_users[user_id] = True
         return True
 
     async def display_name(self, user_id: str) -> str:
@@ -47,14 +51,13 @@ class SlackDirectory:
         return self._names[user_id]
 
     async def in_usergroup(self, user_id: str, handle: str) -> bool:
-        cached = self._groups.get(handle)
-        if cached is None or time.monotonic() - cached[0] > GROUP_TTL:
+        members = self._groups.get(handle)
+        if members is None:
             groups = (await self.client.usergroups_list())["usergroups"]
             group = next((g for g in groups if handle in (g["handle"], g["id"])), None)
             members = set((await self.client.usergroups_users_list(usergroup=group["id"]))["users"]) if group else set()
-            cached = (time.monotonic(), members)
-            self._groups[handle] = cached
-        return user_id in cached[1]
+            self._groups[handle] = members
+        return user_id in members
 
     async def is_member(self, channel_id: str, user_id: str) -> bool:
         cached = self._members.get(channel_id)

@@ -36,28 +36,19 @@ class SlackHistory:
     async def messages(self, channel: str) -> list[HistoryMessage]:
         found: dict[str, HistoryMessage] = {}  # by ts: a message met twice (a page read again) counts once
         threads: dict[str, None] = {}
-        cursor = None
-        while True:
-            page = await self.client.conversations_history(channel=channel, limit=self.page_size, cursor=cursor)
+        # slack_sdk follows response_metadata.next_cursor from page to page.
+        async for page in await self.client.conversations_history(channel=channel, limit=self.page_size):
             for message in page.get("messages", []):
                 if message.get("reply_count") and message.get("thread_ts") == message["ts"]:
                     threads[message["ts"]] = None
                 if _human(message):
                     found[message["ts"]] = _convert(message)
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
         for thread in threads:
-            cursor = None
-            while True:
-                page = await self.client.conversations_replies(channel=channel, ts=thread, limit=self.page_size,
-                                                               cursor=cursor)
+            async for page in await self.client.conversations_replies(channel=channel, ts=thread,
+                                                                      limit=self.page_size):
                 for message in page.get("messages", []):
                     if message["ts"] != thread and _human(message):
                         found[message["ts"]] = _convert(message)
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
         return list(found.values())
 
     async def names(self, users: set[str]) -> dict[str, str]:

@@ -18,7 +18,7 @@ import json
 import os
 import signal
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import structlog
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -26,6 +26,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.clock import SystemClock
 from bot.core.ports import InboxEntry
 
 log = structlog.get_logger("warroom.slack")
@@ -58,6 +59,7 @@ class Receiver:
         self.inbox = inbox
         self.owner = owner
         self.lease = lease
+        self.clock = SystemClock()
         web = AsyncWebClient(base_url=api_url) if api_url else AsyncWebClient()
         self.client = SocketModeClient(app_token=app_token, web_client=web, ping_interval=10)
         self.client.socket_mode_request_listeners.append(self.handle)
@@ -75,7 +77,7 @@ class Receiver:
             await self._answer_view(client, req)
             return
         entry = InboxEntry(req.envelope_id, req.type, req.payload, req.retry_attempt or 0, req.retry_reason or "")
-        now = datetime.now(timezone.utc)
+        now = self.clock.now()
         try:
             await self.inbox.receive(entry, owner=self.owner, now=now, lease=self.lease)
         except Exception:

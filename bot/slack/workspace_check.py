@@ -8,6 +8,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Environment, Settings
+from bot.environment import secret
 from bot.slack.channels import CHANNEL_ID
 from bot.slack.scopes import REQUIRED_SCOPES
 
@@ -25,7 +26,7 @@ async def check_workspace(env: Environment, settings: Settings) -> tuple[list[st
     """(what is fine, what is wrong), one line each."""
     fine: list[str] = []
     wrong: list[str] = []
-    bot = AsyncWebClient(token=env.slack_bot_token, base_url=env.slack_api_url, timeout=15)
+    bot = AsyncWebClient(token=secret(env.slack_bot_token), base_url=env.slack_api_url, timeout=15)
     try:
         auth = await bot.auth_test()
     except SlackApiError as exc:
@@ -41,7 +42,7 @@ async def check_workspace(env: Environment, settings: Settings) -> tuple[list[st
     else:
         fine.append(f"bot token scopes: all {len(REQUIRED_SCOPES)} that manifest.yaml asks for")
     try:
-        await AsyncWebClient(base_url=env.slack_api_url, timeout=15).apps_connections_open(app_token=env.slack_app_token)
+        await AsyncWebClient(base_url=env.slack_api_url, timeout=15).apps_connections_open(app_token=secret(env.slack_app_token))
         fine.append("SLACK_APP_TOKEN: Socket Mode connections open")
     except SlackApiError as exc:
         wrong.append(f"SLACK_APP_TOKEN: Slack refused it ({exc.response.get('error')}): create an app-level token "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -28,7 +27,7 @@ from tests.conftest import (
 )
 
 AT = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
-BASE_ENV = Environment(None, None, "https://slack.invalid/api/", "sqlite://", 0, Path("config.yaml"))
+BASE_ENV = Environment(slack_api_url="https://slack.invalid/api/", database_url="sqlite://", http_port=0)
 
 
 def settings(**pagerduty):
@@ -179,8 +178,7 @@ async def test_a_rotation_that_names_a_pagerduty_schedule_reads_who_is_on_call_f
 
 
 def test_an_http_base_url_is_refused_with_the_variable_named():
-    env = replace(pagerduty_environment(BASE_ENV, type("Standin", (), {"url": "http://127.0.0.1:1",
-                                                                       "webhook_secret": "s"})()))
+    env = pagerduty_environment(BASE_ENV, type("Standin", (), {"url": "http://127.0.0.1:1", "webhook_secret": "s"})())
     with pytest.raises(SystemExit, match="PAGERDUTY_API_URL.*https://"):
         PagerDutyClients.from_env(env, settings())
-    assert PagerDutyClients.from_env(replace(env, pagerduty_api_token=None), settings()) is None  # mirror off
+    assert PagerDutyClients.from_env(env.with_(pagerduty_api_token=None), settings()) is None  # mirror off

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, AsyncIterator
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -46,3 +46,15 @@ async def call(coroutine) -> Any:
         if "Failed to upload" in str(exc):
             raise RetryLater("file upload failed") from None
         raise
+
+
+async def pages(first_call) -> AsyncIterator[Any]:
+    """Each page of a paginated Web API call (slack_sdk follows the cursor), its failures sorted as `call` sorts
+    them: a 429 on the third page is a retry-later like one on the first."""
+    iterator = (await call(first_call)).__aiter__()
+    while True:
+        try:
+            page = await call(iterator.__anext__())
+        except StopAsyncIteration:
+            return
+        yield page

@@ -16,7 +16,7 @@ from bot.slack.blocks import incidents as blocks
 from bot.slack.blocks import paging as paging_blocks
 from bot.slack.channels import ConfiguredChannels
 from bot.slack.effects import failures, messages
-from bot.slack.effects.calls import HARMLESS_INVITE_ERRORS, PermanentSlackError, call
+from bot.slack.effects.calls import HARMLESS_INVITE_ERRORS, PermanentSlackError, call, pages
 
 log = structlog.get_logger("warroom.slack")
 # Effects that need no war room: they go to a person or to a channel config.yaml names.
@@ -32,7 +32,7 @@ class SlackEffects(Performer):
         self.client = client
         self.settings = settings
         self.clock = clock
-        self.channels = ConfiguredChannels(client, call)
+        self.channels = ConfiguredChannels(client, call, pages)
         self._bot_user: str | None = None
 
     async def perform(self, effect: fx.Effect, incident: Incident | None, context=None) -> fx.Result:
