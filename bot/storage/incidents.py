@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from cachetools import LRUCache
@@ -12,10 +13,9 @@ from bot.core.incident import Incident, Severity, Status
 from bot.core.ports import Held
 from bot.storage.tables import IncidentRow
 
-_INCIDENT_FIELDS = ("title", "description", "service", "declared_by", "declared_at", "commander", "communicator",
-                    "acknowledged_at", "identified_at", "mitigated_at", "resolved_at", "summary", "channel_name",
-                    "channel_id", "card_ts", "announce_ts", "is_drill", "last_update_at", "acknowledged_by",
-                    "pagerduty_id", "pagerduty_url")
+# The incident's own fields, stored as they are; the others are converted (enums, tuples) or are the key.
+_CONVERTED = {"id", "severity", "status", "responders", "paged"}
+_INCIDENT_FIELDS = tuple(f.name for f in dataclasses.fields(Incident) if f.name not in _CONVERTED)
 
 
 def _to_incident(row: IncidentRow) -> Incident:

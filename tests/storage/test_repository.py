@@ -54,3 +54,15 @@ async def test_times_in_other_zones_are_stored_as_the_same_instant(store):
         saved = await tx.incidents.add(incident, title_key="zones", request_key=None)
     async with store.transaction() as tx:
         assert (await tx.incidents.get(saved.id)).declared_at == moment
+
+
+def test_every_field_of_an_incident_has_its_column():
+    """The incident's fields are listed once, in the core: storage follows them (a new field without its column
+    fails here, not at the first save)."""
+    import dataclasses
+
+    from bot.core.incident import Incident
+    from bot.storage.tables import IncidentRow
+
+    columns = set(IncidentRow.__table__.c.keys())
+    assert {f.name for f in dataclasses.fields(Incident)} <= columns
