@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import SystemClock
 from bot.config import Environment, Settings
-from bot.environment import secret
 from bot.core.escalation import ESCALATION
 from bot.core.ports import Clock
 from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
+from bot.environment import secret
 from bot.heartbeat import Heartbeat
 from bot.http import server as http_server
 from bot.integrations.executor import SubprocessRunner, secret_values
@@ -227,7 +227,8 @@ async def _readiness(runtime: Runtime) -> dict[str, bool]:
     checks = {"database": True, "slack": False}
     try:
         await database.ping(runtime.engine)
-    except Exception:
+    except Exception as exc:
+        log.warning("readiness_database_check_failed", error=type(exc).__name__)
         checks["database"] = False
     with logged("readiness_slack_check_failed"):
         checks["slack"] = await runtime.socket.is_connected()

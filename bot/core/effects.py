@@ -7,8 +7,8 @@ not as a failed outbox row at three in the morning. A performer per target keeps
 registry (bot/services/performing.py); `tests/services/test_effect_registry.py` checks that every model
 has a handler.
 
-Adding an effect: one model here (and in `AnyEffect`), one handler, one line in its target's registry,
-and a test.
+Adding an effect: one model here (every subclass of `Effect` with a fixed `type` is one), one handler, one
+line in its target's registry, and a test.
 """
 
 from __future__ import annotations
@@ -266,16 +266,19 @@ class PublishPostmortem(Effect):
     actor: str = ""
 
 
-AnyEffect = Annotated[Union[
-    CreateChannel, SetTopic, SetPurpose, Invite, PostCard, PinCard, UpdateCard, PostMessage, Announce,
-    AnnounceThread, NotifyLeadership, PostReminder, LinkPagerDuty, Page, PostActionItem, RemindActionItem,
-    ActionItemDigest, Handoff, PagerDutyCreate, PagerDutyUpdate, PagerDutyNote, PagerDutyResponders,
-    PagerDutyAcknowledge, PagerDutyResolve, StatusPagePublish, StatusPageUpdate, RunbookHeader, RunbookStep,
-    RunbookSummary, RunbookExecution, PublishPostmortem,
-], Field(discriminator="type")]
+def _concrete(base: type[Effect]) -> list[type[Effect]]:
+    """Every effect model: each subclass whose `type` is fixed (a Literal with its default), in definition order."""
+    found = []
+    for model in base.__subclasses__():
+        if isinstance(model.model_fields["type"].default, str):
+            found.append(model)
+        found += _concrete(model)
+    return found
 
+
+EFFECT_TYPES: tuple[type[Effect], ...] = tuple(_concrete(Effect))
+AnyEffect = Annotated[Union[EFFECT_TYPES], Field(discriminator="type")]  # noqa: UP007 (a runtime union)
 _EFFECTS: TypeAdapter[Effect] = TypeAdapter(AnyEffect)
-EFFECT_TYPES: tuple[type[Effect], ...] = tuple(AnyEffect.__origin__.__args__)  # type: ignore[attr-defined]
 
 
 def parse(target: str, kind: str, fields: dict[str, Any]) -> Effect:

@@ -20,11 +20,11 @@ import pagerduty
 import structlog
 
 from bot.config import Environment, Settings
-from bot.environment import secret
-from bot.core.incident import Incident, Severity
 from bot.core import effects as fx
 from bot.core.effects import IncidentRefs
+from bot.core.incident import Incident, Severity
 from bot.core.ports import CURRENT_EFFECT, Performer, RetryLater
+from bot.environment import secret
 
 log = structlog.get_logger("warroom.pagerduty")
 

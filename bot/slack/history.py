@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.postmortem import HistoryMessage
 
 SKIPPED_SUBTYPES = {"channel_join", "channel_leave", "channel_topic", "channel_purpose", "bot_message",
                     "message_deleted", "tombstone", "pinned_item", "reminder_add"}
+
+log = structlog.get_logger("warroom.slack")
 
 
 def _human(message: dict) -> bool:
@@ -56,6 +59,7 @@ class SlackHistory:
             try:
                 profile = (await self.client.users_info(user=user))["user"]
                 self._names[user] = (profile.get("profile") or {}).get("display_name") or profile.get("name") or user
-            except Exception:
+            except Exception as exc:  # the draft names them by ID rather than failing
+                log.warning("history_name_lookup_failed", user=user, error=type(exc).__name__)
                 self._names[user] = user
         return {user: self._names[user] for user in users}

@@ -16,7 +16,12 @@ from bot.slack.blocks import incidents as blocks
 from bot.slack.blocks import paging as paging_blocks
 from bot.slack.channels import ConfiguredChannels
 from bot.slack.effects import failures, messages
-from bot.slack.effects.calls import HARMLESS_INVITE_ERRORS, PermanentSlackError, call, pages
+from bot.slack.effects.calls import (
+    HARMLESS_INVITE_ERRORS,
+    PermanentSlackError,
+    call,
+    pages,
+)
 
 log = structlog.get_logger("warroom.slack")
 # Effects that need no war room: they go to a person or to a channel config.yaml names.
