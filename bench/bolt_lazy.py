@@ -79,7 +79,7 @@ async def main() -> None:
             open_incidents = await runtime.incidents.open_incidents()
             resolved = await runtime.incidents.recently_resolved(5)
             await respond(text=f"{len(open_incidents)} open incidents", response_type="ephemeral",
-                          blocks=blocks.incident_list(open_incidents, resolved, runtime.clock.now()))
+                          blocks=blocks.incident_list(open_incidents, resolved, runtime.incidents.clock.now()))
         lazy.command("/incident")(ack=acknowledge, lazy=[status])
         handler = AsyncSocketModeHandler(lazy, APP_TOKEN)
         await handler.connect_async()

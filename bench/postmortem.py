@@ -48,6 +48,7 @@ async def main() -> None:
 
         from bot import log
         from bot.config import settings_from_mapping
+        from bot.core.effects import IncidentRefs
         from bot.core.incident import Severity
         from bot.sandbox.server import BOT_TOKEN
         from bot.services.incidents import IncidentService
@@ -76,7 +77,7 @@ async def main() -> None:
         incident = (await incidents.declare(title="Bench", severity=Severity.SEV1, actor="U0ALICE",
                                             request_key="b")).incident
         async with store.transaction() as tx:
-            await tx.incidents.set_refs(incident.id, {"channel_id": channel})
+            await tx.incidents.set_refs(incident.id, IncidentRefs(channel_id=channel))
         incident = await incidents.find_in(channel)
         client = AsyncWebClient(token=BOT_TOKEN, base_url=f"http://127.0.0.1:{port}/api/")
         service = PostmortemService(store, settings, Clock(), SlackHistory(client, page_size=200))

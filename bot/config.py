@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,8 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.alerts import Declare, Matcher, Route
 from bot.core.escalation import DEFAULT_CHAINS, Step
-from bot.core.incident import Severity
+from bot.core.incident import DomainError, Severity
 from bot.core.oncall import Override, Rotation
 from bot.core.permissions import Rule
 from bot.core.severity import DEFAULT_POLICIES, SeverityPolicy, StatusPageState
@@ -283,6 +285,40 @@ class ActionItemsSection(_Strict):
     digest_day: Annotated[int, Field(ge=1, le=28)] = 1
 
 
+def _matcher(text: str) -> str:
+    try:
+        Matcher.parse(text)
+    except DomainError as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+class AlertRouteSection(_Strict):
+    """One route of `alerts.routes`: the first whose matchers all hold decides."""
+
+    matchers: list[Annotated[str, AfterValidator(_matcher)]] = Field(default_factory=list)
+    severity: Annotated[str, Field(pattern=r"^sev[1-4]$")] | None = None
+    declare: Literal["auto", "ask", "never"] | None = None
+    service: str | None = None
+    runbook: str | None = None
+    channel: ChannelName | None = None
+
+
+class AlertsSection(_Strict):
+    """Alerts from Alertmanager (POST /webhooks/alertmanager, on when ALERTMANAGER_WEBHOOK_TOKEN is set)."""
+
+    channel: ChannelName = Field("alerts", description="where alerts a person decides about are posted")
+    alertmanager_url: Annotated[str, Field(pattern=r"^https?://")] | None = Field(
+        default=None, description="Alertmanager's address, for silences created from Slack")
+    routes: list[AlertRouteSection] = Field(default_factory=list)
+
+    def resolved_routes(self) -> tuple[Route, ...]:
+        return tuple(Route(tuple(Matcher.parse(m) for m in r.matchers),
+                           Severity(int(r.severity[-1])) if r.severity else None,
+                           Declare(r.declare) if r.declare else None, r.service, r.runbook, r.channel)
+                     for r in self.routes)
+
+
 class ConfigFile(_Strict):
     slack: SlackSection = SlackSection()
     permissions: PermissionsSection = PermissionsSection()
@@ -293,6 +329,7 @@ class ConfigFile(_Strict):
     action_items: ActionItemsSection = ActionItemsSection()
     pagerduty: PagerDutySection = PagerDutySection()
     escalation: EscalationSection = EscalationSection()
+    alerts: AlertsSection = AlertsSection()
     severities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], SeveritySection] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -36,6 +36,7 @@ class Environment(BaseSettings):
     pagerduty_events_url: str | None = None
     pagerduty_from_email: str | None = None
     pagerduty_webhook_secret: SecretStr | None = None
+    alertmanager_webhook_token: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -65,7 +66,8 @@ class Environment(BaseSettings):
 
     def secrets(self) -> list[str]:
         """The secret values warroom holds, to scrub from anything a runbook command prints."""
-        tokens = (self.slack_bot_token, self.slack_app_token, self.pagerduty_api_token, self.pagerduty_webhook_secret)
+        tokens = (self.slack_bot_token, self.slack_app_token, self.pagerduty_api_token, self.pagerduty_webhook_secret,
+                  self.alertmanager_webhook_token)
         return [token.get_secret_value() for token in tokens if token] + ([self.database_url] if self.database_url
                                                                           else [])
 

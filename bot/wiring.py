@@ -25,6 +25,7 @@ from bot.environment import secret
 from bot.heartbeat import Heartbeat
 from bot.http import server as http_server
 from bot.integrations.executor import SubprocessRunner, secret_values
+from bot.integrations.alertmanager import AlertmanagerSilences
 from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
 from bot.integrations.statuspage import LoggingStatusPage
 from bot.log import logged
@@ -33,6 +34,7 @@ from bot.scheduler import Dispatcher, TimerHandler, TimerLoop
 from bot.services.action_items import DIGEST as ACTION_DIGEST
 from bot.services.action_items import DUE as ACTION_DUE
 from bot.services.action_items import ActionItemService
+from bot.services.alerts import AlertService
 from bot.services.escalation import EscalationService
 from bot.services.incidents import IncidentService
 from bot.services.oncall import HANDOFF, OnCallService
@@ -83,6 +85,7 @@ class Runtime:
     jobs: Jobs
     identity: BotIdentity
     heartbeat: Heartbeat
+    alerts: AlertService
 
 
 def postmortems_offline(env: Environment, settings: Settings, engine) -> tuple[PostmortemService, object | None]:
@@ -152,13 +155,19 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     }, clock, UnitOfWork(store, dispatcher))
     store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
+    alertmanager_url = settings.file.alerts.alertmanager_url
+    if alertmanager_url:
+        performers["alertmanager"] = AlertmanagerSilences(alertmanager_url, http, directory.display_name)
+    alerts = AlertService(store, settings, clock, directory, incidents, dispatcher, silences=bool(alertmanager_url),
+                          catalog=catalog)
+    performers["slack"].alerts = alerts
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end; who the
     # bot is was asked once at start-up (bot/slack/identity.py), so authorizing a request calls nobody.
     app = AsyncApp(client=bolt_client, authorize=identity.authorize, raise_error_for_unhandled_request=False,
                    logger=None, process_before_response=True)
     jobs = Jobs()
     deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
-                     jobs)
+                     jobs, alerts)
     listeners.register(app, deps)
     receiver = {"SLACK_APP_TOKEN": secret(env.slack_app_token), "SLACK_API_URL": env.slack_api_url,
                 "DATABASE_URL": env.database_url} if receiver_process else None
@@ -166,7 +175,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                                     receiver=receiver)
     heartbeat = Heartbeat([dispatcher.renew_leases, timers.renew_leases, socket.renew_leases])
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
-                   postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat)
+                   postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat, alerts)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
@@ -184,7 +193,9 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
         secrets = [s.strip() for s in (secret(runtime.env.pagerduty_webhook_secret) or "").split(",") if s.strip()]
         app = http_server.build_app(lambda: _readiness(runtime), pagerduty_secrets=secrets,
                                     pagerduty=runtime.pagerduty.handle if runtime.pagerduty else None,
-                                    outbox=runtime.dispatcher.outbox.counts)
+                                    outbox=runtime.dispatcher.outbox.counts, alerts=runtime.alerts.receive,
+                                    alert_tokens=[t.strip() for t in (secret(runtime.env.alertmanager_webhook_token)
+                                                                      or "").split(",") if t.strip()])
         runner = await http_server.start(app, runtime.env.http_port, runtime.env.http_host)
     await runtime.identity.resolve()  # before any request can need it
     tasks.append(asyncio.create_task(runtime.socket.take_over(), name="inbox"))

@@ -20,7 +20,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
 
 SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM = "slack", "pagerduty", "statuspage", "runbook", "postmortem"
-TARGETS = (SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM)
+ALERTMANAGER = "alertmanager"
+TARGETS = (SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM, ALERTMANAGER)
 
 
 class Effect(BaseModel):
@@ -141,6 +142,20 @@ class LinkPagerDuty(Effect):
     type: Literal["slack.link_pagerduty"] = "slack.link_pagerduty"
 
 
+class PostAlerts(Effect):
+    """The war room's message for one alert group: posted once, then updated in place."""
+
+    type: Literal["slack.post_alerts"] = "slack.post_alerts"
+    group_id: int
+
+
+class PromptResolve(Effect):
+    """Asks the IC in the war room whether to resolve, with a Resolve button (every alert has resolved)."""
+
+    type: Literal["slack.prompt_resolve"] = "slack.prompt_resolve"
+    text: str
+
+
 # -- Slack: people and other channels --------------------------------------------------------------
 class Page(Effect):
     """An escalation DM to one person."""
@@ -179,6 +194,14 @@ class HandoffIncident(BaseModel):
     title: str
     status: str
     channel_id: str | None = None
+
+
+class AskAboutAlerts(Effect):
+    """An alert group a person decides about, in the alerts channel: posted once, then updated in place."""
+
+    type: Literal["slack.ask_alerts"] = "slack.ask_alerts"
+    group_id: int
+    channel: str
 
 
 class Handoff(Effect):
@@ -236,6 +259,23 @@ class StatusPageUpdate(Effect):
     text: str
     actor: str = ""
     status: str = ""
+
+
+# -- Alertmanager ----------------------------------------------------------------------------------
+class CreateSilence(Effect):
+    type: Literal["alertmanager.create_silence"] = "alertmanager.create_silence"
+    group_id: int
+    matchers: dict[str, str]
+    starts_at: str
+    ends_at: str
+    actor: str
+    comment: str = ""
+
+
+class ExpireSilence(Effect):
+    type: Literal["alertmanager.expire_silence"] = "alertmanager.expire_silence"
+    group_id: int
+    silence_id: str
 
 
 # -- runbooks and post-mortems ---------------------------------------------------------------------
@@ -323,4 +363,17 @@ class PostmortemRefs:
     file_id: str | None = None
 
 
-Result = IncidentRefs | RunRefs | PostmortemRefs | None
+@dataclass(frozen=True)
+class AlertRefs:
+    """An alert group's messages and silence: where its war-room and alerts-channel messages are, the silence
+    Alertmanager made (or that it has none any more)."""
+
+    group_id: int
+    room_ts: str | None = None
+    ask_channel: str | None = None
+    ask_ts: str | None = None
+    silence_id: str | None = None
+    silence_cleared: bool = False
+
+
+Result = IncidentRefs | RunRefs | PostmortemRefs | AlertRefs | None

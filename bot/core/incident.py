@@ -116,6 +116,7 @@ class Incident:
     acknowledged_by: str | None = None  # who acknowledged the page (a Slack user, or "pagerduty:<name>")
     pagerduty_id: str | None = None
     pagerduty_url: str | None = None
+    impact_started_at: datetime | None = None  # when its first alert began firing (an alert opened it)
 
     @property
     def is_open(self) -> bool:
@@ -124,6 +125,13 @@ class Incident:
     @property
     def reference(self) -> str:
         return f"INC-{self.id}" if self.id is not None else "INC-?"
+
+    @property
+    def time_to_detect(self) -> timedelta | None:
+        """From the first alert's start (the impact began) to the declaration."""
+        if self.impact_started_at is None:
+            return None
+        return max(timedelta(0), self.declared_at - self.impact_started_at)
 
     def durations(self) -> dict[str, timedelta | None]:
         """Time to acknowledge, identify, mitigate and resolve, measured from the declaration."""
@@ -144,6 +152,8 @@ def person(label: str) -> str:
     so that a name from outside can never become a mention or <!channel>."""
     if label[:1] in ("U", "W") and label.isalnum() and label.isupper():
         return f"<@{label}>"
+    if label == "alertmanager":
+        return "Alertmanager"
     name = label.removeprefix("pagerduty:").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return f"{name[:100]} (PagerDuty)"
 

@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from bot.core.effects import Effect, Result
 from bot.core.incident import Incident
+
+if TYPE_CHECKING:  # the receiver process imports this module and should not load pydantic for it
+    from bot.core.effects import Effect, Result
 
 
 class Clock(Protocol):

@@ -38,7 +38,9 @@ def facts(incident: Incident, timeline: Sequence[TimelineLike], name_of=lambda u
              "text": entry.text, "link": entry.data.get("permalink", "")} for entry in timeline]
     return PostmortemFacts(
         incident=incident,
-        durations={key: format_duration(value) for key, value in incident.durations().items()},
+        durations={**{key: format_duration(value) for key, value in incident.durations().items()},
+                   "detect": format_duration(incident.time_to_detect) if incident.time_to_detect is not None
+                   else None},
         timeline=rows,
         participants=[name_of(user) for user in participants],
         severity_changes=[entry.text for entry in timeline if entry.kind == "severity_changed"],

@@ -15,6 +15,7 @@ from typing import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from bot.integrations.alertmanager import BadPayload, WebhookPayload, parse_payload, token_matches
 from bot.integrations.pagerduty_webhooks import (
     WebhookEvent,
     WebhookRejected,
@@ -25,6 +26,7 @@ from bot.log import logged
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 WebhookHandler = Callable[[str, WebhookEvent], Awaitable[str]]
+AlertsHandler = Callable[[WebhookPayload], Awaitable[str]]
 MAX_WEBHOOK_BYTES = 1024 * 1024
 HEADER_TIMEOUT = 10.0  # seconds to send a whole request line and headers; also the idle keep-alive
 BODY_TIMEOUT = 10.0
@@ -36,7 +38,8 @@ log = structlog.get_logger("warroom.http")
 
 def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = None,
               pagerduty_secrets: list[str] | None = None, body_timeout: float = BODY_TIMEOUT,
-              outbox: Callable[[], Awaitable[dict[str, int]]] | None = None) -> web.Application:
+              outbox: Callable[[], Awaitable[dict[str, int]]] | None = None, alerts: AlertsHandler | None = None,
+              alert_tokens: list[str] | None = None) -> web.Application:
     """`outbox`: effects by status, shown on /readyz (failed ones are what an operator looks at first)."""
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -51,17 +54,22 @@ def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = N
                 body["effects"] = {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0)}
         return web.json_response(body, status=200 if ready else 503)
 
-    async def pagerduty_webhook(request: web.Request) -> web.Response:
-        if pagerduty is None or not pagerduty_secrets:
-            return _refuse(404, "PagerDuty webhooks are off: set PAGERDUTY_WEBHOOK_SECRET and a pagerduty "
-                                "service in config.yaml")
+    async def read_body(request: web.Request) -> bytes | web.Response:
         try:
-            body = await asyncio.wait_for(request.read(), body_timeout)
+            return await asyncio.wait_for(request.read(), body_timeout)
         except asyncio.TimeoutError:
             log.warning("webhook_body_timeout")
             refusal = _refuse(408, f"the body did not arrive within {body_timeout:g} s")
             refusal.force_close()  # the rest of the body is not waited for
             return refusal
+
+    async def pagerduty_webhook(request: web.Request) -> web.Response:
+        if pagerduty is None or not pagerduty_secrets:
+            return _refuse(404, "PagerDuty webhooks are off: set PAGERDUTY_WEBHOOK_SECRET and a pagerduty "
+                                "service in config.yaml")
+        body = await read_body(request)
+        if isinstance(body, web.Response):
+            return body
         try:
             # The signature first: nothing about an unsigned body is worth reading.
             verify(pagerduty_secrets, body, request.headers.get("X-PagerDuty-Signature"))
@@ -73,10 +81,31 @@ def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = N
         log.info("pagerduty_webhook", event_type=event.event_type, outcome=outcome)
         return web.json_response({"outcome": outcome}, status=200 if outcome != "ignored" else 202)
 
+    async def alertmanager_webhook(request: web.Request) -> web.Response:
+        if alerts is None or not alert_tokens:
+            return _refuse(404, "Alertmanager webhooks are off: set ALERTMANAGER_WEBHOOK_TOKEN")
+        # The token first: nothing about an unauthenticated body is worth reading.
+        if not token_matches(request.headers.get("Authorization"), alert_tokens):
+            log.warning("alertmanager_webhook_rejected", reason="token")
+            return _refuse(401, "missing or wrong bearer token (http_config.authorization in Alertmanager's "
+                                "webhook_config)")
+        body = await read_body(request)  # past MAX_WEBHOOK_BYTES aiohttp answers 413
+        if isinstance(body, web.Response):
+            return body
+        try:
+            payload = parse_payload(body)
+        except BadPayload as exc:
+            log.warning("alertmanager_webhook_rejected", reason=str(exc)[:200])
+            return _refuse(400, str(exc))
+        # Committed before it is answered: a crash before the 200 means Alertmanager sends it again.
+        outcome = await alerts(payload)
+        return web.json_response({"outcome": outcome})
+
     app = web.Application(client_max_size=MAX_WEBHOOK_BYTES, middlewares=[_clean_log_context])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_post("/webhooks/pagerduty", pagerduty_webhook)
+    app.router.add_post("/webhooks/alertmanager", alertmanager_webhook)
     return app
 
 

@@ -99,38 +99,63 @@ class IncidentService:
 
     async def _declare_once(self, draft: Incident, events, same_title: str, request_key: str | None,
                             on_call: dict[str, list[str]]) -> tuple[Declared, Transaction]:
-        now = draft.declared_at
         async with self.work() as tx:
             if request_key:
                 existing = await tx.incidents.by_request(request_key)
                 if existing:
                     raise Duplicate()
-            twin = await tx.incidents.recent_open_with_title(same_title, now - self.settings.dedup_window)
-            if twin:
-                await tx.timeline.append(twin.id, [core.Event("joined", draft.declared_by, now,
-                                                              f"<@{draft.declared_by}> declared the same incident "
-                                                              f"again and was added")])
+            return await self._declare_in(tx, draft, events, same_title, request_key, on_call), tx
+
+    async def declare_in(self, tx: Transaction, *, title: str, severity: Severity, actor: str, request_key: str,
+                         on_call: dict[str, list[str]], description: str = "", service: str = "",
+                         impact_started_at=None, pages: bool = True) -> Declared:
+        """Declares inside the caller's transaction (alerts: the delivery and its incident commit together).
+        A request key seen before gives back that incident. `pages`: False never pages (SEV-3 and SEV-4 alerts
+        wait for business hours)."""
+        existing = await tx.incidents.by_request(request_key)
+        if existing:
+            return Declared(existing, created=False)
+        draft, events = core.declare(title, severity, actor, self.clock.now(), description=description,
+                                     service=service)
+        draft = replace(draft, impact_started_at=impact_started_at)
+        return await self._declare_in(tx, draft, events, title_key(draft.title), request_key,
+                                      on_call if pages else {}, pages=pages)
+
+    async def on_call_for(self, severity: Severity) -> dict[str, list[str]]:
+        """Who the severity pages now (may ask PagerDuty: call it before a transaction)."""
+        return await self.oncall.users(self.settings.policy(severity).page, self.clock.now())
+
+    async def _declare_in(self, tx: Transaction, draft: Incident, events, same_title: str, request_key: str | None,
+                          on_call: dict[str, list[str]], *, pages: bool = True) -> Declared:
+        now = draft.declared_at
+        twin = await tx.incidents.recent_open_with_title(same_title, now - self.settings.dedup_window)
+        if twin:
+            await tx.timeline.append(twin.id, [core.Event("joined", draft.declared_by, now,
+                                                          f"{core.person(draft.declared_by)} declared the same "
+                                                          f"incident again" + (" and was added" if is_user_id(
+                                                              draft.declared_by) else ""))])
+            if is_user_id(draft.declared_by):
                 await tx.outbox.enqueue(twin.id, effects.after_join(draft.declared_by), now)
-                return Declared(twin, created=False), tx
-            policy = self.settings.policy(draft.severity)
-            slots = () if draft.is_drill else targets_to_page(policy, ())
-            paged = effects.paged_users(slots, on_call)
-            base = channel_base(self.settings.slack.channel_prefix, now.date(), draft.title)
-            name = next_free_name(base, await tx.incidents.channel_names_like(base))
-            draft = replace(draft, channel_name=name, paged=slots)
-            incident = await tx.incidents.add(draft, title_key=same_title, request_key=request_key)
-            await tx.timeline.append(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
-            # Someone declaring from outside Slack (PagerDuty) is not a member to invite.
-            invitees = [u for u in dict.fromkeys([draft.declared_by] + paged) if is_user_id(u)]
-            await tx.outbox.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
-                                                                self.settings.slack.leadership_channel), now,
-                             new_incident=True)
-            if self.pagerduty and effects.mirrored(incident, policy):
-                waves = [[fx.LinkPagerDuty()]] if incident.pagerduty_id \
-                    else effects.pagerduty_create()
-                await tx.outbox.enqueue(incident.id, waves, now, lane=effects.PAGERDUTY_LANE)
-            await self._schedule(tx, incident, declared=True)
-            return Declared(incident, created=True), tx
+            return Declared(twin, created=False)
+        policy = self.settings.policy(draft.severity)
+        slots = () if draft.is_drill or not pages else targets_to_page(policy, ())
+        paged = effects.paged_users(slots, on_call)
+        base = channel_base(self.settings.slack.channel_prefix, now.date(), draft.title)
+        name = next_free_name(base, await tx.incidents.channel_names_like(base))
+        draft = replace(draft, channel_name=name, paged=slots)
+        incident = await tx.incidents.add(draft, title_key=same_title, request_key=request_key)
+        await tx.timeline.append(incident.id, events + _paged_events(paged, slots, draft.declared_by, now))
+        # Someone declaring from outside Slack (PagerDuty) is not a member to invite.
+        invitees = [u for u in dict.fromkeys([draft.declared_by] + paged) if is_user_id(u)]
+        await tx.outbox.enqueue(incident.id, effects.after_declare(incident, policy, invitees, paged,
+                                                            self.settings.slack.leadership_channel), now,
+                         new_incident=True)
+        if self.pagerduty and effects.mirrored(incident, policy):
+            waves = [[fx.LinkPagerDuty()]] if incident.pagerduty_id \
+                else effects.pagerduty_create()
+            await tx.outbox.enqueue(incident.id, waves, now, lane=effects.PAGERDUTY_LANE)
+        await self._schedule(tx, incident, declared=True)
+        return Declared(incident, created=True)
 
     # -- changes to an open incident ---------------------------------------------------------------
     async def change_severity(self, channel_id: str, severity: Severity, actor: str, request_key: str) -> Incident:

@@ -31,6 +31,13 @@ class ActionId(StrEnum):
     SNOOZE_REMINDER = "reminder_snooze"
     ACTION_ITEM_DONE = "action_item_done"
     PAGE_ACK = "page_acknowledge"
+    # alert groups
+    ALERT_DECLARE = "alert_declare"
+    ALERT_ACKNOWLEDGE = "alert_acknowledge"
+    ALERT_SILENCE = "alert_silence"
+    ALERT_EXPIRE_SILENCE = "alert_expire_silence"
+    ALERT_RUNBOOK = "alert_runbook"
+    ALERT_LINK_PREFIX = "alert_link_"  # link buttons: Slack still sends a click, which is only acknowledged
 
 
 class CallbackId(StrEnum):

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, func, insert, select, update
 
 from bot.core import effects
-from bot.core.effects import Effect, IncidentRefs, PostmortemRefs, Result, RunRefs
+from bot.core.effects import AlertRefs, Effect, IncidentRefs, PostmortemRefs, Result, RunRefs
 from bot.storage.tables import OutboxRow
 
 if TYPE_CHECKING:
@@ -149,6 +149,8 @@ class OutboxStore:
                     await tx.incidents.set_refs(incident_id, result)
                 elif isinstance(result, PostmortemRefs) and incident_id is not None:
                     await tx.postmortems.set_refs(incident_id, result)
+                elif isinstance(result, AlertRefs):
+                    await tx.alerts.set_refs(result)
             if settlements:
                 await tx.session.execute(_SETTLE, [
                     {"item": one.item_id, "error": one.error, "retry_at": one.retry_at,

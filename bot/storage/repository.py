@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.core.incident import Event
 from bot.core.ports import Held
 from bot.storage.action_items import ActionItemRepository
+from bot.storage.alerts import AlertRepository
 from bot.storage.batching import GroupCommit
 from bot.storage.database import session_factory
 from bot.storage.incidents import IncidentRepository
@@ -86,8 +87,8 @@ class Store:
 
 
 class Transaction:
-    """`incidents`, `timeline`, `requests` (redelivery keys), `outbox`, `timers`, `runs`, `action_items` and
-    `postmortems`, all in one transaction. `held`: what it read or wrote, for the effects it hands over."""
+    """`incidents`, `timeline`, `requests` (redelivery keys), `outbox`, `timers`, `runs`, `action_items`,
+    `postmortems` and `alerts`, all in one transaction. `held`: what it read or wrote, for the effects it hands over."""
 
     def __init__(self, session: AsyncSession, lease: tuple[str, datetime] | None, war_rooms: LRUCache):
         self.session = session
@@ -99,6 +100,7 @@ class Transaction:
         self.outbox = OutboxRepository(session, lease)
         self.action_items = ActionItemRepository(session)
         self.postmortems = PostmortemRepository(session)
+        self.alerts = AlertRepository(session)
         # Runs and timers build on this module (they take the transaction), hence their late imports.
         from bot.storage.runs import RunRepository
         from bot.storage.timers import TimerRepository

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -69,6 +69,7 @@ class IncidentRow(SQLModel, table=True):
     acknowledged_by: str | None = None
     pagerduty_id: str | None = Field(default=None, index=True)
     pagerduty_url: str | None = None
+    impact_started_at: datetime | None = _at()
     # "unreachable" while PagerDuty effects wait for a retry, so the room is told once per outage
     pagerduty_state: str = ""
     request_key: str | None = Field(default=None, sa_column=Column(String(200), unique=True, nullable=True))
@@ -237,3 +238,46 @@ class InboxRow(SQLModel, table=True):
     lease_until: datetime | None = _at()
     lease_owner: str | None = None
     last_error: str | None = None
+
+
+class AlertGroupRow(SQLModel, table=True):
+    """One Alertmanager group (its groupKey, by hash: Alertmanager's keys can be long), with the incident it
+    opened or joined and where its messages are."""
+
+    __tablename__ = "alert_groups"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    group_key: str
+    labels: dict = _json(dict)
+    incident_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id"), index=True))
+    opened_incident: bool = False
+    truncated: int = 0
+    ask_channel: str | None = None
+    ask_ts: str | None = None
+    room_ts: str | None = None
+    silence_id: str | None = None
+    silenced_until: datetime | None = _at()
+    silenced_by: str | None = None
+    acknowledged_by: str | None = None
+    created_at: datetime = _at(nullable=False)
+    updated_at: datetime = _at(nullable=False)
+
+
+class AlertRow(SQLModel, table=True):
+    """One firing of one alert: its fingerprint and startsAt (a new firing of the same alert is a new row)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("group_id", "fingerprint", "starts_at", name="uq_alerts_firing"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(sa_column=Column(Integer, ForeignKey("alert_groups.id"), index=True, nullable=False))
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    starts_at: datetime = _at(nullable=False)
+    ends_at: datetime | None = _at()
+    status: str
+    alertname: str = Field(sa_column=Column(String(200), index=True, nullable=False))
+    labels: dict = _json(dict)
+    annotations: dict = _json(dict)
+    generator_url: str = ""
+    received_at: datetime = _at(nullable=False)

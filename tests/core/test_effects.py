@@ -11,7 +11,9 @@ def example(model: type[fx.Effect]) -> fx.Effect:
     values = {"users": ("U1",), "channel": "C1", "template": fx.Template.UPDATE, "reminder": "status", "user": "U1",
               "step": 1, "steps": 3, "item": 7, "month": "November 2026", "rotation": "primary",
               "at": "2026-11-27T09:00:00+00:00", "outgoing": "U1", "incoming": "U2", "text": "hello",
-              "state": "investigating", "run_id": 3, "position": 0, "execution_id": 9}
+              "state": "investigating", "run_id": 3, "position": 0, "execution_id": 9, "group_id": 4,
+              "matchers": {"alertname": "HighErrorRate"}, "starts_at": "2026-11-27T09:00:00+00:00",
+              "ends_at": "2026-11-27T10:00:00+00:00", "actor": "U1", "silence_id": "abc"}
     required = {name for name, field in model.model_fields.items() if field.is_required()}
     return model(**{name: values[name] for name in required})
 

@@ -1,6 +1,7 @@
 """Every effect model has a handler in the performer of its target, and only there."""
 
 from bot.core import effects as fx
+from bot.integrations.alertmanager import AlertmanagerSilences
 from bot.integrations.pagerduty import PagerDutyEffects
 from bot.integrations.statuspage import LoggingStatusPage
 from bot.slack.effects import messages
@@ -9,7 +10,7 @@ from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.effects.war_room import SlackEffects
 
 PERFORMERS = {fx.SLACK: SlackEffects, fx.PAGERDUTY: PagerDutyEffects, fx.STATUS_PAGE: LoggingStatusPage,
-              fx.RUNBOOK: RunbookEffects, fx.POSTMORTEM: PostmortemEffects}
+              fx.RUNBOOK: RunbookEffects, fx.POSTMORTEM: PostmortemEffects, fx.ALERTMANAGER: AlertmanagerSilences}
 
 
 def test_every_effect_has_a_handler_for_its_target():

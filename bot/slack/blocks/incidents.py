@@ -50,7 +50,8 @@ def severity_option(policy: SeverityPolicy) -> Option:
 
 
 def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], now: datetime,
-                  suggested_runbooks: list | None = None) -> Blocks:
+                  suggested_runbooks: list | None = None, alerts: tuple[int, int] | None = None) -> Blocks:
+    """`alerts`: (firing, resolved) of the alerts that opened it."""
     policy = policies[incident.severity]
     drill = " [DRILL]" if incident.is_drill else ""
     header = truncate(f"{incident.reference}{drill} · {incident.severity.label} · {incident.title}", HEADER_LIMIT)
@@ -65,6 +66,9 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
         MarkdownTextObject(text=truncate(f"*Responders*\n{responders}", FIELD_LIMIT)),
         MarkdownTextObject(text=f"*Started*\n{slack_date(incident.declared_at)} by {person(incident.declared_by)}"),
     ]
+    if incident.impact_started_at is not None:
+        fields.append(MarkdownTextObject(text=f"*Impact began*\n{slack_date(incident.impact_started_at)}, detected "
+                                              f"after {format_duration(incident.time_to_detect)}"))
     if incident.acknowledged_by:
         took = format_duration(incident.acknowledged_at - incident.declared_at) if incident.acknowledged_at else "—"
         fields.append(MarkdownTextObject(text=f"*Acknowledged*\n{person(incident.acknowledged_by)} after {took}"))
@@ -85,6 +89,8 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
         details.append(f"*Service:* {safe(incident.service, 200)}")
     if incident.summary:
         details.append(f"*Resolution:* {safe(incident.summary, 1000)}")
+    if alerts is not None:  # at most 10 fields in a section: the alerts go with the details
+        details.append(f"*Alerts:* :fire: {alerts[0]} firing · :white_check_mark: {alerts[1]} resolved")
     if details:
         blocks.append(SectionBlock(text=truncate("\n".join(details), SECTION_LIMIT)))
     links = [f"War room: <#{incident.channel_id}>" if incident.channel_id else f"War room: #{incident.channel_name}"]
@@ -109,6 +115,13 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
 
 def card_fallback(incident: Incident) -> str:
     return f"{incident.reference} {incident.severity.label} ({incident.status.label}): {safe(incident.title, 2900)}"
+
+
+def resolve_prompt(text: str, channel_id: str) -> Blocks:
+    """A question to the IC with the card's own Resolve button (it opens the resolve form, checked as usual)."""
+    return render([SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT))),
+                   ActionsBlock(elements=[ButtonElement(text="Resolve", action_id=ActionId.RESOLVE,
+                                                        value=channel_id, style="primary")])])
 
 
 def section(text: str) -> Blocks:
@@ -306,6 +319,7 @@ HELP = """*warroom — incident commands*
 `/incident timeline <text>` add a note to the timeline (a :pushpin: reaction or a pin adds a message)
 `/incident runbook [id]` walk a runbook step by step (no id: suggestions first)
 `/incident resolve [summary]` resolve, after a confirmation
+`/incident alerts` the alerts of this war room, with their state and links
 `/incident status` · `/incident list` · `/incident help` · `/oncall` who is on call, and the next hand-off
 Severities: SEV-1 critical (respond in 5 min) · SEV-2 major (15 min) · SEV-3 minor (1 h) · SEV-4 low (next business day)"""
 

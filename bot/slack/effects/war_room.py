@@ -9,9 +9,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.core import effects as fx
-from bot.core.effects import IncidentRefs
+from bot.core.effects import AlertRefs, IncidentRefs
 from bot.core.incident import Incident
 from bot.core.ports import Clock, Performer, RetryLater
+from bot.slack.blocks import alerts as alert_blocks
 from bot.slack.blocks import incidents as blocks
 from bot.slack.blocks import paging as paging_blocks
 from bot.slack.channels import ConfiguredChannels
@@ -25,7 +26,7 @@ from bot.slack.effects.calls import (
 
 log = structlog.get_logger("warroom.slack")
 # Effects that need no war room: they go to a person or to a channel config.yaml names.
-OUTSIDE_THE_WAR_ROOM = (fx.RemindActionItem, fx.ActionItemDigest, fx.Handoff)
+OUTSIDE_THE_WAR_ROOM = (fx.RemindActionItem, fx.ActionItemDigest, fx.Handoff, fx.AskAboutAlerts)
 
 
 class SlackEffects(Performer):
@@ -34,6 +35,7 @@ class SlackEffects(Performer):
         self.suggest = suggest
         self.identity = identity  # resolved at start-up: its user id saves an auth.test
         self.action_item = action_item
+        self.alerts = None  # bot/services/alerts.py: the alert groups that messages show
         self.client = client
         self.settings = settings
         self.clock = clock
@@ -104,9 +106,16 @@ class SlackEffects(Performer):
         if incident.card_ts:
             return await self._update_card(fx.UpdateCard(), incident)
         response = await call(self.client.chat_postMessage(
-            channel=incident.channel_id, text=blocks.card_fallback(incident),
-            blocks=blocks.incident_card(incident, self.settings.policies, self.clock.now(), self.suggest(incident))))
+            channel=incident.channel_id, text=blocks.card_fallback(incident), blocks=await self._card(incident)))
         return IncidentRefs(card_ts=response["ts"])
+
+    async def _card(self, incident: Incident) -> list:
+        alerts = None
+        if self.alerts is not None and incident.impact_started_at is not None:  # alerts opened it
+            groups = await self.alerts.of_incident(incident.id)
+            alerts = (sum(g.firing for g in groups), sum(len(g.alerts) - g.firing for g in groups))
+        return blocks.incident_card(incident, self.settings.policies, self.clock.now(), self.suggest(incident),
+                                    alerts)
 
     async def _pin_card(self, effect: fx.PinCard, incident: Incident) -> None:
         if not incident.card_ts:
@@ -122,7 +131,7 @@ class SlackEffects(Performer):
             return
         await call(self.client.chat_update(
             channel=incident.channel_id, ts=incident.card_ts, text=blocks.card_fallback(incident),
-            blocks=blocks.incident_card(incident, self.settings.policies, self.clock.now(), self.suggest(incident))))
+            blocks=await self._card(incident)))
 
     async def _post_message(self, effect: fx.PostMessage, incident: Incident) -> None:
         text = messages.render(effect, incident, self.settings)
@@ -210,6 +219,45 @@ class SlackEffects(Performer):
                 f"({incident.reference}). War room: <#{incident.channel_id}>")
         await self._post_to(effect.channel, text=text, blocks=blocks.section(text))
 
+    # -- alerts ------------------------------------------------------------------------------------
+    async def _post_alerts(self, effect: fx.PostAlerts, incident: Incident) -> fx.Result:
+        seen = await self.alerts.view(effect.group_id) if self.alerts else None
+        if seen is None:
+            return None
+        group, severity, runbook = seen
+        rendered = alert_blocks.group_message(group, severity, ask=False, runbook=runbook)
+        text = alert_blocks.group_text(group)
+        if group.room_ts:
+            await call(self.client.chat_update(channel=incident.channel_id, ts=group.room_ts, text=text,
+                                               blocks=rendered))
+            return None
+        response = await call(self.client.chat_postMessage(channel=incident.channel_id, text=text, blocks=rendered))
+        return AlertRefs(group.id, room_ts=response["ts"])
+
+    async def _ask_alerts(self, effect: fx.AskAboutAlerts, incident: Incident | None) -> fx.Result:
+        seen = await self.alerts.view(effect.group_id) if self.alerts else None
+        if seen is None:
+            return None
+        group, severity, runbook = seen
+        rendered = alert_blocks.group_message(group, severity, ask=True)
+        text = alert_blocks.group_text(group)
+        if group.ask_ts and group.ask_channel:
+            await call(self.client.chat_update(channel=group.ask_channel, ts=group.ask_ts, text=text,
+                                               blocks=rendered))
+            return None
+        channel = await self.channels.id_of(effect.channel, PermanentSlackError)
+        response = await call(self.client.chat_postMessage(channel=channel, text=text, blocks=rendered))
+        return AlertRefs(group.id, ask_channel=channel, ask_ts=response["ts"])
+
+    async def _prompt_resolve(self, effect: fx.PromptResolve, incident: Incident) -> None:
+        if not incident.is_open:
+            return
+        owner = f"<@{incident.commander}>" if incident.commander else "Incident Commander"
+        text = (f":white_check_mark: {blocks.safe(effect.text, 500)}. {owner}, resolve {incident.reference} now, "
+                f"or keep working if the impact is not over.")
+        await call(self.client.chat_postMessage(channel=incident.channel_id, text=text,
+                                                blocks=blocks.resolve_prompt(text, incident.channel_id)))
+
     # -- lookups -----------------------------------------------------------------------------------
     async def _bot_user_id(self) -> str:
         if self._bot_user is None and self.identity is not None and self.identity.result is not None:
@@ -228,5 +276,6 @@ class SlackEffects(Performer):
         fx.Announce: _announce, fx.AnnounceThread: _announce_thread, fx.NotifyLeadership: _notify_leadership,
         fx.PostReminder: _post_reminder, fx.LinkPagerDuty: _link_pagerduty, fx.Page: _page,
         fx.PostActionItem: _post_action_item, fx.RemindActionItem: _remind_action_item,
-        fx.ActionItemDigest: _digest, fx.Handoff: _handoff,
+        fx.ActionItemDigest: _digest, fx.Handoff: _handoff, fx.PostAlerts: _post_alerts,
+        fx.AskAboutAlerts: _ask_alerts, fx.PromptResolve: _prompt_resolve,
     }

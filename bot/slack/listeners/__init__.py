@@ -1,5 +1,5 @@
-"""Every way Slack reaches warroom, by surface: slash commands, the card's buttons, runbook buttons, modal
-submissions, events. Listeners are module-level functions; `register` is the one place that binds them to
+"""Every way Slack reaches warroom, by surface: slash commands, the card's buttons, runbook buttons, alert
+buttons, modal submissions, events. Listeners are module-level functions; `register` is the one place that binds them to
 Slack's ids, and puts the services in each request's context (`handling.deps_of`)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.listeners import buttons, commands, events, modals, runbooks
+from bot.slack.listeners import alerts, buttons, commands, events, modals, runbooks
 from bot.slack.listeners.handling import SlackDeps
 
 
@@ -40,6 +40,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(re.compile(f"^{ActionId.RUNBOOK_CHECK_PREFIX}\\d+$"))(runbooks.checked)
     app.action(re.compile(f"^{ActionId.RUNBOOK_RUN_PREFIX}\\d+$"))(runbooks.run_command)
     app.action(ActionId.RUNBOOK_APPROVE)(runbooks.approve)
+
+    app.action(ActionId.ALERT_DECLARE)(alerts.declare)
+    app.action(ActionId.ALERT_ACKNOWLEDGE)(alerts.acknowledge)
+    app.action(ActionId.ALERT_SILENCE)(alerts.silence)
+    app.action(ActionId.ALERT_EXPIRE_SILENCE)(alerts.expire_silence)
+    app.action(ActionId.ALERT_RUNBOOK)(alerts.start_runbook)
+    app.action(re.compile(f"^{ActionId.ALERT_LINK_PREFIX}\\d+$"))(alerts.link_opened)
 
     app.view(CallbackId.DECLARE_MODAL)(modals.declare_submitted)
     app.view(CallbackId.ROLE_MODAL)(modals.role_submitted)

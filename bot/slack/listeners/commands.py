@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import DomainError, Severity
 from bot.core.postmortem import PostmortemState
+from bot.slack.blocks import alerts as alert_blocks
 from bot.slack.blocks import incidents as blocks
 from bot.slack.blocks import paging as paging_blocks
 from bot.slack.blocks import runbooks as runbook_blocks
@@ -110,6 +111,8 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
         await reply(f":pushpin: Added action item #{item.id} ({item.priority}) to {incident_ref(item)}.")
     elif parsed.name == "actions" and deps.action_items is not None:
         await _actions(parsed.text, channel, user, respond, deps)
+    elif parsed.name == "alerts" and deps.alerts is not None:
+        await _alerts(parsed.text, channel, respond, deps)
     elif parsed.name == "status":
         await _status(channel, respond, deps)
     elif parsed.name == "list":
@@ -178,6 +181,22 @@ async def _postmortem(command: dict, respond, deps: SlackDeps) -> None:
         for flag in draft.flags[:5]:
             text += f"\n• “{safe(flag['sentence'], 200)}” → {safe(flag['suggestion'], 200)}"
     await responder(respond)(text)
+
+
+async def _alerts(which: str, channel: str, respond, deps: SlackDeps) -> None:
+    if which.strip():
+        raise DomainError("`/incident alerts` lists this war room's alerts; the noise report is not in this "
+                          "version of warroom yet.")
+    incident = await deps.incidents.incident_in(channel)
+    groups = await deps.alerts.of_incident(incident.id)
+    if not groups:
+        await responder(respond)(f"No alerts are attached to {incident.reference}.")
+        return
+    rendered = []
+    for group in groups[:5]:
+        _, severity, runbook = await deps.alerts.view(group.id)
+        rendered += alert_blocks.group_message(group, severity, ask=False, runbook=runbook)
+    await respond(text=f"Alerts of {incident.reference}", blocks=rendered[:50], response_type="ephemeral")
 
 
 async def _status(channel: str, respond, deps: SlackDeps) -> None:

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.core.incident import DomainError
 from bot.core.ports import Clock, RetryLater
 from bot.services.action_items import ActionItemService
+from bot.services.alerts import AlertService
 from bot.services.incidents import Duplicate, IncidentService
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
@@ -39,6 +40,7 @@ class SlackDeps:
     oncall: "OnCallService | None" = None
     membership: "SlackDirectory | None" = None  # told about joins and leaves
     jobs: Jobs = field(default_factory=Jobs)  # slow work, after the ack
+    alerts: "AlertService | None" = None
 
 
 def deps_of(context) -> SlackDeps:

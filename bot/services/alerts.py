@@ -1,0 +1,235 @@
+"""Alerts in: an Alertmanager delivery opens, joins or asks about an incident, and keeps its war room's alerts
+message current. One transaction per delivery: the alerts, the incident it opens, the timeline and the effects
+commit together before Alertmanager gets its 200, and a re-send of the same group changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+
+from bot.config import Settings
+from bot.core import alerts as core
+from bot.core import effects as fx
+from bot.core.alerts import AlertGroup, Declare, Decision
+from bot.core.incident import DomainError, Event, Incident, Severity
+from bot.core.ports import Clock, Directory, Dispatch
+from bot.integrations.alertmanager import WebhookPayload
+from bot.services.incidents import Duplicate, IncidentService
+from bot.services.unit_of_work import UnitOfWork
+from bot.storage.repository import Store, Transaction
+
+log = structlog.get_logger("warroom.alerts")
+ACTOR = "alertmanager"
+NOT_HERE = "That alert message belongs to another channel; nothing was changed."
+
+
+class AlertService:
+    def __init__(self, store: Store, settings: Settings, clock: Clock, directory: Directory,
+                 incidents: IncidentService, dispatch: Dispatch | None = None, *, silences: bool = False,
+                 catalog=None):
+        self.store, self.settings, self.clock, self.directory = store, settings, clock, directory
+        self.incidents = incidents
+        self.section = settings.file.alerts
+        self.routes = self.section.resolved_routes()
+        self.silences = silences  # whether an Alertmanager API is configured to silence through
+        self.catalog = catalog  # the runbooks, to offer the one that answers these alerts
+        self.work = UnitOfWork(store, dispatch)
+
+    def decision(self, group: AlertGroup) -> Decision:
+        labels = group.labels or (group.alerts[0].labels if group.alerts else {})
+        return core.decide(labels, self.routes)
+
+    # -- deliveries --------------------------------------------------------------------------------
+    async def receive(self, payload: WebhookPayload) -> str:
+        """What the delivery did: "unchanged" (a re-send), "declared", "joined", "asked" or "recorded"."""
+        delivered = [alert.alert() for alert in payload.alerts]
+        labels = dict(payload.commonLabels) or (dict(delivered[0].labels) if delivered else {})
+        decision = core.decide(labels, self.routes)
+        opens = decision.declare is Declare.AUTO and any(alert.firing for alert in delivered)
+        # Who is on call is looked up before the transaction: it may ask PagerDuty.
+        on_call = await self.incidents.on_call_for(decision.severity) if opens and core.pages(decision) else {}
+        now = self.clock.now()
+        async with self.work() as tx:
+            group_id = await tx.alerts.group_for(payload.groupKey, labels, now)
+            before = await tx.alerts.get(group_id)
+            found = core.changes({(a.fingerprint, a.starts_at): a for a in before.alerts}, delivered)
+            if not found and payload.truncatedAlerts == before.truncated:
+                return "unchanged"
+            for change in found:
+                if change.kind == "resolved" and (change.alert.fingerprint, change.alert.starts_at) in {
+                        (a.fingerprint, a.starts_at) for a in before.alerts}:
+                    await tx.alerts.resolve(group_id, change.alert)
+                else:
+                    await tx.alerts.add_firing(group_id, change.alert, now)
+            await tx.alerts.update(group_id, now, truncated=payload.truncatedAlerts, labels=labels)
+            group = await tx.alerts.get(group_id)
+            outcome = await self._act(tx, group, found, decision, on_call, now)
+        log.info("alertmanager_delivery", group=group_id, changes=len(found), outcome=outcome,
+                 firing=group.firing, severity=decision.severity.label)
+        return outcome
+
+    async def _act(self, tx: Transaction, group: AlertGroup, found: list[core.Change], decision: Decision,
+                   on_call: dict[str, list[str]], now: datetime) -> str:
+        incident = await tx.incidents.get(group.incident_id, for_update=True) if group.incident_id else None
+        if incident is not None and incident.is_open:
+            await tx.timeline.append(incident.id, [_event(change, now) for change in found])
+            waves = [[fx.PostAlerts(group_id=group.id), fx.UpdateCard()]]
+            if found and group.firing == 0 and await self._all_clear(tx, incident):
+                waves.append([fx.PromptResolve(text="Every alert of this incident has resolved")])
+            await tx.outbox.enqueue(incident.id, waves, now)
+            return "joined"
+        if group.firing and decision.declare is Declare.AUTO:
+            await self._declare(tx, group, decision, on_call, now, found)
+            return "declared"
+        if group.firing and decision.declare is Declare.ASK:
+            channel = decision.channel or self.section.channel
+            await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group.id, channel=channel)]], now)
+            return "asked"
+        if group.ask_ts:  # an ask message already out: it shows the resolves too
+            await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group.id, channel=group.ask_channel)]],
+                                    now)
+        return "recorded"
+
+    async def _declare(self, tx: Transaction, group: AlertGroup, decision: Decision, on_call, now: datetime,
+                       found: list[core.Change], actor: str = ACTOR) -> Incident:
+        firing = [alert for alert in group.alerts if alert.firing]
+        began = core.impact_began(firing)
+        summary = "; ".join(sorted({alert.summary() for alert in firing}))[:1000]
+        declared = await self.incidents.declare_in(
+            tx, title=group.title, severity=decision.severity, actor=actor,
+            request_key=f"alerts:{group.id}:{began.isoformat() if began else ''}", on_call=on_call,
+            description=summary, service=decision.service, impact_started_at=began, pages=core.pages(decision))
+        incident = declared.incident
+        await tx.alerts.update(group.id, now, incident_id=incident.id, opened_incident=declared.created)
+        changes = found or [core.Change(alert, "fired") for alert in firing]
+        await tx.timeline.append(incident.id, [_event(change, now) for change in changes])
+        await tx.outbox.enqueue(incident.id, [[fx.PostAlerts(group_id=group.id)]], now)
+        if group.ask_ts:
+            await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group.id, channel=group.ask_channel)]], now)
+        return incident
+
+    async def _all_clear(self, tx: Transaction, incident: Incident) -> bool:
+        return all(group.firing == 0 for group in await tx.alerts.of_incident(incident.id))
+
+    # -- people deciding ---------------------------------------------------------------------------
+    async def declare(self, group_id: int, channel_id: str, actor: str, request_key: str) -> Incident:
+        """The Declare button of an alert group someone was asked about."""
+        group = await self._group_clicked(group_id, channel_id, actor, "declare incidents from")
+        decision = self.decision(group)
+        on_call = await self.incidents.on_call_for(decision.severity) if core.pages(decision) else {}
+        now = self.clock.now()
+        async with self.work() as tx:
+            if not await tx.requests.first_time(request_key, now):
+                raise Duplicate()
+            group = await tx.alerts.get(group_id)
+            current = await tx.incidents.get(group.incident_id) if group.incident_id else None
+            if current is not None and current.is_open:
+                raise DomainError(f"These alerts are already {current.reference}: <#{current.channel_id}>.")
+            return await self._declare(tx, group, decision, on_call, now, [], actor=actor)
+
+    async def acknowledge(self, group_id: int, channel_id: str, actor: str, request_key: str) -> None:
+        await self._group_clicked(group_id, channel_id, actor, "acknowledge alerts in")
+        now = self.clock.now()
+        async with self.work() as tx:
+            if not await tx.requests.first_time(request_key, now):
+                raise Duplicate()
+            group = await tx.alerts.get(group_id)
+            await tx.alerts.update(group_id, now, acknowledged_by=actor)
+            await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group_id, channel=group.ask_channel)]], now)
+
+    async def silence(self, group_id: int, hours: int, channel_id: str, actor: str, request_key: str) -> str:
+        """A real Alertmanager silence on the group's common labels, for `hours`, created by the Slack user."""
+        if not self.silences:
+            raise DomainError("Silencing needs Alertmanager's address: set `alerts.alertmanager_url` in config.yaml.")
+        if hours not in (1, 4, 24):
+            raise DomainError("Silence for 1, 4 or 24 hours.")
+        group = await self._group_clicked(group_id, channel_id, actor, "silence alerts in")
+        if not group.silence_matchers():
+            raise DomainError("These alerts share no label to silence them by.")
+        now = self.clock.now()
+        until = now + timedelta(hours=hours)
+        async with self.work() as tx:
+            if not await tx.requests.first_time(request_key, now):
+                raise Duplicate()
+            await tx.alerts.update(group_id, now, silenced_until=until, silenced_by=actor)
+            create = fx.CreateSilence(group_id=group_id, matchers=group.silence_matchers(), starts_at=now.isoformat(),
+                                      ends_at=until.isoformat(), actor=actor,
+                                      comment=f"Silenced from Slack: {group.title}"[:500])
+            await tx.outbox.enqueue(group.incident_id, [[create], self._redraw(group)], now,
+                                    lane="alertmanager")
+            if group.incident_id:
+                await tx.timeline.append(group.incident_id, [Event("alert", actor, now,
+                                                                    f"<@{actor}> silenced {group.title} for {hours} h")])
+        return f":mute: Silencing {group.title} for {hours} h in Alertmanager."
+
+    async def expire_silence(self, group_id: int, channel_id: str, actor: str, request_key: str) -> str:
+        group = await self._group_clicked(group_id, channel_id, actor, "expire silences in")
+        if not group.silence_id:
+            raise DomainError("There is no silence to expire.")
+        now = self.clock.now()
+        async with self.work() as tx:
+            if not await tx.requests.first_time(request_key, now):
+                raise Duplicate()
+            expire = fx.ExpireSilence(group_id=group_id, silence_id=group.silence_id)
+            await tx.outbox.enqueue(group.incident_id, [[expire], self._redraw(group)], now, lane="alertmanager")
+            if group.incident_id:
+                await tx.timeline.append(group.incident_id, [Event("alert", actor, now,
+                                                                    f"<@{actor}> expired the silence on {group.title}")])
+        return ":loud_sound: Expiring the silence."
+
+    def _redraw(self, group: AlertGroup) -> list[fx.Effect]:
+        redraw: list[fx.Effect] = []
+        if group.incident_id:
+            redraw.append(fx.PostAlerts(group_id=group.id))
+        if group.ask_ts:
+            redraw.append(fx.AskAboutAlerts(group_id=group.id, channel=group.ask_channel))
+        return redraw
+
+    async def _group_clicked(self, group_id: int, channel_id: str, actor: str, verb: str) -> AlertGroup:
+        """The group of a click, which must come from where its message is (the alerts channel or its war
+        room), from someone in that channel: the group id in the button is never trusted alone."""
+        async with self.store.reading() as tx:
+            group = await tx.alerts.get(group_id)
+            incident = await tx.incidents.get(group.incident_id) if group and group.incident_id else None
+        rooms = {group.ask_channel} if group else set()
+        if incident is not None:
+            rooms.add(incident.channel_id)
+        if group is None or not channel_id or channel_id not in rooms:
+            log.warning("alert_click_refused", group=group_id, channel=channel_id)
+            raise DomainError(NOT_HERE)
+        if not await self.directory.is_member(channel_id, actor):
+            raise DomainError(f"Only people in this channel may {verb} it.")
+        return group
+
+    # -- views -------------------------------------------------------------------------------------
+    async def view(self, group_id: int) -> tuple[AlertGroup, Severity, tuple[str, str] | None] | None:
+        """The group as its messages show it: with its severity and the runbook offered first."""
+        async with self.store.reading() as tx:
+            group = await tx.alerts.get(group_id)
+        if group is None:
+            return None
+        decision = self.decision(group)
+        return group, decision.severity, self._runbook(group, decision)
+
+    def _runbook(self, group: AlertGroup, decision: Decision) -> tuple[str, str] | None:
+        """The route's runbook, else the first whose `alerts:` names an alert of the group."""
+        if self.catalog is None:
+            return None
+        named = self.catalog.get(decision.runbook) if decision.runbook else None
+        names = {alert.name.lower() for alert in group.alerts}
+        answer = named or next((r for r in self.catalog.all() if names & {a.lower() for a in r.alerts}), None)
+        return (answer.id, answer.title) if answer else None
+
+    async def of_incident(self, incident_id: int) -> list[AlertGroup]:
+        async with self.store.reading() as tx:
+            return await tx.alerts.of_incident(incident_id)
+
+
+def _event(change: core.Change, now: datetime) -> Event:
+    alert = change.alert
+    if change.kind == "fired":
+        return Event("alert", ACTOR, alert.starts_at, f"Alert fired: {alert.name}: {alert.summary()}"[:3000],
+                     {"fingerprint": alert.fingerprint})
+    return Event("alert", ACTOR, alert.ends_at or now, f"Alert resolved: {alert.name}"[:3000],
+                 {"fingerprint": alert.fingerprint})

@@ -1,0 +1,85 @@
+"""Alert groups and the firings of their alerts, as the database keeps them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from bot.core.alerts import Alert, AlertGroup
+from bot.core.effects import AlertRefs
+from bot.storage.tables import AlertGroupRow, AlertRow
+
+GROUPS, ALERTS = AlertGroupRow.__table__, AlertRow.__table__
+
+
+def key_hash(group_key: str) -> str:
+    return hashlib.sha256(group_key.encode()).hexdigest()
+
+
+def _alert(row) -> Alert:
+    return Alert(row.fingerprint, row.starts_at, row.status, dict(row.labels), dict(row.annotations), row.ends_at,
+                 row.generator_url)
+
+
+class AlertRepository:
+    def __init__(self, session):
+        self.session = session
+
+    async def group_for(self, group_key: str, labels: dict[str, str], at: datetime) -> int:
+        """The group's id, made on its first delivery; locked for the rest of the transaction."""
+        hashed = key_hash(group_key)
+        query = select(GROUPS.c.id).where(GROUPS.c.key_hash == hashed).with_for_update()
+        found = (await self.session.execute(query)).scalar()
+        if found is not None:
+            return found
+        return (await self.session.execute(GROUPS.insert().values(
+            key_hash=hashed, group_key=group_key, labels=labels, truncated=0, created_at=at, updated_at=at)
+            .returning(GROUPS.c.id))).scalar_one()
+
+    async def get(self, group_id: int) -> AlertGroup | None:
+        row = (await self.session.execute(select(GROUPS).where(GROUPS.c.id == group_id))).one_or_none()
+        if row is None:
+            return None
+        alerts = (await self.session.execute(select(ALERTS).where(ALERTS.c.group_id == group_id)
+                                             .order_by(ALERTS.c.starts_at, ALERTS.c.id))).all()
+        return AlertGroup(row.id, row.group_key, dict(row.labels), tuple(_alert(a) for a in alerts), row.incident_id,
+                          row.truncated, row.ask_channel, row.ask_ts, row.room_ts, row.silence_id,
+                          row.silenced_until, row.silenced_by, row.acknowledged_by)
+
+    async def of_incident(self, incident_id: int) -> list[AlertGroup]:
+        ids = (await self.session.execute(select(GROUPS.c.id).where(GROUPS.c.incident_id == incident_id)
+                                          .order_by(GROUPS.c.id))).scalars().all()
+        return [await self.get(group_id) for group_id in ids]
+
+    async def add_firing(self, group_id: int, alert: Alert, at: datetime) -> None:
+        await self.session.execute(ALERTS.insert().values(
+            group_id=group_id, fingerprint=alert.fingerprint, starts_at=alert.starts_at, ends_at=alert.ends_at,
+            status=alert.status, alertname=alert.name[:200], labels=alert.labels, annotations=alert.annotations,
+            generator_url=alert.generator_url[:2000], received_at=at))
+
+    async def resolve(self, group_id: int, alert: Alert) -> None:
+        await self.session.execute(update(ALERTS).where(ALERTS.c.group_id == group_id,
+                                                        ALERTS.c.fingerprint == alert.fingerprint,
+                                                        ALERTS.c.starts_at == alert.starts_at)
+                                   .values(status="resolved", ends_at=alert.ends_at))
+
+    async def update(self, group_id: int, at: datetime, **values: Any) -> None:
+        await self.session.execute(update(GROUPS).where(GROUPS.c.id == group_id).values(updated_at=at, **values))
+
+    async def set_refs(self, refs: AlertRefs) -> None:
+        values = {name: value for name, value in refs.__dict__.items() if name != "group_id" and value is not None}
+        if refs.silence_cleared:
+            values.update(silence_id=None, silenced_until=None, silenced_by=None)
+        values.pop("silence_cleared", None)
+        if values:
+            await self.session.execute(update(GROUPS).where(GROUPS.c.id == refs.group_id).values(**values))
+
+    async def new_incidents_since(self, since: datetime) -> int:
+        """How many incidents alerts opened since then (the storm guard counts them)."""
+        query = select(func.count()).select_from(GROUPS).where(GROUPS.c.incident_id.is_not(None),
+                                                               GROUPS.c.opened_incident.is_(True),
+                                                               GROUPS.c.created_at >= since)
+        return (await self.session.execute(query)).scalar_one()

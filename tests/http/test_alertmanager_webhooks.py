@@ -1,0 +1,175 @@
+"""POST /webhooks/alertmanager on the real bot: the bearer token, bad payloads, re-sends, and what alert groups do
+in Slack (one war room per group, an alerts message updated in place, asking about SEV-3s, the resolve prompt)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+import aiohttp
+import pytest
+
+from bot.config import settings_from_mapping
+from bot.sandbox.workspace import BOT_USER_ID
+from bot.slack.ids import ActionId
+from tests.conftest import ALICE, BOB, CAROL, TEST_CONFIG, free_port, sandbox_environment
+from tests.slack.helpers import bot_texts, card, replies_to, settle, war_rooms
+
+TOKEN = "am-secret-token"
+STARTED = datetime(2026, 11, 27, 8, 57, tzinfo=timezone.utc)
+CONFIG = {**TEST_CONFIG, "alerts": {"routes": [
+    {"matchers": ['alertname="Watchdog"'], "declare": "never"},
+    {"matchers": ['service=~"checkout|payments"', 'env!="staging"'], "severity": "sev1", "runbook": "api-5xx"},
+]}}
+
+
+def alert(name="HighErrorRate", status="firing", fingerprint="a1b2c3", starts=STARTED, **labels) -> dict:
+    return {"status": status, "labels": {"alertname": name, **labels},
+            "annotations": {"summary": f"{name} above threshold", "runbook_url": "https://runbooks.example.com/x"},
+            "startsAt": starts.isoformat(), "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
+            "endsAt": (starts + timedelta(minutes=9)).isoformat() if status == "resolved" else "0001-01-01T00:00:00Z",
+            "fingerprint": fingerprint}
+
+
+def payload(alerts: list[dict], group="{}:{alertname=\"HighErrorRate\"}", truncated=0, **common) -> dict:
+    firing = any(a["status"] == "firing" for a in alerts)
+    return {"version": "4", "groupKey": group, "truncatedAlerts": truncated, "status": "firing" if firing else
+            "resolved", "receiver": "warroom", "groupLabels": {}, "commonLabels": common, "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093", "alerts": alerts}
+
+
+@pytest.fixture
+async def alerts_bot(sandbox, database_url):
+    from bot import wiring
+    from bot.slack.rate_budget import RateBudget
+
+    port = free_port()
+    sandbox.workspace.add_channel("alerts", creator=ALICE, members={ALICE, BOB, BOT_USER_ID})
+    env = sandbox_environment(sandbox, database_url, port).with_(alertmanager_webhook_token=f"old-token,{TOKEN}")
+    runtime = wiring.build(env, settings_from_mapping(CONFIG), budget=RateBudget.unlimited())
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=True))
+    await asyncio.wait_for(ready.wait(), 15)
+    runtime.url = f"http://127.0.0.1:{port}/webhooks/alertmanager"
+    yield runtime
+    stop.set()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def alert_messages(channel) -> list:
+    return [m for m in channel.messages if m.user == BOT_USER_ID and re.match(r"^\d+ firing, \d+ resolved: ", m.text)]
+
+
+async def send(bot, body, token=TOKEN, raw: bytes | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(bot.url, data=raw if raw is not None else json.dumps(body), headers=headers) as answer:
+            text = await answer.text()
+            return answer.status, json.loads(text) if text.startswith("{") else {"text": text}
+
+
+async def test_the_token_is_checked_before_anything_else_and_bad_payloads_get_the_reason(alerts_bot):
+    assert (await send(alerts_bot, payload([alert()]), token=None))[0] == 401
+    assert (await send(alerts_bot, payload([alert()]), token="wrong"))[0] == 401
+    status, answer = await send(alerts_bot, {**payload([alert()]), "version": "3"})
+    assert status == 400 and "version 4" in answer["error"]
+    status, answer = await send(alerts_bot, None, raw=b"{not json")
+    assert status == 400
+    status, answer = await send(alerts_bot, payload([{**alert(), "startsAt": "yesterday"}]))
+    assert status == 400 and "alerts.0.startsAt" in answer["error"]
+    status, _ = await send(alerts_bot, None, raw=b"{" + b" " * (2 * 1024 * 1024) + b"}")
+    assert status == 413
+    assert (await send(alerts_bot, payload([alert()]), token="old-token"))[0] == 200  # rotating: both work
+
+
+async def test_without_a_token_configured_the_route_is_off(bot):
+    from bot.http.server import build_app
+    from aiohttp.test_utils import TestClient, TestServer
+
+    async def ready():
+        return {}
+    async with TestClient(TestServer(build_app(ready))) as client:
+        answer = await client.post("/webhooks/alertmanager", json=payload([alert()]),
+                                   headers={"Authorization": f"Bearer {TOKEN}"})
+        assert answer.status == 404
+
+
+async def test_a_critical_group_opens_one_war_room_that_follows_it_and_asks_to_resolve(alerts_bot, sandbox):
+    bot = alerts_bot
+    first = payload([alert(service="checkout", env="prod", severity="warning")], service="checkout", env="prod")
+    assert await send(bot, first) == (200, {"outcome": "declared"})
+    assert await send(bot, first) == (200, {"outcome": "unchanged"})  # the group_interval re-send
+    await settle(bot)
+    [room] = war_rooms(sandbox)
+    incident = await bot.incidents.find_in(room.id)
+    # The route made it a SEV-1 (its severity label said warning), and the impact began at the alert's start.
+    assert incident.severity.label == "SEV-1" and incident.impact_started_at == STARTED
+    assert incident.declared_by == "alertmanager" and incident.paged  # a SEV-1 pages
+    assert "Impact began" in json.dumps(card(room).blocks)
+    timeline = await bot.incidents.timeline(incident.id)
+    assert timeline[0].text.startswith("Alert fired: HighErrorRate") and timeline[0].at == STARTED
+    messages = alert_messages(room)
+    assert len(messages) == 1
+    blocks = json.dumps(messages[0].blocks)
+    assert "https://runbooks.example.com/x" in blocks and "http://prometheus:9090/graph" in blocks
+
+    # A second alert of the same group joins: the same message, updated in place; nothing new opens.
+    second = payload([alert(service="checkout", env="prod"),
+                      alert("LatencyHigh", fingerprint="d4e5", service="checkout", env="prod")],
+                     truncated=140, service="checkout", env="prod")
+    assert await send(bot, second) == (200, {"outcome": "joined"})
+    await settle(bot)
+    assert len(war_rooms(sandbox)) == 1
+    [message] = alert_messages(room)
+    assert "LatencyHigh" in json.dumps(message.blocks) and "and 140 more" in json.dumps(message.blocks)
+    assert "2 firing" in json.dumps(card(room).blocks)
+
+    # Everything resolves: the IC is asked, with one click to resolve; the incident is not resolved by alerts.
+    resolved = payload([alert(status="resolved", service="checkout", env="prod"),
+                        alert("LatencyHigh", status="resolved", fingerprint="d4e5", service="checkout", env="prod")],
+                       service="checkout", env="prod")
+    assert await send(bot, resolved) == (200, {"outcome": "joined"})
+    await settle(bot)
+    prompt = [m for m in room.messages if "Every alert of this incident has resolved" in m.text]
+    assert len(prompt) == 1 and ActionId.RESOLVE in json.dumps(prompt[0].blocks)
+    assert (await bot.incidents.find_in(room.id)).is_open
+    texts = [e.text for e in await bot.incidents.timeline(incident.id)]
+    assert texts.count("Alert resolved: HighErrorRate") == 1 and "Alert fired: LatencyHigh: LatencyHigh above " \
+                                                                  "threshold" in texts
+
+
+async def test_a_warning_waits_in_the_alerts_channel_until_someone_declares_and_never_pages(alerts_bot, sandbox):
+    bot = alerts_bot
+    body = payload([alert("DiskFillingUp", severity="warning", instance="db-3")], group="g-disk",
+                   severity="warning", instance="db-3")
+    assert await send(bot, body) == (200, {"outcome": "asked"})
+    await settle(bot)
+    channel = sandbox.workspace.channel("alerts")
+    [asked] = [m for m in channel.messages if m.user == BOT_USER_ID]
+    assert war_rooms(sandbox) == [] and "Not paged" in json.dumps(asked.blocks)
+    # Carol is not in #alerts; a click forged from elsewhere names a group it does not show.
+    await sandbox.click(CAROL, "alerts", asked.ts, ActionId.ALERT_DECLARE)
+    await settle(bot)
+    assert war_rooms(sandbox) == [] and any("Only people in this channel" in r for r in replies_to(sandbox, CAROL))
+    await sandbox.click(ALICE, "alerts", asked.ts, ActionId.ALERT_DECLARE)
+    await settle(bot)
+    [room] = war_rooms(sandbox)
+    incident = await bot.incidents.find_in(room.id)
+    assert incident.severity.label == "SEV-3" and incident.paged == () and incident.declared_by == ALICE
+    assert ActionId.ALERT_DECLARE not in json.dumps(channel.find(asked.ts).blocks)  # the ask shows it is handled
+    assert any("DiskFillingUp" in t for t in bot_texts(room))
+
+
+async def test_record_only_routes_and_silences_without_alertmanager(alerts_bot, sandbox):
+    bot = alerts_bot
+    assert await send(bot, payload([alert("Watchdog", severity="none")], group="g-watchdog")) == \
+        (200, {"outcome": "recorded"})
+    await send(bot, payload([alert("CPUHigh", severity="info", instance="x")], group="g-cpu", instance="x"))
+    await settle(bot)
+    channel = sandbox.workspace.channel("alerts")
+    [asked] = [m for m in channel.messages if m.user == BOT_USER_ID]
+    await sandbox.click(ALICE, "alerts", asked.ts, ActionId.ALERT_SILENCE, value=json.dumps({"group": 2, "hours": 1}))
+    await settle(bot)
+    assert any("alerts.alertmanager_url" in r for r in replies_to(sandbox, ALICE))
