@@ -92,6 +92,7 @@ def check(slack: bool = typer.Option(False, "--slack", help="Also check the live
     for command_id in sorted(unknown):
         err.print(Text.assemble(("warning ", "yellow"), f"{env.config_path}: runbooks.execution.allow: "
                                 f"`{command_id}` is no executable command of any runbook"))
+    errors = errors + _unknown_route_runbooks(env, settings, {r.id for r in runbooks})
     execution = settings.file.runbooks.execution
     if not (Rule.parse(execution.runners).usergroup or settings.file.permissions.incident_managers):
         # Only the IC may run commands then, and an approval needs someone other than the one who asked.
@@ -104,6 +105,25 @@ def check(slack: bool = typer.Option(False, "--slack", help="Also check the live
         errors = errors + _check_slack(env, settings, out, err)
     if errors:
         raise typer.Exit(2)
+
+
+def _unknown_route_runbooks(env: Environment, settings: Settings, known: set[str]) -> list:
+    """An alert route naming a runbook that does not exist: an error at its file, line and field."""
+    from bot.yamlsource import SourceError, load_yaml
+
+    routes = settings.file.alerts.routes
+    if not any(route.runbook and route.runbook not in known for route in routes):
+        return []
+    source = load_yaml(env.config_path)
+    found = []
+    for index, route in enumerate(routes):
+        if route.runbook and route.runbook not in known:
+            error = SourceError(str(env.config_path), source.line_of(("alerts", "routes", index, "runbook")),
+                                f"alerts.routes[{index}].runbook", f"no runbook `{route.runbook}` in "
+                                f"{settings.file.runbooks.directory} (known: {', '.join(sorted(known)) or 'none'})")
+            err.print(Text.assemble(("error ", "red"), str(error)))
+            found.append(error)
+    return found
 
 
 def _check_slack(env: Environment, settings: Settings, out: Console, err: Console) -> list[str]:

@@ -246,3 +246,39 @@ async def pagerduty_bot_factory(sandbox, database_url, pagerduty):
     for stop, task in running:
         stop.set()
         await asyncio.gather(task, return_exceptions=True)
+
+
+ALERTMANAGER_TOKEN = "am-secret-token"
+
+
+@pytest.fixture
+async def alerts_bot_factory(sandbox, database_url):
+    """The real bot with its HTTP server taking Alertmanager's webhook (bearer ALERTMANAGER_TOKEN); `start` may be
+    called again after `stop`, on the same database, as a restart."""
+    from bot import wiring
+    from bot.slack.rate_budget import RateBudget
+
+    running = []
+
+    async def start(settings_: Settings, port: int | None = None):
+        port = port or free_port()
+        env = sandbox_environment(sandbox, database_url, port).with_(
+            alertmanager_webhook_token=f"old-token,{ALERTMANAGER_TOKEN}")
+        runtime = wiring.build(env, settings_, budget=RateBudget.unlimited())
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=True))
+        await asyncio.wait_for(ready.wait(), 15)
+        running.append((stop, task))
+        runtime.url = f"http://127.0.0.1:{port}/webhooks/alertmanager"
+        runtime.port = port
+
+        async def halt():
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+        runtime.halt = halt
+        return runtime
+
+    yield start
+    for stop, task in running:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)

@@ -182,3 +182,19 @@ async def test_check_slack_reports_tokens_scopes_and_channels(sandbox, tmp_path)
     assert "all 15 that manifest.yaml asks for" in out and "slack.announce_channel: #incidents OK" in out
     code, out, err = await warroom_async("check", "--slack", env={**env, "SLACK_BOT_TOKEN": "xoxb-wrong"})
     assert code == 2 and "SLACK_BOT_TOKEN: Slack refused it (invalid_auth)" in err
+
+
+def test_check_validates_alert_routes_with_file_line_and_field(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"runbooks:\n  directory: {ROOT / 'runbooks'}\nalerts:\n  routes:\n"
+                      "    - matchers: ['severity=\"critical\"']\n      runbook: no-such-runbook\n"
+                      "    - matchers: ['service=~\"(api\"']\n      severity: sev9\n")
+    result = warroom("check", env={"WARROOM_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert f"{config}:7: alerts.routes.1.matchers.0: " in result.stderr and "does not compile" in result.stderr
+    assert f"{config}:8: alerts.routes.1.severity: " in result.stderr
+    config.write_text(f"runbooks:\n  directory: {ROOT / 'runbooks'}\nalerts:\n  routes:\n"
+                      "    - matchers: ['severity=\"critical\"']\n      runbook: no-such-runbook\n")
+    result = warroom("check", env={"WARROOM_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert f"{config}:6: alerts.routes[0].runbook: no runbook `no-such-runbook`" in result.stderr

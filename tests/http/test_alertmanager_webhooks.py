@@ -3,7 +3,6 @@ in Slack (one war room per group, an alerts message updated in place, asking abo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -14,10 +13,10 @@ import pytest
 from bot.config import settings_from_mapping
 from bot.sandbox.workspace import BOT_USER_ID
 from bot.slack.ids import ActionId
-from tests.conftest import ALICE, BOB, CAROL, TEST_CONFIG, free_port, sandbox_environment
+from tests.conftest import ALERTMANAGER_TOKEN, ALICE, BOB, CAROL, TEST_CONFIG
 from tests.slack.helpers import bot_texts, card, replies_to, settle, war_rooms
 
-TOKEN = "am-secret-token"
+TOKEN = ALERTMANAGER_TOKEN
 STARTED = datetime(2026, 11, 27, 8, 57, tzinfo=timezone.utc)
 CONFIG = {**TEST_CONFIG, "alerts": {"routes": [
     {"matchers": ['alertname="Watchdog"'], "declare": "never"},
@@ -41,21 +40,9 @@ def payload(alerts: list[dict], group="{}:{alertname=\"HighErrorRate\"}", trunca
 
 
 @pytest.fixture
-async def alerts_bot(sandbox, database_url):
-    from bot import wiring
-    from bot.slack.rate_budget import RateBudget
-
-    port = free_port()
+async def alerts_bot(sandbox, alerts_bot_factory):
     sandbox.workspace.add_channel("alerts", creator=ALICE, members={ALICE, BOB, BOT_USER_ID})
-    env = sandbox_environment(sandbox, database_url, port).with_(alertmanager_webhook_token=f"old-token,{TOKEN}")
-    runtime = wiring.build(env, settings_from_mapping(CONFIG), budget=RateBudget.unlimited())
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=True))
-    await asyncio.wait_for(ready.wait(), 15)
-    runtime.url = f"http://127.0.0.1:{port}/webhooks/alertmanager"
-    yield runtime
-    stop.set()
-    await asyncio.gather(task, return_exceptions=True)
+    return await alerts_bot_factory(settings_from_mapping(CONFIG))
 
 
 def alert_messages(channel) -> list:
