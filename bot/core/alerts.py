@@ -96,6 +96,14 @@ def decide(labels: dict[str, str], routes: tuple[Route, ...]) -> Decision:
     return Decision(severity, declare, service, route.runbook, route.channel)
 
 
+def decide_group(common: dict[str, str], alerts: list["Alert"], routes: tuple[Route, ...]) -> Decision:
+    """A group is as severe as its most severe alert: each firing alert (every alert, once all resolved) is
+    routed on its own labels, and the most severe decision wins; with no alerts, the common labels decide."""
+    considered = [a for a in alerts if a.firing] or alerts
+    decisions = [decide({**common, **alert.labels}, routes) for alert in considered] or [decide(common, routes)]
+    return min(decisions, key=lambda d: d.severity)
+
+
 def pages(decision: Decision) -> bool:
     """SEV-3 and SEV-4 never page anybody, at any hour: they wait in the alerts channel for business hours."""
     return decision.severity <= Severity.SEV2

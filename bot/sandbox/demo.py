@@ -101,7 +101,7 @@ async def run_demo(out_dir: Path) -> int:
                       database_url=f"sqlite+aiosqlite:///{workdir / 'demo.db'}", http_port=port,
                       config_path=DEMO_CONFIG, pagerduty_api_token=PAGERDUTY_TOKEN, pagerduty_api_url=pagerduty.url,
                       pagerduty_events_url=pagerduty.url, pagerduty_from_email="warroom-demo@example.com",
-                      pagerduty_webhook_secret=pagerduty.webhook_secret)
+                      pagerduty_webhook_secret=pagerduty.webhook_secret, alertmanager_webhook_token=ALERTMANAGER_TOKEN)
     settings = load_settings(DEMO_CONFIG)
     runbooks = settings.file.runbooks.model_copy(update={"directory": str(SHIPPED_RUNBOOKS)})
     settings = replace(settings, file=settings.file.model_copy(update={"runbooks": runbooks}))
@@ -113,11 +113,15 @@ async def run_demo(out_dir: Path) -> int:
         await asyncio.wait_for(ready.wait(), 15)
         console.print(f"[bold]warroom demo[/bold]: the bot is connected to the Slack sandbox at {sandbox.base_url} "
                       f"over Socket Mode (database {workdir / 'demo.db'}).")
-        report = await _play(Script(sandbox, runtime, console, clock), sandbox, runtime, out_dir, pagerduty)
+        script = Script(sandbox, runtime, console, clock)
+        report = await _play(script, sandbox, runtime, out_dir, pagerduty)
+        alerted = await _alerts(script, sandbox, runtime, f"http://127.0.0.1:{port}/webhooks/alertmanager")
         console.print("\n[bold]The war room, as responders saw it[/bold]")
         war_room = [c for c in sandbox.workspace.channels.values() if c.name.startswith("incident-")][0]
         console.print(render_channel(sandbox.workspace, war_room.name), markup=False)
-        for name in ("incidents", "leadership"):
+        console.print(f"\n[bold]The war room the alerts opened[/bold]")
+        console.print(render_channel(sandbox.workspace, alerted.name), markup=False)
+        for name in ("alerts", "incidents", "leadership"):
             console.print(f"\n[bold]#{name}[/bold]")
             console.print(render_channel(sandbox.workspace, name), markup=False)
         console.print("\n[bold]The PagerDuty twin, as the stand-in holds it[/bold]")
@@ -138,6 +142,61 @@ async def run_demo(out_dir: Path) -> int:
         await sandbox.stop()
         await pagerduty.stop()
         logging.shutdown()
+
+
+ALERTMANAGER_TOKEN = "demo-alertmanager-token"
+
+
+def _alertmanager_payload(group: str, alerts: list[dict], **common) -> dict:
+    firing = any(a["status"] == "firing" for a in alerts)
+    return {"version": "4", "groupKey": group, "truncatedAlerts": 0, "status": "firing" if firing else "resolved",
+            "receiver": "warroom", "groupLabels": common, "commonLabels": common, "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093", "alerts": alerts}
+
+
+def _alert(name: str, status: str, starts: datetime, summary: str, **labels) -> dict:
+    return {"status": status, "labels": {"alertname": name, **labels}, "fingerprint": f"{name}-{labels}"[:60],
+            "annotations": {"summary": summary, "runbook_url": "https://runbooks.example.com/" + name.lower()},
+            "startsAt": starts.isoformat(), "generatorURL": f"http://prometheus:9090/graph?g0.expr={name}",
+            "endsAt": (starts + timedelta(minutes=20)).isoformat() if status == "resolved" else
+            "0001-01-01T00:00:00Z"}
+
+
+async def _alerts(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, url: str):
+    """Alertmanager's side of the story: a warning waits in #alerts; a critical alert opens its own war room."""
+    import aiohttp
+
+    ws = sandbox.workspace
+    ws.add_channel("alerts", creator=ALICE, members={ALICE, BOB, CAROL, DAVE, "U0WARROOM"})
+    async def deliver(body: dict) -> str:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=body, headers={"Authorization": f"Bearer {ALERTMANAGER_TOKEN}"}) as answer:
+                return (await answer.json())["outcome"]
+
+    s.narrate("Alertmanager sends a warning: a disk is filling up on db-3", minutes=20)
+    began = s.clock.now() - timedelta(minutes=4)  # Prometheus's `for: 4m` before the alert fired
+    disk = _alertmanager_payload("{}:{alertname=\"DiskFillingUp\"}", [_alert(
+        "DiskFillingUp", "firing", began, "db-3 /var/lib/postgresql 85% full", severity="warning",
+        instance="db-3")], alertname="DiskFillingUp")
+    s.console.print(f"  warroom answers {await deliver(disk)!r}: SEV-3, posted to #alerts, nobody paged", markup=False)
+    s.narrate("Alertmanager sends a critical alert: checkout's error rate", minutes=1)
+    errors = [_alert("HighErrorRate", "firing", began, "checkout 5xx above 5% for 5 minutes", severity="critical",
+                     service="checkout")]
+    group = "{}:{alertname=\"HighErrorRate\", service=\"checkout\"}"
+    first = _alertmanager_payload(group, errors, alertname="HighErrorRate", service="checkout")
+    s.console.print(f"  warroom answers {await deliver(first)!r}; the same group again, as Alertmanager re-sends "
+                    f"it every group_interval: {await deliver(first)!r}", markup=False)
+    room = await sandbox.wait_for(lambda: next((c for c in ws.channels.values() if c.name.startswith("incident-")
+                                                and "higherrorrate" in c.name and c.messages), None))
+    await s.settle()
+    s.narrate("the error rate recovers; Alertmanager sends the resolve", minutes=18)
+    resolved = _alertmanager_payload(group, [{**errors[0], "status": "resolved",
+                                              "endsAt": (s.clock.now()).isoformat()}],
+                                     alertname="HighErrorRate", service="checkout")
+    s.console.print(f"  warroom answers {await deliver(resolved)!r}; the IC is asked whether to resolve",
+                    markup=False)
+    await s.settle()
+    return room
 
 
 async def walk_runbook(s: Script, sandbox: SlackSandbox, room: str) -> None:

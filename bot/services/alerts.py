@@ -37,15 +37,14 @@ class AlertService:
         self.work = UnitOfWork(store, dispatch)
 
     def decision(self, group: AlertGroup) -> Decision:
-        labels = group.labels or (group.alerts[0].labels if group.alerts else {})
-        return core.decide(labels, self.routes)
+        return core.decide_group(group.labels, list(group.alerts), self.routes)
 
     # -- deliveries --------------------------------------------------------------------------------
     async def receive(self, payload: WebhookPayload) -> str:
         """What the delivery did: "unchanged" (a re-send), "declared", "joined", "asked" or "recorded"."""
         delivered = [alert.alert() for alert in payload.alerts]
-        labels = dict(payload.commonLabels) or (dict(delivered[0].labels) if delivered else {})
-        decision = core.decide(labels, self.routes)
+        labels = dict(payload.commonLabels)
+        decision = core.decide_group(labels, delivered, self.routes)
         opens = decision.declare is Declare.AUTO and any(alert.firing for alert in delivered)
         # Who is on call is looked up before the transaction: it may ask PagerDuty.
         on_call = await self.incidents.on_call_for(decision.severity) if opens and core.pages(decision) else {}

@@ -70,3 +70,12 @@ def test_links_and_time_to_detect():
                               ("Source", "http://prometheus:9090/graph?g0.expr=x")]
     assert core.impact_began([alert(starts=T0 + timedelta(minutes=2)), alert(starts=T0, fingerprint="f2")]) == T0
     assert core.counts([alert(), alert("resolved", fingerprint="f2")]) == (1, 1)
+
+
+def test_a_group_is_as_severe_as_its_most_severe_firing_alert():
+    warning = Alert("w", T0, "firing", {"alertname": "Disk", "severity": "warning"}, {})
+    critical = Alert("c", T0, "firing", {"alertname": "Disk", "severity": "critical"}, {})
+    over = Alert("c2", T0, "resolved", {"alertname": "Disk", "severity": "critical"}, {})
+    assert core.decide_group({"alertname": "Disk"}, [warning, critical], ()).severity is Severity.SEV1
+    assert core.decide_group({"alertname": "Disk"}, [warning, over], ()).severity is Severity.SEV3
+    assert core.decide_group({"severity": "high"}, [], ()).severity is Severity.SEV2
