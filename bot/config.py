@@ -304,6 +304,13 @@ class AlertRouteSection(_Strict):
     channel: ChannelName | None = None
 
 
+class FlappingSection(_Strict):
+    """An alert that fires this many times within this many minutes is flapping: it stops producing messages."""
+
+    count: Annotated[int, Field(ge=2, le=100)] = 4
+    minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+
+
 class AlertsSection(_Strict):
     """Alerts from Alertmanager (POST /webhooks/alertmanager, on when ALERTMANAGER_WEBHOOK_TOKEN is set)."""
 
@@ -311,6 +318,11 @@ class AlertsSection(_Strict):
     alertmanager_url: Annotated[str, Field(pattern=r"^https?://")] | None = Field(
         default=None, description="Alertmanager's address, for silences created from Slack")
     routes: list[AlertRouteSection] = Field(default_factory=list)
+    max_new_incidents: Annotated[int, Field(ge=1, le=1000)] = Field(
+        5, description="at most this many incidents opened by alerts per storm window; the rest are collected")
+    storm_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+    flapping: FlappingSection = Field(default_factory=lambda: FlappingSection())
+    noise_channel: ChannelName | None = Field(None, description="where the weekly alert-noise digest goes")
 
     def resolved_routes(self) -> tuple[Route, ...]:
         return tuple(Route(tuple(Matcher.parse(m) for m in r.matchers),

@@ -34,7 +34,7 @@ from bot.scheduler import Dispatcher, TimerHandler, TimerLoop
 from bot.services.action_items import DIGEST as ACTION_DIGEST
 from bot.services.action_items import DUE as ACTION_DUE
 from bot.services.action_items import ActionItemService
-from bot.services.alerts import AlertService
+from bot.services.alerts import NOISE_DIGEST, AlertService
 from bot.services.escalation import EscalationService
 from bot.services.incidents import IncidentService
 from bot.services.oncall import HANDOFF, OnCallService
@@ -147,20 +147,21 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     performers["postmortem"] = PostmortemEffects(effects_client, postmortems)
     action_items = ActionItemService(store, settings, clock, directory, dispatcher)
     performers["slack"].action_item = action_items.get
-    timers = TimerLoop(store, {
-        STATUS_REMINDER: TimerHandler(reminders.fire), IC_NUDGE: TimerHandler(reminders.fire),
-        POSTMORTEM_REMINDER: TimerHandler(postmortems.fire), ACTION_DUE: TimerHandler(action_items.fire),
-        ACTION_DIGEST: TimerHandler(action_items.fire), HANDOFF: TimerHandler(oncall.fire),
-        ESCALATION: TimerHandler(escalation.fire, prepare=escalation.prepare),
-    }, clock, UnitOfWork(store, dispatcher))
-    store.timer_listeners.append(timers.wake)
-    performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     alertmanager_url = settings.file.alerts.alertmanager_url
     if alertmanager_url:
         performers["alertmanager"] = AlertmanagerSilences(alertmanager_url, http, directory.display_name)
     alerts = AlertService(store, settings, clock, directory, incidents, dispatcher, silences=bool(alertmanager_url),
                           catalog=catalog)
     performers["slack"].alerts = alerts
+    timers = TimerLoop(store, {
+        STATUS_REMINDER: TimerHandler(reminders.fire), IC_NUDGE: TimerHandler(reminders.fire),
+        POSTMORTEM_REMINDER: TimerHandler(postmortems.fire), ACTION_DUE: TimerHandler(action_items.fire),
+        ACTION_DIGEST: TimerHandler(action_items.fire), HANDOFF: TimerHandler(oncall.fire),
+        ESCALATION: TimerHandler(escalation.fire, prepare=escalation.prepare),
+        NOISE_DIGEST: TimerHandler(alerts.fire_digest),
+    }, clock, UnitOfWork(store, dispatcher))
+    store.timer_listeners.append(timers.wake)
+    performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
     # Requests are acked on arrival (bot/slack/socket.py), so Bolt may run each listener to its end; who the
     # bot is was asked once at start-up (bot/slack/identity.py), so authorizing a request calls nobody.
     app = AsyncApp(client=bolt_client, authorize=identity.authorize, raise_error_for_unhandled_request=False,
@@ -183,6 +184,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
     await runtime.socket.prepare()  # a receiver process starts while the database is migrated
     await database.upgrade(runtime.engine)
     await runtime.action_items.ensure_digest()
+    await runtime.alerts.ensure_digest()
     await runtime.oncall.ensure_handoffs()
     await runtime.runbooks.recover_interrupted()
     tasks = [asyncio.create_task(runtime.dispatcher.run(), name="dispatcher"),

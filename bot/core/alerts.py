@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.core.incident import DomainError, Severity
@@ -190,6 +190,8 @@ class AlertGroup:
     silenced_until: datetime | None = None
     silenced_by: str | None = None
     acknowledged_by: str | None = None
+    storm_id: int | None = None
+    acted_at: datetime | None = None
 
     @property
     def title(self) -> str:
@@ -206,3 +208,51 @@ class AlertGroup:
     def silence_matchers(self) -> dict[str, str]:
         """The labels every alert of the group shares: a silence on them covers the group and no more."""
         return dict(self.labels)
+
+
+def flapping(firings: list[datetime], count: int, window: timedelta) -> bool:
+    """An alert (one fingerprint) whose latest firing is its `count`-th within `window` is flapping; it settles
+    once it fires again after a quiet `window`."""
+    if not firings:
+        return False
+    latest = max(firings)
+    return sum(1 for start in firings if start >= latest - window) >= count
+
+
+@dataclass(frozen=True)
+class NoiseRow:
+    """One alert name over the report's period: how often it fired and whether anyone acted."""
+
+    name: str
+    fires: int
+    acted: int  # firings in groups someone acted on
+    median_minutes: float | None  # of the resolved firings
+    flapping: bool
+
+    @property
+    def acted_ratio(self) -> float:
+        return self.acted / self.fires if self.fires else 0.0
+
+    @property
+    def ignored(self) -> bool:
+        """"If an alert fires 3 times without action, fix it or delete it."""
+        return self.fires >= 3 and self.acted == 0
+
+
+def noise(firings: list[tuple[str, str, datetime, datetime | None, bool]], now: datetime, flap_count: int,
+          flap_window: timedelta) -> list[NoiseRow]:
+    """`firings`: (alert name, fingerprint, starts_at, ends_at, acted on) of every firing in the period; the
+    noisiest first."""
+    by_name: dict[str, list] = {}
+    for firing in firings:
+        by_name.setdefault(firing[0], []).append(firing)
+    rows = []
+    for name, entries in by_name.items():
+        durations = sorted((ends - starts).total_seconds() / 60 for _, _, starts, ends, _ in entries if ends)
+        median = durations[len(durations) // 2] if durations else None
+        by_print: dict[str, list[datetime]] = {}
+        for _, fingerprint, starts, _, _ in entries:
+            by_print.setdefault(fingerprint, []).append(starts)
+        flaps = any(flapping(starts, flap_count, flap_window) for starts in by_print.values())
+        rows.append(NoiseRow(name, len(entries), sum(1 for *_, acted in entries if acted), median, flaps))
+    return sorted(rows, key=lambda row: (row.acted_ratio, -row.fires, row.name))

@@ -204,6 +204,21 @@ class AskAboutAlerts(Effect):
     channel: str
 
 
+class StormSummary(Effect):
+    """The one message that collects an alert storm's groups, in the alerts channel: posted, then updated."""
+
+    type: Literal["slack.storm_summary"] = "slack.storm_summary"
+    storm_id: int
+
+
+class NoiseDigest(Effect):
+    """The weekly alert-noise report: the alerts that fired three or more times without anyone acting."""
+
+    type: Literal["slack.noise_digest"] = "slack.noise_digest"
+    channel: str
+    lines: tuple[str, ...] = ()
+
+
 class Handoff(Effect):
     """The on-call hand-off summary in the team channel."""
 
@@ -376,4 +391,10 @@ class AlertRefs:
     silence_cleared: bool = False
 
 
-Result = IncidentRefs | RunRefs | PostmortemRefs | AlertRefs | None
+@dataclass(frozen=True)
+class StormRefs:
+    storm_id: int
+    ts: str
+
+
+Result = IncidentRefs | RunRefs | PostmortemRefs | AlertRefs | StormRefs | None

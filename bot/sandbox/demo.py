@@ -119,7 +119,7 @@ async def run_demo(out_dir: Path) -> int:
         console.print("\n[bold]The war room, as responders saw it[/bold]")
         war_room = [c for c in sandbox.workspace.channels.values() if c.name.startswith("incident-")][0]
         console.print(render_channel(sandbox.workspace, war_room.name), markup=False)
-        console.print(f"\n[bold]The war room the alerts opened[/bold]")
+        console.print("\n[bold]The war room the alerts opened[/bold]")
         console.print(render_channel(sandbox.workspace, alerted.name), markup=False)
         for name in ("alerts", "incidents", "leadership"):
             console.print(f"\n[bold]#{name}[/bold]")

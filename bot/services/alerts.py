@@ -18,6 +18,7 @@ from bot.integrations.alertmanager import WebhookPayload
 from bot.services.incidents import Duplicate, IncidentService
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import Store, Transaction
+from bot.storage.timers import Fired, Timer
 
 log = structlog.get_logger("warroom.alerts")
 ACTOR = "alertmanager"
@@ -63,7 +64,15 @@ class AlertService:
                     await tx.alerts.add_firing(group_id, change.alert, now)
             await tx.alerts.update(group_id, now, truncated=payload.truncatedAlerts, labels=labels)
             group = await tx.alerts.get(group_id)
-            outcome = await self._act(tx, group, found, decision, on_call, now)
+            # A flapping alert is recorded but stops producing messages until it settles.
+            flapping = self.section.flapping
+            news = [change for change in found
+                    if not core.flapping(await tx.alerts.firings_of(group_id, change.alert.fingerprint),
+                                         flapping.count, timedelta(minutes=flapping.minutes))]
+            if found and not news and payload.truncatedAlerts == before.truncated:
+                log.info("alertmanager_delivery", group=group_id, changes=len(found), outcome="flapping")
+                return "flapping"
+            outcome = await self._act(tx, group, news, decision, on_call, now)
         log.info("alertmanager_delivery", group=group_id, changes=len(found), outcome=outcome,
                  firing=group.firing, severity=decision.severity.label)
         return outcome
@@ -78,17 +87,36 @@ class AlertService:
                 waves.append([fx.PromptResolve(text="Every alert of this incident has resolved")])
             await tx.outbox.enqueue(incident.id, waves, now)
             return "joined"
+        if group.storm_id is not None:
+            await self._storm(tx, group.storm_id, now)
+            return "storm"
         if group.firing and decision.declare is Declare.AUTO:
+            window = timedelta(minutes=self.section.storm_window_minutes)
+            if await tx.incidents.count_declared_by(ACTOR, now - window) >= self.section.max_new_incidents:
+                # An alert storm: one picture in the alerts channel instead of a war room per group.
+                storm = await tx.alerts.storm_since(now - window, decision.channel or self.section.channel, now)
+                await tx.alerts.update(group.id, now, storm_id=storm)
+                await self._storm(tx, storm, now)
+                return "storm"
             await self._declare(tx, group, decision, on_call, now, found)
             return "declared"
         if group.firing and decision.declare is Declare.ASK:
             channel = decision.channel or self.section.channel
-            await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group.id, channel=channel)]], now)
+            await self._ask(tx, group, channel, now)
             return "asked"
         if group.ask_ts:  # an ask message already out: it shows the resolves too
-            await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group.id, channel=group.ask_channel)]],
-                                    now)
+            await self._ask(tx, group, group.ask_channel, now)
         return "recorded"
+
+    @staticmethod
+    async def _ask(tx: Transaction, group: AlertGroup, channel: str, now: datetime) -> None:
+        # In a lane of the group's own: an update never overtakes the post that made the message.
+        await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group.id, channel=channel)]], now,
+                                lane=f"alerts-{group.id}")
+
+    @staticmethod
+    async def _storm(tx: Transaction, storm_id: int, now: datetime) -> None:
+        await tx.outbox.enqueue(None, [[fx.StormSummary(storm_id=storm_id)]], now, lane=f"storm-{storm_id}")
 
     async def _declare(self, tx: Transaction, group: AlertGroup, decision: Decision, on_call, now: datetime,
                        found: list[core.Change], actor: str = ACTOR) -> Incident:
@@ -105,7 +133,7 @@ class AlertService:
         await tx.timeline.append(incident.id, [_event(change, now) for change in changes])
         await tx.outbox.enqueue(incident.id, [[fx.PostAlerts(group_id=group.id)]], now)
         if group.ask_ts:
-            await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group.id, channel=group.ask_channel)]], now)
+            await self._ask(tx, group, group.ask_channel, now)
         return incident
 
     async def _all_clear(self, tx: Transaction, incident: Incident) -> bool:
@@ -125,6 +153,9 @@ class AlertService:
             current = await tx.incidents.get(group.incident_id) if group.incident_id else None
             if current is not None and current.is_open:
                 raise DomainError(f"These alerts are already {current.reference}: <#{current.channel_id}>.")
+            await tx.alerts.acted(group_id, now)
+            if group.storm_id is not None:
+                await self._storm(tx, group.storm_id, now)
             return await self._declare(tx, group, decision, on_call, now, [], actor=actor)
 
     async def acknowledge(self, group_id: int, channel_id: str, actor: str, request_key: str) -> None:
@@ -135,7 +166,8 @@ class AlertService:
                 raise Duplicate()
             group = await tx.alerts.get(group_id)
             await tx.alerts.update(group_id, now, acknowledged_by=actor)
-            await tx.outbox.enqueue(None, [[fx.AskAboutAlerts(group_id=group_id, channel=group.ask_channel)]], now)
+            await tx.alerts.acted(group_id, now)
+            await self._ask(tx, group, group.ask_channel, now)
 
     async def silence(self, group_id: int, hours: int, channel_id: str, actor: str, request_key: str) -> str:
         """A real Alertmanager silence on the group's common labels, for `hours`, created by the Slack user."""
@@ -152,6 +184,7 @@ class AlertService:
             if not await tx.requests.first_time(request_key, now):
                 raise Duplicate()
             await tx.alerts.update(group_id, now, silenced_until=until, silenced_by=actor)
+            await tx.alerts.acted(group_id, now)
             create = fx.CreateSilence(group_id=group_id, matchers=group.silence_matchers(), starts_at=now.isoformat(),
                                       ends_at=until.isoformat(), actor=actor,
                                       comment=f"Silenced from Slack: {group.title}"[:500])
@@ -220,9 +253,63 @@ class AlertService:
         answer = named or next((r for r in self.catalog.all() if names & {a.lower() for a in r.alerts}), None)
         return (answer.id, answer.title) if answer else None
 
+    async def runbook_started(self, group_id: int) -> None:
+        """Its runbook was started from the alerts message: someone acted on it."""
+        async with self.work() as tx:
+            await tx.alerts.acted(group_id, self.clock.now())
+
+    async def storm(self, storm_id: int) -> tuple[dict, list[AlertGroup]] | None:
+        async with self.store.reading() as tx:
+            return await tx.alerts.storm(storm_id)
+
+    # -- noise -------------------------------------------------------------------------------------
+    async def noise(self, days: int = 7) -> list[core.NoiseRow]:
+        """Per alert name over the last `days`: fires, how many were acted on, median duration, flapping."""
+        now = self.clock.now()
+        async with self.store.reading() as tx:
+            firings = await tx.alerts.firings_since(now - timedelta(days=days))
+        flapping = self.section.flapping
+        return core.noise(firings, now, flapping.count, timedelta(minutes=flapping.minutes))
+
+    async def fire_digest(self, tx: Transaction, timer: Timer, now: datetime, prepared=None) -> Fired:
+        """The weekly noise digest (a timer): the alerts that fired three or more times without action."""
+        channel = self.section.noise_channel
+        if channel:
+            flapping = self.section.flapping
+            rows = core.noise(await tx.alerts.firings_since(now - timedelta(days=7)), now, flapping.count,
+                              timedelta(minutes=flapping.minutes))
+            lines = tuple(noise_line(row) for row in rows if row.ignored)
+            await tx.outbox.enqueue(None, [[fx.NoiseDigest(channel=channel, lines=lines)]], now)
+        return Fired(next_digest(now), fired=bool(channel))
+
+    async def ensure_digest(self) -> None:
+        """At start: the weekly digest timer exists once alerts.noise_channel is set."""
+        if not self.section.noise_channel:
+            return
+        async with self.work() as tx:
+            if await tx.timers.status(NOISE_DIGEST_KEY) != "pending":
+                await tx.timers.set(NOISE_DIGEST_KEY, NOISE_DIGEST, next_digest(self.clock.now()))
+
     async def of_incident(self, incident_id: int) -> list[AlertGroup]:
         async with self.store.reading() as tx:
             return await tx.alerts.of_incident(incident_id)
+
+
+NOISE_DIGEST = "alert_noise_digest"
+NOISE_DIGEST_KEY = "alerts:noise_digest"
+
+
+def next_digest(now: datetime) -> datetime:
+    """Mondays, 09:00 UTC."""
+    monday = (now + timedelta(days=(7 - now.weekday()) % 7 or 7)).replace(hour=9, minute=0, second=0, microsecond=0)
+    this_week = now.replace(hour=9, minute=0, second=0, microsecond=0)
+    return this_week if now.weekday() == 0 and now < this_week else monday
+
+
+def noise_line(row: core.NoiseRow) -> str:
+    median = f"{row.median_minutes:.0f} min" if row.median_minutes is not None else "still firing"
+    return (f"{row.name}: fired {row.fires}×, acted on {row.acted_ratio:.0%}, median {median}"
+            + (", flapping" if row.flapping else ""))
 
 
 def _event(change: core.Change, now: datetime) -> Event:

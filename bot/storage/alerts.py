@@ -6,13 +6,13 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from bot.core.alerts import Alert, AlertGroup
 from bot.core.effects import AlertRefs
-from bot.storage.tables import AlertGroupRow, AlertRow
+from bot.storage.tables import AlertGroupRow, AlertRow, AlertStormRow
 
-GROUPS, ALERTS = AlertGroupRow.__table__, AlertRow.__table__
+GROUPS, ALERTS, STORMS = AlertGroupRow.__table__, AlertRow.__table__, AlertStormRow.__table__
 
 
 def key_hash(group_key: str) -> str:
@@ -47,7 +47,7 @@ class AlertRepository:
                                              .order_by(ALERTS.c.starts_at, ALERTS.c.id))).all()
         return AlertGroup(row.id, row.group_key, dict(row.labels), tuple(_alert(a) for a in alerts), row.incident_id,
                           row.truncated, row.ask_channel, row.ask_ts, row.room_ts, row.silence_id,
-                          row.silenced_until, row.silenced_by, row.acknowledged_by)
+                          row.silenced_until, row.silenced_by, row.acknowledged_by, row.storm_id, row.acted_at)
 
     async def of_incident(self, incident_id: int) -> list[AlertGroup]:
         ids = (await self.session.execute(select(GROUPS.c.id).where(GROUPS.c.incident_id == incident_id)
@@ -77,9 +77,40 @@ class AlertRepository:
         if values:
             await self.session.execute(update(GROUPS).where(GROUPS.c.id == refs.group_id).values(**values))
 
-    async def new_incidents_since(self, since: datetime) -> int:
-        """How many incidents alerts opened since then (the storm guard counts them)."""
-        query = select(func.count()).select_from(GROUPS).where(GROUPS.c.incident_id.is_not(None),
-                                                               GROUPS.c.opened_incident.is_(True),
-                                                               GROUPS.c.created_at >= since)
-        return (await self.session.execute(query)).scalar_one()
+    async def acted(self, group_id: int, at: datetime) -> None:
+        """Someone acted on the group (declared, acknowledged, silenced, started its runbook): not noise."""
+        await self.session.execute(update(GROUPS).where(GROUPS.c.id == group_id, GROUPS.c.acted_at.is_(None))
+                                   .values(acted_at=at))
+
+    async def firings_of(self, group_id: int, fingerprint: str) -> list[datetime]:
+        query = select(ALERTS.c.starts_at).where(ALERTS.c.group_id == group_id, ALERTS.c.fingerprint == fingerprint)
+        return list((await self.session.execute(query)).scalars())
+
+    # -- storms ------------------------------------------------------------------------------------
+    async def storm_since(self, since: datetime, channel: str, at: datetime) -> int:
+        """The storm collecting groups now: the one begun within the window, else a new one."""
+        query = select(STORMS.c.id).where(STORMS.c.started_at >= since).order_by(STORMS.c.id.desc()).limit(1)
+        found = (await self.session.execute(query)).scalar()
+        if found is not None:
+            return found
+        return (await self.session.execute(STORMS.insert().values(started_at=at, channel=channel)
+                                           .returning(STORMS.c.id))).scalar_one()
+
+    async def storm(self, storm_id: int) -> tuple[dict, list[AlertGroup]] | None:
+        row = (await self.session.execute(select(STORMS).where(STORMS.c.id == storm_id))).one_or_none()
+        if row is None:
+            return None
+        ids = (await self.session.execute(select(GROUPS.c.id).where(GROUPS.c.storm_id == storm_id)
+                                          .order_by(GROUPS.c.id))).scalars().all()
+        return dict(row._mapping), [await self.get(group_id) for group_id in ids]
+
+    async def set_storm_ts(self, storm_id: int, ts: str) -> None:
+        await self.session.execute(update(STORMS).where(STORMS.c.id == storm_id).values(ts=ts))
+
+    # -- noise -------------------------------------------------------------------------------------
+    async def firings_since(self, since: datetime) -> list[tuple[str, str, datetime, datetime | None, bool]]:
+        """(alert name, fingerprint, starts_at, ends_at, acted on) of every firing that began since then."""
+        query = (select(ALERTS.c.alertname, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.ends_at,
+                        GROUPS.c.acted_at.is_not(None))
+                 .join(GROUPS, GROUPS.c.id == ALERTS.c.group_id).where(ALERTS.c.starts_at >= since))
+        return [tuple(row) for row in (await self.session.execute(query)).all()]

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 
 from cachetools import LRUCache
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.core.effects import IncidentRefs
 from bot.core.incident import Incident, Severity, Status
@@ -117,6 +117,11 @@ class IncidentRepository:
         query = select(IncidentRow).where(IncidentRow.status.in_([s.value for s in Status if s != Status.RESOLVED])
                                           ).order_by(IncidentRow.severity, IncidentRow.id)
         return [_to_incident(row) for row in (await self.session.execute(query)).scalars()]
+
+    async def count_declared_by(self, actor: str, since: datetime) -> int:
+        query = select(func.count()).select_from(IncidentRow).where(IncidentRow.declared_by == actor,
+                                                                    IncidentRow.declared_at >= since)
+        return (await self.session.execute(query)).scalar_one()
 
     async def recently_resolved(self, limit: int) -> list[Incident]:
         query = (select(IncidentRow).where(IncidentRow.status == Status.RESOLVED.value)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, func, insert, select, update
 
 from bot.core import effects
-from bot.core.effects import AlertRefs, Effect, IncidentRefs, PostmortemRefs, Result, RunRefs
+from bot.core.effects import AlertRefs, Effect, IncidentRefs, PostmortemRefs, Result, RunRefs, StormRefs
 from bot.storage.tables import OutboxRow
 
 if TYPE_CHECKING:
@@ -99,8 +99,15 @@ def _outbox_statements():
     blocked = (select(earlier.c.id).where(earlier.c.incident_id == table.c.incident_id, earlier.c.lane == table.c.lane,
                                           earlier.c.status == "pending", earlier.c.wave < table.c.wave)
                .exists())
+    # Effects of no incident keep an order only within a lane of their own (an alert group's message, a storm's):
+    # the second update of a message must not run before the post that made it has recorded its ts.
+    blocked_in_lane = (select(earlier.c.id).where(earlier.c.incident_id.is_(None), earlier.c.lane == table.c.lane,
+                                                  earlier.c.status == "pending", earlier.c.wave < table.c.wave)
+                       .exists())
+    ordered_lane = table.c.incident_id.is_(None) & (table.c.lane != "main")
     free = table.c.lease_until.is_(None) | (table.c.lease_until < now)
-    ready = (select(table.c.id).where(table.c.status == "pending", table.c.due_at <= now, free, ~blocked)
+    ready = (select(table.c.id).where(table.c.status == "pending", table.c.due_at <= now, free, ~blocked,
+                                      ~(ordered_lane & blocked_in_lane))
              .order_by(table.c.id).limit(bindparam("limit")))
     # The conditional update is the lock: of two processes, only one gets a row back for each id.
     claim = (update(table).where(table.c.id.in_(bindparam("ids", expanding=True)), table.c.status == "pending", free)
@@ -151,6 +158,8 @@ class OutboxStore:
                     await tx.postmortems.set_refs(incident_id, result)
                 elif isinstance(result, AlertRefs):
                     await tx.alerts.set_refs(result)
+                elif isinstance(result, StormRefs):
+                    await tx.alerts.set_storm_ts(result.storm_id, result.ts)
             if settlements:
                 await tx.session.execute(_SETTLE, [
                     {"item": one.item_id, "error": one.error, "retry_at": one.retry_at,

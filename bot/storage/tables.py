@@ -240,6 +240,18 @@ class InboxRow(SQLModel, table=True):
     last_error: str | None = None
 
 
+class AlertStormRow(SQLModel, table=True):
+    """Groups that would have opened incidents past alerts.max_new_incidents per window: collected in one
+    message in the alerts channel instead of fifty war rooms."""
+
+    __tablename__ = "alert_storms"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = _at(nullable=False, index=True)
+    channel: str
+    ts: str | None = None
+
+
 class AlertGroupRow(SQLModel, table=True):
     """One Alertmanager group (its groupKey, by hash: Alertmanager's keys can be long), with the incident it
     opened or joined and where its messages are."""
@@ -260,6 +272,8 @@ class AlertGroupRow(SQLModel, table=True):
     silenced_until: datetime | None = _at()
     silenced_by: str | None = None
     acknowledged_by: str | None = None
+    acted_at: datetime | None = _at()  # when a person first acted on it: declared, acknowledged, silenced, ...
+    storm_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("alert_storms.id"), index=True))
     created_at: datetime = _at(nullable=False)
     updated_at: datetime = _at(nullable=False)
 

@@ -79,3 +79,23 @@ def test_a_group_is_as_severe_as_its_most_severe_firing_alert():
     assert core.decide_group({"alertname": "Disk"}, [warning, critical], ()).severity is Severity.SEV1
     assert core.decide_group({"alertname": "Disk"}, [warning, over], ()).severity is Severity.SEV3
     assert core.decide_group({"severity": "high"}, [], ()).severity is Severity.SEV2
+
+
+def test_flapping_counts_firings_within_the_window_before_the_latest_and_settles():
+    window = timedelta(minutes=60)
+    starts = [T0 + timedelta(minutes=m) for m in (0, 15, 30, 45)]
+    assert core.flapping(starts, 4, window)
+    assert not core.flapping(starts[:3], 4, window)
+    assert not core.flapping(starts + [T0 + timedelta(hours=3)], 4, window)  # quiet for an hour: settled
+    assert not core.flapping([], 2, window)
+
+
+def test_the_noise_report_puts_what_nobody_acts_on_first():
+    later = T0 + timedelta(minutes=30)
+    firings = [("CPUHigh", "c", T0, later, False), ("CPUHigh", "c", T0 + timedelta(hours=2), None, False),
+               ("CPUHigh", "c", T0 + timedelta(hours=4), later + timedelta(hours=4), False),
+               ("Disk", "d", T0, later, True)]
+    cpu, disk = core.noise(firings, T0 + timedelta(hours=5), 4, timedelta(minutes=60))
+    assert (cpu.name, cpu.fires, cpu.acted, cpu.median_minutes, cpu.flapping, cpu.ignored) == \
+        ("CPUHigh", 3, 0, 30.0, False, True)
+    assert (disk.name, disk.acted_ratio, disk.ignored) == ("Disk", 1.0, False)

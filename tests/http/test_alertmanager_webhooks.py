@@ -160,3 +160,82 @@ async def test_record_only_routes_and_silences_without_alertmanager(alerts_bot, 
     await sandbox.click(ALICE, "alerts", asked.ts, ActionId.ALERT_SILENCE, value=json.dumps({"group": 2, "hours": 1}))
     await settle(bot)
     assert any("alerts.alertmanager_url" in r for r in replies_to(sandbox, ALICE))
+
+
+async def test_an_alert_storm_opens_at_most_the_limit_and_collects_the_rest_in_one_message(sandbox,
+                                                                                        alerts_bot_factory):
+    sandbox.workspace.add_channel("alerts", creator=ALICE, members={ALICE, BOT_USER_ID})
+    bot = await alerts_bot_factory(settings_from_mapping({**TEST_CONFIG, "alerts": {
+        "max_new_incidents": 3, "storm_window_minutes": 10}}))
+    groups = [payload([alert(f"Down{n}", fingerprint=f"f{n}", severity="critical", service=f"svc{n}")],
+                      group=f"g{n}", service=f"svc{n}") for n in range(8)]
+    answers = [await send(bot, body) for body in groups]  # one after another: which ones open is deterministic
+    assert [a[1]["outcome"] for a in answers] == ["declared"] * 3 + ["storm"] * 5
+    assert await send(bot, groups[5]) == (200, {"outcome": "unchanged"})
+    grown = payload([alert("Down5", fingerprint="f5", severity="critical", service="svc5"),
+                     alert("Down5", fingerprint="f5b", severity="critical", service="svc5")], group="g5",
+                    service="svc5")
+    assert await send(bot, grown) == (200, {"outcome": "storm"})
+    await settle(bot)
+    assert len(war_rooms(sandbox)) == 3
+    [storm] = [m for m in sandbox.workspace.channel("alerts").messages if m.user == BOT_USER_ID]
+    assert storm.text == "Alert storm: 5 more groups, 6 alerts firing"
+    assert all(f"Down{n} on svc{n}" in json.dumps(storm.blocks) for n in range(3, 8))
+
+
+async def test_a_flapping_alert_stops_producing_messages_until_it_settles(alerts_bot, sandbox):
+    bot = alerts_bot
+    starts = [STARTED + timedelta(minutes=10 * n) for n in range(4)]
+
+    def delivery(n: int, status: str) -> dict:
+        return payload([alert(status=status, starts=starts[n], severity="critical", service="checkout")],
+                       group="g-flap", service="checkout")
+    outcomes = []
+    for n in range(4):
+        outcomes.append((await send(bot, delivery(n, "firing")))[1]["outcome"])
+        outcomes.append((await send(bot, delivery(n, "resolved")))[1]["outcome"])
+    # The default: four firings within an hour is flapping; the fourth one and its resolve make no message.
+    assert outcomes == ["declared", "joined", "joined", "joined", "joined", "joined", "flapping", "flapping"]
+    await settle(bot)
+    [room] = war_rooms(sandbox)
+    incident = await bot.incidents.find_in(room.id)
+    texts = [e.text for e in await bot.incidents.timeline(incident.id)]
+    assert sum(t.startswith("Alert fired: HighErrorRate") for t in texts) == 3
+
+
+async def test_the_noise_report_and_the_weekly_digest_name_what_fires_without_anyone_acting(sandbox,
+                                                                                          alerts_bot_factory):
+    from bot.services.alerts import NOISE_DIGEST_KEY
+    from bot.storage.timers import Timer
+
+    sandbox.workspace.add_channel("alerts", creator=ALICE, members={ALICE, BOT_USER_ID})
+    sandbox.workspace.add_channel("alert-review", creator=ALICE, members={ALICE, BOT_USER_ID})
+    bot = await alerts_bot_factory(settings_from_mapping({**TEST_CONFIG, "alerts": {"noise_channel": "alert-review"}}))
+    now = datetime.now(timezone.utc)
+    for n in range(3):  # fires three times, nobody does anything
+        await send(bot, payload([alert("CPUHigh", starts=now - timedelta(hours=n * 3), fingerprint="cpu",
+                                       severity="info", status="resolved")], group="g-cpu"))
+    for n in range(3):  # fires three times, acknowledged
+        await send(bot, payload([alert("QueueBacklog", starts=now - timedelta(hours=n * 3), fingerprint="q",
+                                       severity="warning")], group=f"g-queue{n}"))
+    await settle(bot)
+    asked = [m for m in sandbox.workspace.channel("alerts").messages if "QueueBacklog" in m.text]
+    await sandbox.click(ALICE, "alerts", asked[0].ts, ActionId.ALERT_ACKNOWLEDGE)
+    await settle(bot)
+    rows = {row.name: row for row in await bot.alerts.noise()}
+    assert rows["CPUHigh"].fires == 3 and rows["CPUHigh"].ignored and rows["CPUHigh"].median_minutes == 9
+    assert rows["QueueBacklog"].acted == 1 and not rows["QueueBacklog"].ignored
+    await sandbox.slash(ALICE, "general", "/incident", "alerts noise")
+    await settle(bot)
+    report = sandbox.ephemerals_for(ALICE)[-1].blocks[0]["text"]["text"]
+    assert "CPUHigh: fired 3×, acted on 0%" in report and "QueueBacklog: fired 3×, acted on 33%" in report
+    async with bot.store.transaction() as tx:
+        timer = await tx.timers.get(NOISE_DIGEST_KEY)
+        assert isinstance(timer, Timer) and timer.due_at.weekday() == 0 and timer.due_at.hour == 9
+        fired = await bot.alerts.fire_digest(tx, timer, now)
+    assert fired.next_due > now
+    bot.dispatcher.wake()
+    await settle(bot)
+    [digest] = [m for m in sandbox.workspace.channel("alert-review").messages if m.user == BOT_USER_ID]
+    assert "1 alerts fired 3 or more times" in digest.text and "CPUHigh" in json.dumps(digest.blocks)
+    assert "QueueBacklog" not in json.dumps(digest.blocks)

@@ -68,7 +68,8 @@ def group_message(group: AlertGroup, severity: Severity, *, ask: bool, runbook: 
             buttons.append(ButtonElement(text="Acknowledge", action_id=ActionId.ALERT_ACKNOWLEDGE, value=value))
     if runbook and not ask:
         buttons.append(ButtonElement(text=truncate(f"Start runbook: {runbook[1]}", 75),
-                                     action_id=ActionId.ALERT_RUNBOOK, value=runbook[0][:200]))
+                                     action_id=ActionId.ALERT_RUNBOOK,
+                                     value=json.dumps({"group": group.id, "runbook": runbook[0][:200]})))
     if group.silence_id:
         buttons.append(ButtonElement(text="Expire silence", action_id=ActionId.ALERT_EXPIRE_SILENCE, value=value))
     else:
@@ -88,3 +89,23 @@ def group_message(group: AlertGroup, severity: Severity, *, ask: bool, runbook: 
     if notes:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(notes), 3000))]))
     return render(blocks)
+
+
+def storm_message(groups: list[AlertGroup], started_at: datetime, window_minutes: int, most: int) -> tuple[str, Blocks]:
+    """An alert storm, collected: every group that would have opened an incident past the limit, with counts."""
+    firing = sum(group.firing for group in groups)
+    text = f"Alert storm: {len(groups)} more groups, {firing} alerts firing"
+    lines = [f":cyclone: *Alert storm* since {slack_date(started_at)}: more than {most} incidents opened by alerts "
+             f"within {window_minutes} minutes, so these {len(groups)} groups ({firing} alerts firing) are collected "
+             f"here instead of opening war rooms. Declare one with `/incident declare` if it needs its own."]
+    ordered = sorted(groups, key=lambda g: (-g.firing, g.id))
+    lines += [f"• {':fire:' if g.firing else ':white_check_mark:'} *{safe(g.title, 150)}*: {g.firing} firing, "
+              f"{len(g.alerts) - g.firing} resolved" for g in ordered[:25]]
+    if len(ordered) > 25:
+        lines.append(f"…and {len(ordered) - 25} more groups")
+    return text, render([SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_LIMIT)))])
+
+
+def noise_report(title: str, lines: list[str]) -> Blocks:
+    body = "\n".join(f"• {safe(line, 300)}" for line in lines[:40]) or "Nothing fired three or more times unanswered."
+    return render([SectionBlock(text=MarkdownTextObject(text=truncate(f"*{title}*\n{body}", SECTION_LIMIT)))])

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.core import effects as fx
-from bot.core.effects import AlertRefs, IncidentRefs
+from bot.core.effects import AlertRefs, IncidentRefs, StormRefs
 from bot.core.incident import Incident
 from bot.core.ports import Clock, Performer, RetryLater
 from bot.slack.blocks import alerts as alert_blocks
@@ -26,7 +26,8 @@ from bot.slack.effects.calls import (
 
 log = structlog.get_logger("warroom.slack")
 # Effects that need no war room: they go to a person or to a channel config.yaml names.
-OUTSIDE_THE_WAR_ROOM = (fx.RemindActionItem, fx.ActionItemDigest, fx.Handoff, fx.AskAboutAlerts)
+OUTSIDE_THE_WAR_ROOM = (fx.RemindActionItem, fx.ActionItemDigest, fx.Handoff, fx.AskAboutAlerts, fx.StormSummary,
+                        fx.NoiseDigest)
 
 
 class SlackEffects(Performer):
@@ -249,6 +250,25 @@ class SlackEffects(Performer):
         response = await call(self.client.chat_postMessage(channel=channel, text=text, blocks=rendered))
         return AlertRefs(group.id, ask_channel=channel, ask_ts=response["ts"])
 
+    async def _storm_summary(self, effect: fx.StormSummary, incident: Incident | None) -> fx.Result:
+        found = await self.alerts.storm(effect.storm_id) if self.alerts else None
+        if found is None:
+            return None
+        storm, groups = found
+        section = self.settings.file.alerts
+        text, rendered = alert_blocks.storm_message(groups, storm["started_at"], section.storm_window_minutes,
+                                                    section.max_new_incidents)
+        if storm["ts"]:
+            channel = await self.channels.id_of(storm["channel"], PermanentSlackError)
+            await call(self.client.chat_update(channel=channel, ts=storm["ts"], text=text, blocks=rendered))
+            return None
+        response = await self._post_to(storm["channel"], text=text, blocks=rendered)
+        return StormRefs(effect.storm_id, response["ts"])
+
+    async def _noise_digest(self, effect: fx.NoiseDigest, incident: Incident | None) -> None:
+        title = f"Alert noise, last 7 days: {len(effect.lines)} alerts fired 3 or more times without anyone acting"
+        await self._post_to(effect.channel, text=title, blocks=alert_blocks.noise_report(title, list(effect.lines)))
+
     async def _prompt_resolve(self, effect: fx.PromptResolve, incident: Incident) -> None:
         if not incident.is_open:
             return
@@ -277,5 +297,6 @@ class SlackEffects(Performer):
         fx.PostReminder: _post_reminder, fx.LinkPagerDuty: _link_pagerduty, fx.Page: _page,
         fx.PostActionItem: _post_action_item, fx.RemindActionItem: _remind_action_item,
         fx.ActionItemDigest: _digest, fx.Handoff: _handoff, fx.PostAlerts: _post_alerts,
-        fx.AskAboutAlerts: _ask_alerts, fx.PromptResolve: _prompt_resolve,
+        fx.AskAboutAlerts: _ask_alerts, fx.PromptResolve: _prompt_resolve, fx.StormSummary: _storm_summary,
+        fx.NoiseDigest: _noise_digest,
     }

@@ -68,9 +68,13 @@ async def start_runbook(ack: AsyncAck, body: dict, action: dict, respond: AsyncR
     """The runbook offered with the alerts, started in this war room (the service checks room and membership)."""
     await ack()
     channel, user = _where(body)
-    runbook_id = str(action.get("value") or "")[:200]
-    await guarded(responder(respond), deps_of(context).runbooks.start(channel, runbook_id, user,
-                                                                      request_key(body, action)))
+    deps = deps_of(context)
+
+    async def work():
+        value = payload_value(action.get("value"), group=int, runbook=str)
+        await deps.runbooks.start(channel, value["runbook"], user, request_key(body, action))
+        await deps.alerts.runbook_started(value["group"])
+    await guarded(responder(respond), work())
 
 
 async def link_opened(ack: AsyncAck) -> None:

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import DomainError, Severity
 from bot.core.postmortem import PostmortemState
+from bot.services.alerts import noise_line
 from bot.slack.blocks import alerts as alert_blocks
 from bot.slack.blocks import incidents as blocks
 from bot.slack.blocks import paging as paging_blocks
@@ -184,9 +185,14 @@ async def _postmortem(command: dict, respond, deps: SlackDeps) -> None:
 
 
 async def _alerts(which: str, channel: str, respond, deps: SlackDeps) -> None:
+    if which.strip().lower() == "noise":
+        rows = await deps.alerts.noise()
+        title = "Alert noise, last 7 days (least acted on first)"
+        await respond(text=title, response_type="ephemeral",
+                      blocks=alert_blocks.noise_report(title, [noise_line(row) for row in rows]))
+        return
     if which.strip():
-        raise DomainError("`/incident alerts` lists this war room's alerts; the noise report is not in this "
-                          "version of warroom yet.")
+        raise DomainError("Usage: `/incident alerts` (this war room's alerts) or `/incident alerts noise`.")
     incident = await deps.incidents.incident_in(channel)
     groups = await deps.alerts.of_incident(incident.id)
     if not groups:

@@ -1,4 +1,4 @@
-"""Alerts from Alertmanager: groups and the firings of their alerts; when an incident's impact began
+"""Alerts from Alertmanager: groups, the firings of their alerts, storms; when an incident's impact began
 
 Revision ID: 0007
 Revises: 0006
@@ -16,6 +16,13 @@ AT = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.create_table(
+        "alert_storms",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("started_at", AT, nullable=False, index=True),
+        sa.Column("channel", sa.String(), nullable=False),
+        sa.Column("ts", sa.String(), nullable=True),
+    )
+    op.create_table(
         "alert_groups",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
@@ -31,6 +38,8 @@ def upgrade() -> None:
         sa.Column("silenced_until", AT, nullable=True),
         sa.Column("silenced_by", sa.String(), nullable=True),
         sa.Column("acknowledged_by", sa.String(), nullable=True),
+        sa.Column("acted_at", AT, nullable=True),
+        sa.Column("storm_id", sa.Integer(), sa.ForeignKey("alert_storms.id"), nullable=True, index=True),
         sa.Column("created_at", AT, nullable=False),
         sa.Column("updated_at", AT, nullable=False),
     )
@@ -58,3 +67,4 @@ def downgrade() -> None:
         batch.drop_column("impact_started_at")
     op.drop_table("alerts")
     op.drop_table("alert_groups")
+    op.drop_table("alert_storms")
