@@ -323,6 +323,9 @@ class AlertsSection(_Strict):
     storm_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
     flapping: FlappingSection = Field(default_factory=lambda: FlappingSection())
     noise_channel: ChannelName | None = Field(None, description="where the weekly alert-noise digest goes")
+    auto_resolve_minutes: Annotated[int, Field(ge=1, le=10080)] | None = Field(
+        None, description="resolve an incident alerts opened after this long all clear with no human activity "
+                          "(off unless set; an incident a person declared is never resolved by alerts)")
 
     def resolved_routes(self) -> tuple[Route, ...]:
         return tuple(Route(tuple(Matcher.parse(m) for m in r.matchers),

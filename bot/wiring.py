@@ -34,6 +34,7 @@ from bot.scheduler import Dispatcher, TimerHandler, TimerLoop
 from bot.services.action_items import DIGEST as ACTION_DIGEST
 from bot.services.action_items import DUE as ACTION_DUE
 from bot.services.action_items import ActionItemService
+from bot.services.alerts import AUTO_RESOLVE as ALERT_AUTO_RESOLVE
 from bot.services.alerts import NOISE_DIGEST, AlertService
 from bot.services.escalation import EscalationService
 from bot.services.incidents import IncidentService
@@ -158,7 +159,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
         POSTMORTEM_REMINDER: TimerHandler(postmortems.fire), ACTION_DUE: TimerHandler(action_items.fire),
         ACTION_DIGEST: TimerHandler(action_items.fire), HANDOFF: TimerHandler(oncall.fire),
         ESCALATION: TimerHandler(escalation.fire, prepare=escalation.prepare),
-        NOISE_DIGEST: TimerHandler(alerts.fire_digest),
+        NOISE_DIGEST: TimerHandler(alerts.fire_digest), ALERT_AUTO_RESOLVE: TimerHandler(alerts.fire_auto_resolve),
     }, clock, UnitOfWork(store, dispatcher))
     store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)

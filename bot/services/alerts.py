@@ -13,6 +13,7 @@ from bot.core import alerts as core
 from bot.core import effects as fx
 from bot.core.alerts import AlertGroup, Declare, Decision
 from bot.core.incident import DomainError, Event, Incident, Severity
+from bot.core.text import is_user_id
 from bot.core.ports import Clock, Directory, Dispatch
 from bot.integrations.alertmanager import WebhookPayload
 from bot.services.incidents import Duplicate, IncidentService
@@ -83,8 +84,16 @@ class AlertService:
         if incident is not None and incident.is_open:
             await tx.timeline.append(incident.id, [_event(change, now) for change in found])
             waves = [[fx.PostAlerts(group_id=group.id), fx.UpdateCard()]]
+            auto = self.section.auto_resolve_minutes if incident.declared_by == ACTOR else None
             if found and group.firing == 0 and await self._all_clear(tx, incident):
-                waves.append([fx.PromptResolve(text="Every alert of this incident has resolved")])
+                later = f"; if nobody acts, warroom resolves it in {auto} minutes" if auto else ""
+                waves.append([fx.PromptResolve(text=f"Every alert of this incident has resolved{later}")])
+                if auto:
+                    await tx.timers.set(_auto_resolve_key(incident.id), AUTO_RESOLVE,
+                                        now + timedelta(minutes=auto), incident_id=incident.id,
+                                        payload={"since": now.isoformat()})
+            elif group.firing and auto:
+                await tx.timers.cancel(_auto_resolve_key(incident.id))  # firing again: not all clear any more
             await tx.outbox.enqueue(incident.id, waves, now)
             return "joined"
         if group.storm_id is not None:
@@ -282,6 +291,22 @@ class AlertService:
             await tx.outbox.enqueue(None, [[fx.NoiseDigest(channel=channel, lines=lines)]], now)
         return Fired(next_digest(now), fired=bool(channel))
 
+    async def fire_auto_resolve(self, tx: Transaction, timer: Timer, now: datetime, prepared=None) -> Fired:
+        """All clear for alerts.auto_resolve_minutes: resolve, unless a person has acted in the meantime or an
+        alert fires again (which cancels the timer)."""
+        incident = await tx.incidents.get(timer.incident_id, for_update=True)
+        if incident is None or not incident.is_open or incident.declared_by != ACTOR:
+            return Fired(None, fired=False)
+        since = datetime.fromisoformat(timer.payload["since"])
+        people = [e for e in await tx.timeline.of(incident.id) if e.at >= since and is_user_id(e.actor)]
+        if people or not await self._all_clear(tx, incident):
+            return Fired(None, fired=False)
+        minutes = self.section.auto_resolve_minutes
+        await self.incidents.resolve_in(tx, incident, f"Every alert resolved {minutes} minutes ago and nobody "
+                                                      f"acted since: resolved by warroom", ACTOR)
+        log.info("alerts_auto_resolved", incident_id=incident.id)
+        return Fired(None)
+
     async def ensure_digest(self) -> None:
         """At start: the weekly digest timer exists once alerts.noise_channel is set."""
         if not self.section.noise_channel:
@@ -296,6 +321,11 @@ class AlertService:
 
 
 NOISE_DIGEST = "alert_noise_digest"
+AUTO_RESOLVE = "alert_auto_resolve"
+
+
+def _auto_resolve_key(incident_id: int) -> str:
+    return f"incident:{incident_id}:alerts_auto_resolve"
 NOISE_DIGEST_KEY = "alerts:noise_digest"
 
 

@@ -230,6 +230,10 @@ class IncidentService:
             updated = await self._resolve_in(tx, incident, summary, actor, now, mirror=True)
         return updated
 
+    async def resolve_in(self, tx: Transaction, incident: Incident, summary: str, actor: str) -> Incident:
+        """Resolves inside the caller's transaction (alerts all clear, a timer)."""
+        return await self._resolve_in(tx, incident, summary, actor, self.clock.now(), mirror=True)
+
     async def _resolve_in(self, tx: Transaction, incident: Incident, summary: str, actor: str, now, *,
                           mirror: bool) -> Incident:
         updated, events = core.resolve(incident, summary, actor, now)

@@ -239,3 +239,53 @@ async def test_the_noise_report_and_the_weekly_digest_name_what_fires_without_an
     [digest] = [m for m in sandbox.workspace.channel("alert-review").messages if m.user == BOT_USER_ID]
     assert "1 alerts fired 3 or more times" in digest.text and "CPUHigh" in json.dumps(digest.blocks)
     assert "QueueBacklog" not in json.dumps(digest.blocks)
+
+
+async def test_auto_resolve_only_what_alerts_opened_only_when_set_and_only_without_people(sandbox,
+                                                                                         alerts_bot_factory):
+    from bot.services.alerts import _auto_resolve_key
+    from tests.slack.helpers import declare
+
+    sandbox.workspace.add_channel("alerts", creator=ALICE, members={ALICE, BOT_USER_ID})
+    bot = await alerts_bot_factory(settings_from_mapping({**TEST_CONFIG, "alerts": {"auto_resolve_minutes": 5}}))
+
+    async def timer_of(incident):
+        async with bot.store.reading() as tx:
+            return await tx.timers.get(_auto_resolve_key(incident.id))
+
+    async def fire(timer):
+        async with bot.store.transaction() as tx:
+            return await bot.alerts.fire_auto_resolve(tx, timer, timer.due_at)
+
+    def body(name: str, status: str) -> dict:
+        return payload([alert(name, status=status, fingerprint=name, severity="critical", service=name.lower())],
+                       group=f"g-{name}", service=name.lower())
+    # Opened by alerts, all clear, nobody acted: resolved when the timer fires.
+    await send(bot, body("Quiet", "firing"))
+    await send(bot, body("Quiet", "resolved"))
+    await settle(bot)
+    quiet = await bot.incidents.find_in(war_rooms(sandbox)[0].id)
+    assert any("warroom resolves it in 5 minutes" in m.text for m in war_rooms(sandbox)[0].messages)
+    await fire(await timer_of(quiet))
+    assert not (await bot.incidents.find_in(quiet.channel_id)).is_open
+
+    # Someone posted an update after the all-clear: left to them.
+    await send(bot, body("Busy", "firing"))
+    await settle(bot)
+    busy_room = next(r for r in war_rooms(sandbox) if "busy" in r.name)
+    await send(bot, body("Busy", "resolved"))
+    await sandbox.join(BOB, busy_room.id)
+    await sandbox.slash(BOB, busy_room.id, "/incident", "update monitoring Still seeing errors in the logs")
+    await settle(bot)
+    busy = await bot.incidents.find_in(busy_room.id)
+    await fire(await timer_of(busy))
+    assert (await bot.incidents.find_in(busy_room.id)).is_open
+
+    # A person declared it first; the alerts joined it: alerts never resolve it, and no timer is set.
+    room = await declare(sandbox, bot, ALICE, "sev2 Manual on manual")
+    await send(bot, body("Manual", "firing"))
+    await send(bot, body("Manual", "resolved"))
+    await settle(bot)
+    manual = await bot.incidents.find_in(room.id)
+    assert manual.declared_by == ALICE and await timer_of(manual) is None
+    assert len([r for r in war_rooms(sandbox) if "manual" in r.name]) == 1
