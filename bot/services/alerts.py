@@ -18,7 +18,7 @@ from bot.core.ports import Clock, Directory, Dispatch
 from bot.integrations.alertmanager import WebhookPayload
 from bot.services.incidents import Duplicate, IncidentService
 from bot.services.unit_of_work import UnitOfWork
-from bot.storage.repository import Store, Transaction
+from bot.storage.repository import IntegrityError, Store, Transaction
 from bot.storage.timers import Fired, Timer
 
 log = structlog.get_logger("warroom.alerts")
@@ -50,6 +50,18 @@ class AlertService:
         opens = decision.declare is Declare.AUTO and any(alert.firing for alert in delivered)
         # Who is on call is looked up before the transaction: it may ask PagerDuty.
         on_call = await self.incidents.on_call_for(decision.severity) if opens and core.pages(decision) else {}
+        for attempt in range(3):
+            try:
+                return await self._receive(payload, delivered, labels, decision, on_call)
+            except IntegrityError:
+                # The same new group delivered twice at once (Alertmanager's retry racing its first try, or two
+                # replicas): the other one made it; this one now finds it.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _receive(self, payload: WebhookPayload, delivered: list, labels: dict[str, str], decision: Decision,
+                       on_call: dict[str, list[str]]) -> str:
         now = self.clock.now()
         async with self.work() as tx:
             group_id = await tx.alerts.group_for(payload.groupKey, labels, now)

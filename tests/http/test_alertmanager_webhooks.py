@@ -289,3 +289,14 @@ async def test_auto_resolve_only_what_alerts_opened_only_when_set_and_only_witho
     manual = await bot.incidents.find_in(room.id)
     assert manual.declared_by == ALICE and await timer_of(manual) is None
     assert len([r for r in war_rooms(sandbox) if "manual" in r.name]) == 1
+
+
+async def test_the_same_new_group_delivered_twice_at_once_opens_one_war_room(alerts_bot, sandbox):
+    import asyncio
+
+    body = payload([alert(severity="critical", service="search")], group="g-twice", service="search")
+    answers = await asyncio.gather(*(send(alerts_bot, body) for _ in range(4)))
+    assert [status for status, _ in answers] == [200] * 4
+    assert sorted(a["outcome"] for _, a in answers) == ["declared", "unchanged", "unchanged", "unchanged"]
+    await settle(alerts_bot)
+    assert len(war_rooms(sandbox)) == 1
