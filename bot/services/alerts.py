@@ -113,6 +113,7 @@ class AlertService:
             return "storm"
         if group.firing and decision.declare is Declare.AUTO:
             window = timedelta(minutes=self.section.storm_window_minutes)
+            await tx.alerts.guard_new_incidents()
             if await tx.incidents.count_declared_by(ACTOR, now - window) >= self.section.max_new_incidents:
                 # An alert storm: one picture in the alerts channel instead of a war room per group.
                 storm = await tx.alerts.storm_since(now - window, decision.channel or self.section.channel, now)

@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bot.core.alerts import Alert, AlertGroup
 from bot.core.effects import AlertRefs
@@ -87,6 +87,12 @@ class AlertRepository:
         return list((await self.session.execute(query)).scalars())
 
     # -- storms ------------------------------------------------------------------------------------
+    async def guard_new_incidents(self) -> None:
+        """Deliveries that may open incidents count them one at a time, so that a storm's fifty concurrent groups
+        cannot all see "below the limit" (PostgreSQL: a transaction-scoped advisory lock; SQLite has one writer)."""
+        if self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(7001)"))
+
     async def storm_since(self, since: datetime, channel: str, at: datetime) -> int:
         """The storm collecting groups now: the one begun within the window, else a new one."""
         query = select(STORMS.c.id).where(STORMS.c.started_at >= since).order_by(STORMS.c.id.desc()).limit(1)

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(not BINARY, reason="needs WARROOM_TEST_ALERTMANA
 
 
 class Alertmanager:
-    def __init__(self, workdir: Path, webhook_port: int, token: str = ALERTMANAGER_TOKEN):
+    def __init__(self, workdir: Path, webhook_port: int, token: str = ALERTMANAGER_TOKEN, repeat: str = "1h"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = workdir / "alertmanager.yml"
@@ -39,7 +39,7 @@ route:
   group_by: [alertname, service]
   group_wait: 1s
   group_interval: 2s
-  repeat_interval: 1h
+  repeat_interval: {repeat}
 receivers:
   - name: warroom
     webhook_configs:
@@ -109,10 +109,10 @@ def alert_message(room):
 async def alertmanager(tmp_path):
     managers = []
 
-    def start(webhook_port: int, token: str = ALERTMANAGER_TOKEN) -> Alertmanager:
+    def start(webhook_port: int, token: str = ALERTMANAGER_TOKEN, repeat: str = "1h") -> Alertmanager:
         workdir = tmp_path / f"am{len(managers)}"
         workdir.mkdir()
-        manager = Alertmanager(workdir, webhook_port, token)
+        manager = Alertmanager(workdir, webhook_port, token, repeat)
         managers.append(manager)
         return manager
 
@@ -194,3 +194,29 @@ async def _active(manager: Alertmanager) -> list[dict]:
 async def _none_active(manager: Alertmanager) -> bool:
     silences = await manager.silences()
     return bool(silences) and not [s for s in silences if s["status"]["state"] == "active"]
+
+
+async def test_a_storm_from_a_real_alertmanager_and_its_resends_change_nothing(alerts_bot_factory, alertmanager,
+                                                                              sandbox):
+    port = free_port()
+    manager = alertmanager(port, repeat="1s")  # Alertmanager re-sends every group at every group_interval
+    sandbox.workspace.add_channel("alerts", creator=BOB, members={BOB, BOT_USER_ID})
+    bot = await alerts_bot_factory(settings_from_mapping({**TEST_CONFIG, "alerts": {"max_new_incidents": 2}}), port)
+    await manager.ready()
+    for n in range(6):
+        await manager.fire(f"Down{n}", service=f"svc{n}", severity="critical")
+    channel = sandbox.workspace.channel("alerts")
+
+    def storm():
+        found = [m for m in channel.messages if m.user == BOT_USER_ID and m.text.startswith("Alert storm")]
+        return found and found[0].text == "Alert storm: 4 more groups, 4 alerts firing" and found
+    await eventually(storm, timeout=30, what="the storm message with four groups")
+    await asyncio.sleep(5)  # a few group_intervals of re-sends
+    await settle(bot)
+    assert len(war_rooms(sandbox)) == 2
+    assert len([m for m in channel.messages if m.user == BOT_USER_ID]) == 1
+    for room in war_rooms(sandbox):
+        incident = await bot.incidents.find_in(room.id)
+        fired = [e for e in await bot.incidents.timeline(incident.id) if e.text.startswith("Alert fired")]
+        assert len(fired) == 1
+        assert len([m for m in room.messages if m.user == BOT_USER_ID and re.match(r"^\d+ firing", m.text)]) == 1
