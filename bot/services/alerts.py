@@ -4,6 +4,7 @@ commit together before Alertmanager gets its 200, and a re-send of the same grou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
@@ -38,6 +39,15 @@ class AlertService:
         self.catalog = catalog  # the runbooks, to offer the one that answers these alerts
         self.work = UnitOfWork(store, dispatch)
 
+    def flapping(self, group: AlertGroup) -> set[str]:
+        """The fingerprints of the group's alerts that are flapping now."""
+        section = self.section.flapping
+        starts: dict[str, list[datetime]] = {}
+        for alert in group.alerts:
+            starts.setdefault(alert.fingerprint, []).append(alert.starts_at)
+        return {fingerprint for fingerprint, firings in starts.items()
+                if core.flapping(firings, section.count, timedelta(minutes=section.minutes))}
+
     def decision(self, group: AlertGroup) -> Decision:
         return core.decide_group(group.labels, list(group.alerts), self.routes)
 
@@ -69,20 +79,24 @@ class AlertService:
             found = core.changes({(a.fingerprint, a.starts_at): a for a in before.alerts}, delivered)
             if not found and payload.truncatedAlerts == before.truncated:
                 return "unchanged"
+            known = {(a.fingerprint, a.starts_at) for a in before.alerts}
             for change in found:
-                if change.kind == "resolved" and (change.alert.fingerprint, change.alert.starts_at) in {
-                        (a.fingerprint, a.starts_at) for a in before.alerts}:
+                if (change.alert.fingerprint, change.alert.starts_at) in known:
                     await tx.alerts.resolve(group_id, change.alert)
-                else:
-                    await tx.alerts.add_firing(group_id, change.alert, now)
+            await tx.alerts.add_firings(group_id, [c.alert for c in found
+                                                   if (c.alert.fingerprint, c.alert.starts_at) not in known], now)
             await tx.alerts.update(group_id, now, truncated=payload.truncatedAlerts, labels=labels)
             group = await tx.alerts.get(group_id)
             # A flapping alert is recorded but stops producing messages until it settles.
-            flapping = self.section.flapping
-            news = [change for change in found
-                    if not core.flapping(await tx.alerts.firings_of(group_id, change.alert.fingerprint),
-                                         flapping.count, timedelta(minutes=flapping.minutes))]
+            flapping = self.flapping(group)
+            news = [change for change in found if change.alert.fingerprint not in flapping]
             if found and not news and payload.truncatedAlerts == before.truncated:
+                # No new message, no timeline entry, no prompt: its message, edited in place, marks it flapping.
+                incident = await tx.incidents.get(group.incident_id) if group.incident_id else None
+                if incident is not None and incident.is_open and group.room_ts:
+                    await tx.outbox.enqueue(incident.id, [[fx.PostAlerts(group_id=group.id)]], now)
+                elif group.ask_ts:
+                    await self._ask(tx, group, group.ask_channel, now)
                 log.info("alertmanager_delivery", group=group_id, changes=len(found), outcome="flapping")
                 return "flapping"
             outcome = await self._act(tx, group, news, decision, on_call, now)
@@ -257,14 +271,14 @@ class AlertService:
         return group
 
     # -- views -------------------------------------------------------------------------------------
-    async def view(self, group_id: int) -> tuple[AlertGroup, Severity, tuple[str, str] | None] | None:
-        """The group as its messages show it: with its severity and the runbook offered first."""
+    async def view(self, group_id: int) -> GroupView | None:
+        """The group as its messages show it: with its severity, the runbook offered first, what is flapping."""
         async with self.store.reading() as tx:
             group = await tx.alerts.get(group_id)
         if group is None:
             return None
         decision = self.decision(group)
-        return group, decision.severity, self._runbook(group, decision)
+        return GroupView(group, decision.severity, self._runbook(group, decision), frozenset(self.flapping(group)))
 
     def _runbook(self, group: AlertGroup, decision: Decision) -> tuple[str, str] | None:
         """The route's runbook, else the first whose `alerts:` names an alert of the group."""
@@ -331,6 +345,14 @@ class AlertService:
     async def of_incident(self, incident_id: int) -> list[AlertGroup]:
         async with self.store.reading() as tx:
             return await tx.alerts.of_incident(incident_id)
+
+
+@dataclass(frozen=True)
+class GroupView:
+    group: AlertGroup
+    severity: Severity
+    runbook: tuple[str, str] | None  # (id, title) of the runbook offered first
+    flapping: frozenset[str]  # fingerprints
 
 
 NOISE_DIGEST = "alert_noise_digest"

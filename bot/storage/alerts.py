@@ -10,9 +10,10 @@ from sqlalchemy import select, text, update
 
 from bot.core.alerts import Alert, AlertGroup
 from bot.core.effects import AlertRefs
-from bot.storage.tables import AlertGroupRow, AlertRow, AlertStormRow
+from bot.storage.tables import AlertGroupRow, AlertRow, AlertStormRow, TimelineRow
 
 GROUPS, ALERTS, STORMS = AlertGroupRow.__table__, AlertRow.__table__, AlertStormRow.__table__
+TIMELINE = TimelineRow.__table__
 
 
 def key_hash(group_key: str) -> str:
@@ -54,11 +55,14 @@ class AlertRepository:
                                           .order_by(GROUPS.c.id))).scalars().all()
         return [await self.get(group_id) for group_id in ids]
 
-    async def add_firing(self, group_id: int, alert: Alert, at: datetime) -> None:
-        await self.session.execute(ALERTS.insert().values(
-            group_id=group_id, fingerprint=alert.fingerprint, starts_at=alert.starts_at, ends_at=alert.ends_at,
-            status=alert.status, alertname=alert.name[:200], labels=alert.labels, annotations=alert.annotations,
-            generator_url=alert.generator_url[:2000], received_at=at))
+    async def add_firings(self, group_id: int, alerts: list[Alert], at: datetime) -> None:
+        """New firings in one statement (a delivery of a thousand alerts is one insert, not a thousand)."""
+        if alerts:
+            await self.session.execute(ALERTS.insert(), [
+                {"group_id": group_id, "fingerprint": alert.fingerprint, "starts_at": alert.starts_at,
+                 "ends_at": alert.ends_at, "status": alert.status, "alertname": alert.name[:200],
+                 "labels": alert.labels, "annotations": alert.annotations,
+                 "generator_url": alert.generator_url[:2000], "received_at": at} for alert in alerts])
 
     async def resolve(self, group_id: int, alert: Alert) -> None:
         await self.session.execute(update(ALERTS).where(ALERTS.c.group_id == group_id,
@@ -81,10 +85,6 @@ class AlertRepository:
         """Someone acted on the group (declared, acknowledged, silenced, started its runbook): not noise."""
         await self.session.execute(update(GROUPS).where(GROUPS.c.id == group_id, GROUPS.c.acted_at.is_(None))
                                    .values(acted_at=at))
-
-    async def firings_of(self, group_id: int, fingerprint: str) -> list[datetime]:
-        query = select(ALERTS.c.starts_at).where(ALERTS.c.group_id == group_id, ALERTS.c.fingerprint == fingerprint)
-        return list((await self.session.execute(query)).scalars())
 
     # -- storms ------------------------------------------------------------------------------------
     async def guard_new_incidents(self) -> None:
@@ -115,8 +115,12 @@ class AlertRepository:
 
     # -- noise -------------------------------------------------------------------------------------
     async def firings_since(self, since: datetime) -> list[tuple[str, str, datetime, datetime | None, bool]]:
-        """(alert name, fingerprint, starts_at, ends_at, acted on) of every firing that began since then."""
+        """(alert name, fingerprint, starts_at, ends_at, acted on) of every firing that began since then. Acted on:
+        someone used its buttons, or a person did anything in the incident it opened or joined."""
+        people = (select(TIMELINE.c.id).where(TIMELINE.c.incident_id == GROUPS.c.incident_id,
+                                              TIMELINE.c.actor.like("U%") | TIMELINE.c.actor.like("W%"))
+                  .exists())
         query = (select(ALERTS.c.alertname, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.ends_at,
-                        GROUPS.c.acted_at.is_not(None))
+                        GROUPS.c.acted_at.is_not(None) | people)
                  .join(GROUPS, GROUPS.c.id == ALERTS.c.group_id).where(ALERTS.c.starts_at >= since))
         return [tuple(row) for row in (await self.session.execute(query)).all()]

@@ -201,6 +201,9 @@ async def test_a_flapping_alert_stops_producing_messages_until_it_settles(alerts
     incident = await bot.incidents.find_in(room.id)
     texts = [e.text for e in await bot.incidents.timeline(incident.id)]
     assert sum(t.startswith("Alert fired: HighErrorRate") for t in texts) == 3
+    [message] = alert_messages(room)  # still one message, edited in place, and it says so
+    assert "_flapping_" in json.dumps(message.blocks)
+    assert sum("Every alert of this incident has resolved" in m.text for m in room.messages) == 3
 
 
 async def test_the_noise_report_and_the_weekly_digest_name_what_fires_without_anyone_acting(sandbox,
@@ -222,7 +225,18 @@ async def test_the_noise_report_and_the_weekly_digest_name_what_fires_without_an
     asked = [m for m in sandbox.workspace.channel("alerts").messages if "QueueBacklog" in m.text]
     await sandbox.click(ALICE, "alerts", asked[0].ts, ActionId.ALERT_ACKNOWLEDGE)
     await settle(bot)
+    # An incident alerts opened, where someone then did something, counts as acted on too.
+    for n in range(3):
+        await send(bot, payload([alert("Outage", starts=now - timedelta(hours=n * 3), fingerprint="o",
+                                       severity="critical", status="firing" if n == 0 else "resolved")],
+                                group=f"g-outage{n}", service="web"))
+    await settle(bot)
+    outage_room = next(r for r in war_rooms(sandbox) if "outage" in r.name)
+    await sandbox.join(ALICE, outage_room.id)
+    await sandbox.slash(ALICE, outage_room.id, "/incident", "update identified The load balancer is out")
+    await settle(bot)
     rows = {row.name: row for row in await bot.alerts.noise()}
+    assert rows["Outage"].acted >= 1 and not rows["Outage"].ignored
     assert rows["CPUHigh"].fires == 3 and rows["CPUHigh"].ignored and rows["CPUHigh"].median_minutes == 9
     assert rows["QueueBacklog"].acted == 1 and not rows["QueueBacklog"].ignored
     await sandbox.slash(ALICE, "general", "/incident", "alerts noise")

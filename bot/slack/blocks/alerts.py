@@ -26,8 +26,8 @@ LINKED = 3  # alerts whose runbook / dashboard / source get buttons (five per ac
 SILENCE_HOURS = (1, 4, 24)
 
 
-def _line(alert: Alert) -> str:
-    mark = ":fire:" if alert.firing else ":white_check_mark:"
+def _line(alert: Alert, flapping: bool = False) -> str:
+    mark = (":repeat: _flapping_ " if flapping else "") + (":fire:" if alert.firing else ":white_check_mark:")
     about = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k not in ("alertname", "severity"))[:200]
     when = f"since {slack_date(alert.starts_at)}" if alert.firing else (
         f"resolved {slack_date(alert.ends_at)}" if alert.ends_at else "resolved")
@@ -41,14 +41,21 @@ def group_text(group: AlertGroup) -> str:
 
 
 def group_message(group: AlertGroup, severity: Severity, *, ask: bool, runbook: tuple[str, str] | None = None,
-                  now: datetime | None = None) -> Blocks:
+                  flapping: frozenset[str] = frozenset()) -> Blocks:
     """`ask`: in the alerts channel, with Declare and Acknowledge; else the war room's alerts message.
-    `runbook`: (id, title) of the runbook suggested first, offered with one click."""
+    `runbook`: (id, title) of the runbook suggested first, offered with one click. `flapping`: fingerprints of
+    alerts that are flapping (they are marked; their firings stop producing messages until they settle)."""
     firing = group.firing
     head = (f"{SEVERITY_EMOJI[severity]} *{safe(group.title, 200)}* · {firing} firing, "
             f"{len(group.alerts) - firing} resolved")
     ordered = sorted(group.alerts, key=lambda a: (not a.firing, a.starts_at))
-    lines = [_line(alert) for alert in ordered[:SHOWN]]
+    # One line per alert: its latest firing (the earlier ones of a flapping alert are on the timeline).
+    latest: dict[str, Alert] = {}
+    for alert in ordered:
+        if alert.fingerprint not in latest or alert.starts_at > latest[alert.fingerprint].starts_at:
+            latest[alert.fingerprint] = alert
+    ordered = sorted(latest.values(), key=lambda a: (not a.firing, a.starts_at))
+    lines = [_line(alert, alert.fingerprint in flapping) for alert in ordered[:SHOWN]]
     hidden = max(0, len(ordered) - SHOWN) + group.truncated
     if hidden > 0:
         lines.append(f"…and {hidden} more" + (" (Alertmanager left them out of its message)" if group.truncated

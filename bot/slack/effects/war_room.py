@@ -225,8 +225,9 @@ class SlackEffects(Performer):
         seen = await self.alerts.view(effect.group_id) if self.alerts else None
         if seen is None:
             return None
-        group, severity, runbook = seen
-        rendered = alert_blocks.group_message(group, severity, ask=False, runbook=runbook)
+        group = seen.group
+        rendered = alert_blocks.group_message(group, seen.severity, ask=False, runbook=seen.runbook,
+                                              flapping=seen.flapping)
         text = alert_blocks.group_text(group)
         if group.room_ts:
             await call(self.client.chat_update(channel=incident.channel_id, ts=group.room_ts, text=text,
@@ -239,8 +240,8 @@ class SlackEffects(Performer):
         seen = await self.alerts.view(effect.group_id) if self.alerts else None
         if seen is None:
             return None
-        group, severity, runbook = seen
-        rendered = alert_blocks.group_message(group, severity, ask=True)
+        group = seen.group
+        rendered = alert_blocks.group_message(group, seen.severity, ask=True, flapping=seen.flapping)
         text = alert_blocks.group_text(group)
         if group.ask_ts and group.ask_channel:
             await call(self.client.chat_update(channel=group.ask_channel, ts=group.ask_ts, text=text,

@@ -200,8 +200,9 @@ async def _alerts(which: str, channel: str, respond, deps: SlackDeps) -> None:
         return
     rendered = []
     for group in groups[:5]:
-        _, severity, runbook = await deps.alerts.view(group.id)
-        rendered += alert_blocks.group_message(group, severity, ask=False, runbook=runbook)
+        seen = await deps.alerts.view(group.id)
+        rendered += alert_blocks.group_message(group, seen.severity, ask=False, runbook=seen.runbook,
+                                               flapping=seen.flapping)
     await respond(text=f"Alerts of {incident.reference}", blocks=rendered[:50], response_type="ephemeral")
 
 
