@@ -24,8 +24,8 @@ from bot.core.reminders import IC_NUDGE, STATUS_REMINDER
 from bot.environment import secret
 from bot.heartbeat import Heartbeat
 from bot.http import server as http_server
-from bot.integrations.executor import SubprocessRunner, secret_values
 from bot.integrations.alertmanager import AlertmanagerSilences
+from bot.integrations.executor import SubprocessRunner, secret_values
 from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
 from bot.integrations.statuspage import LoggingStatusPage
 from bot.log import logged

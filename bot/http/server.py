@@ -1,5 +1,5 @@
-"""The HTTP server: /healthz (the process is alive), /readyz (database and Slack connection are up) and
-POST /webhooks/pagerduty (PagerDuty Webhooks v3).
+"""The HTTP server: /healthz (the process is alive), /readyz (database and Slack connection are up),
+POST /webhooks/pagerduty (PagerDuty Webhooks v3) and POST /webhooks/alertmanager (Alertmanager's webhook v4).
 
 It faces the network, so it bounds what a client can hold: a connection that has not sent a whole request
 within HEADER_TIMEOUT is closed (aiohttp arms its keep-alive timer at connect, and only a complete request
@@ -15,7 +15,12 @@ from typing import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from bot.integrations.alertmanager import BadPayload, WebhookPayload, parse_payload, token_matches
+from bot.integrations.alertmanager import (
+    BadPayload,
+    WebhookPayload,
+    parse_payload,
+    token_matches,
+)
 from bot.integrations.pagerduty_webhooks import (
     WebhookEvent,
     WebhookRejected,

@@ -16,7 +16,6 @@ from rich.console import Console
 
 from bot import log as logging_setup
 from bot import wiring
-from bot.slack.rate_budget import RateBudget
 from bot.config import Environment, load_settings
 from bot.sandbox.pagerduty import API_TOKEN as PAGERDUTY_TOKEN
 from bot.sandbox.pagerduty import PagerDutySandbox
@@ -24,6 +23,7 @@ from bot.sandbox.server import APP_TOKEN, BOT_TOKEN, SlackSandbox
 from bot.sandbox.transcript import plain, render_channel
 from bot.sandbox.workspace import Workspace
 from bot.slack.ids import ActionId
+from bot.slack.rate_budget import RateBudget
 
 DEMO_CONFIG = Path(__file__).with_name("demo_config.yaml")
 SHIPPED_RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"

@@ -12,10 +12,10 @@ import structlog
 from bot.config import Settings
 from bot.core import alerts as core
 from bot.core import effects as fx
-from bot.core.alerts import AlertGroup, Declare, Decision
+from bot.core.alerts import AlertGroup, Decision, Declare
 from bot.core.incident import DomainError, Event, Incident, Severity
-from bot.core.text import is_user_id
 from bot.core.ports import Clock, Directory, Dispatch
+from bot.core.text import is_user_id
 from bot.integrations.alertmanager import WebhookPayload
 from bot.services.incidents import Duplicate, IncidentService
 from bot.services.unit_of_work import UnitOfWork

@@ -10,7 +10,15 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, func, insert, select, update
 
 from bot.core import effects
-from bot.core.effects import AlertRefs, Effect, IncidentRefs, PostmortemRefs, Result, RunRefs, StormRefs
+from bot.core.effects import (
+    AlertRefs,
+    Effect,
+    IncidentRefs,
+    PostmortemRefs,
+    Result,
+    RunRefs,
+    StormRefs,
+)
 from bot.storage.tables import OutboxRow
 
 if TYPE_CHECKING:

@@ -72,8 +72,9 @@ async def test_the_token_is_checked_before_anything_else_and_bad_payloads_get_th
 
 
 async def test_without_a_token_configured_the_route_is_off(bot):
-    from bot.http.server import build_app
     from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.http.server import build_app
 
     async def ready():
         return {}

@@ -7,7 +7,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.slack.listeners.handling import deps_of, guarded, payload_value, request_key, responder
+from bot.slack.listeners.handling import (
+    deps_of,
+    guarded,
+    payload_value,
+    request_key,
+    responder,
+)
 
 
 def _where(body: dict) -> tuple[str, str]:
