@@ -34,8 +34,16 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:
+            # Replicas opening a new database at once: the switch to WAL needs a lock that another connection,
+            # switching or migrating it, holds, and SQLite refuses at once rather than wait. WAL is a property of
+            # the file: the connection that holds the lock makes it, and this one uses it from its first
+            # transaction on.
+            if "locked" not in str(exc):
+                raise
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -17,6 +17,9 @@ async def test_replicas_starting_together_migrate_an_empty_database_once(databas
             versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
             incidents = (await connection.execute(text("SELECT count(*) FROM incidents"))).scalar()
         assert len(versions) == 1 and incidents == 0
+        if database_url.startswith("sqlite"):  # whichever replica switched the file to WAL, it is WAL for all
+            async with engines[1].connect() as connection:
+                assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
     finally:
         for engine in engines:
             await engine.dispose()
