@@ -54,3 +54,15 @@ def test_services_reach_the_database_only_through_repositories():
             assert top not in {"sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite"}, f"services/{path.name} imports {name}"
             assert name != "bot.storage.tables", f"services/{path.name} imports the table module"
         assert "tx.session" not in path.read_text(), f"services/{path.name} writes SQL through tx.session"
+
+
+def test_the_receiver_process_stays_small():
+    """`python -m bot.receiver` acks every envelope: it must not load pydantic, SQLAlchemy or Bolt (it once loaded
+    pydantic through the effect types: +9 MB and a slower start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, bot.receiver; print(sorted(m for m in ('pydantic', 'sqlalchemy', 'slack_bolt') "
+            "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]", loaded
