@@ -14,18 +14,17 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from bot.core.alerts import Declare, Matcher, Route
+from bot.config_alerts import AlertsSection
+from bot.config_base import ChannelName
+from bot.config_base import Strict as _Strict
 from bot.core.escalation import DEFAULT_CHAINS, Step
-from bot.core.incident import DomainError, Severity
+from bot.core.incident import Severity
 from bot.core.oncall import Override, Rotation
 from bot.core.permissions import Rule
 from bot.core.severity import DEFAULT_POLICIES, SeverityPolicy, StatusPageState
@@ -36,12 +35,6 @@ from bot.yamlsource import SourceError, SourceInvalid, load_yaml
 _QUALIFIED_COMMAND = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}/[a-z0-9][a-z0-9-]{1,63}$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# A channel's name, or its ID (C…, G…: what stays right when someone renames the channel).
-ChannelName = Annotated[str, Field(pattern=r"^(?:[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{6,})$")]
 
 
 class SlackSection(_Strict):
@@ -283,55 +276,6 @@ class RemindersSection(_Strict):
 class ActionItemsSection(_Strict):
     digest_channel: ChannelName | None = None
     digest_day: Annotated[int, Field(ge=1, le=28)] = 1
-
-
-def _matcher(text: str) -> str:
-    try:
-        Matcher.parse(text)
-    except DomainError as exc:
-        raise ValueError(str(exc)) from None
-    return text
-
-
-class AlertRouteSection(_Strict):
-    """One route of `alerts.routes`: the first whose matchers all hold decides."""
-
-    matchers: list[Annotated[str, AfterValidator(_matcher)]] = Field(default_factory=list)
-    severity: Annotated[str, Field(pattern=r"^sev[1-4]$")] | None = None
-    declare: Literal["auto", "ask", "never"] | None = None
-    service: str | None = None
-    runbook: str | None = None
-    channel: ChannelName | None = None
-
-
-class FlappingSection(_Strict):
-    """An alert that fires this many times within this many minutes is flapping: it stops producing messages."""
-
-    count: Annotated[int, Field(ge=2, le=100)] = 4
-    minutes: Annotated[int, Field(ge=1, le=1440)] = 60
-
-
-class AlertsSection(_Strict):
-    """Alerts from Alertmanager (POST /webhooks/alertmanager, on when ALERTMANAGER_WEBHOOK_TOKEN is set)."""
-
-    channel: ChannelName = Field("alerts", description="where alerts a person decides about are posted")
-    alertmanager_url: Annotated[str, Field(pattern=r"^https?://")] | None = Field(
-        default=None, description="Alertmanager's address, for silences created from Slack")
-    routes: list[AlertRouteSection] = Field(default_factory=list)
-    max_new_incidents: Annotated[int, Field(ge=1, le=1000)] = Field(
-        5, description="at most this many incidents opened by alerts per storm window; the rest are collected")
-    storm_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
-    flapping: FlappingSection = Field(default_factory=lambda: FlappingSection())
-    noise_channel: ChannelName | None = Field(None, description="where the weekly alert-noise digest goes")
-    auto_resolve_minutes: Annotated[int, Field(ge=1, le=10080)] | None = Field(
-        None, description="resolve an incident alerts opened after this long all clear with no human activity "
-                          "(off unless set; an incident a person declared is never resolved by alerts)")
-
-    def resolved_routes(self) -> tuple[Route, ...]:
-        return tuple(Route(tuple(Matcher.parse(m) for m in r.matchers),
-                           Severity(int(r.severity[-1])) if r.severity else None,
-                           Declare(r.declare) if r.declare else None, r.service, r.runbook, r.channel)
-                     for r in self.routes)
 
 
 class ConfigFile(_Strict):
