@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.runbook import CATEGORIES, Branch, Command, Link, Runbook, Step
 from bot.yamlsource import SourceError, SourceInvalid, load_yaml

@@ -37,7 +37,7 @@ class Matcher:
             raise DomainError(f"`{text}` is not a matcher: write it as Alertmanager does, e.g. severity=\"critical\", "
                               f"service=~\"api|checkout\" or env!=\"staging\"")
         name, op, quoted, bare = found.groups()
-        value = bytes(quoted, "utf-8").decode("unicode_escape") if quoted is not None else bare
+        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare  # \" is a quote, \\ a backslash
         pattern = None
         if op in ("=~", "!~"):
             try:

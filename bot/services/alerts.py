@@ -57,21 +57,23 @@ class AlertService:
         delivered = [alert.alert() for alert in payload.alerts]
         labels = dict(payload.commonLabels)
         decision = core.decide_group(labels, delivered, self.routes)
-        opens = decision.declare is Declare.AUTO and any(alert.firing for alert in delivered)
-        # Who is on call is looked up before the transaction: it may ask PagerDuty.
-        on_call = await self.incidents.on_call_for(decision.severity) if opens and core.pages(decision) else {}
-        for attempt in range(3):
+        on_call: dict[str, list[str]] | None = None if core.pages(decision) else {}
+        for attempt in range(4):
             try:
                 return await self._receive(payload, delivered, labels, decision, on_call)
+            except _OnCallNeeded:
+                # Only a delivery that opens an incident asks who is on call, outside the transaction (it may ask
+                # PagerDuty): the re-sends of every group_interval never do.
+                on_call = await self.incidents.on_call_for(decision.severity)
             except IntegrityError:
                 # The same new group delivered twice at once (Alertmanager's retry racing its first try, or two
                 # replicas): the other one made it; this one now finds it.
-                if attempt == 2:
+                if attempt == 3:
                     raise
         raise AssertionError("unreachable")
 
     async def _receive(self, payload: WebhookPayload, delivered: list, labels: dict[str, str], decision: Decision,
-                       on_call: dict[str, list[str]]) -> str:
+                       on_call: dict[str, list[str]] | None) -> str:
         now = self.clock.now()
         async with self.work() as tx:
             group_id = await tx.alerts.group_for(payload.groupKey, labels, now)
@@ -154,8 +156,10 @@ class AlertService:
     async def _storm(tx: Transaction, storm_id: int, now: datetime) -> None:
         await tx.outbox.enqueue(None, [[fx.StormSummary(storm_id=storm_id)]], now, lane=f"storm-{storm_id}")
 
-    async def _declare(self, tx: Transaction, group: AlertGroup, decision: Decision, on_call, now: datetime,
-                       found: list[core.Change], actor: str = ACTOR) -> Incident:
+    async def _declare(self, tx: Transaction, group: AlertGroup, decision: Decision, on_call: dict | None,
+                       now: datetime, found: list[core.Change], actor: str = ACTOR) -> Incident:
+        if on_call is None:
+            raise _OnCallNeeded()  # rolls the transaction back; `receive` looks it up and comes again
         firing = [alert for alert in group.alerts if alert.firing]
         began = core.impact_began(firing)
         summary = "; ".join(sorted({alert.summary() for alert in firing}))[:1000]
@@ -289,9 +293,15 @@ class AlertService:
         answer = named or next((r for r in self.catalog.all() if names & {a.lower() for a in r.alerts}), None)
         return (answer.id, answer.title) if answer else None
 
-    async def runbook_started(self, group_id: int) -> None:
-        """Its runbook was started from the alerts message: someone acted on it."""
+    async def runbook_started(self, group_id: int, channel_id: str) -> None:
+        """Its runbook was started from the alerts message in this war room: someone acted on it. The group in
+        the button counts only if it is this room's (the runbook service checked the room and the person)."""
         async with self.work() as tx:
+            group = await tx.alerts.get(group_id)
+            incident = await tx.incidents.get(group.incident_id) if group and group.incident_id else None
+            if incident is None or incident.channel_id != channel_id:
+                log.warning("alert_click_refused", group=group_id, channel=channel_id)
+                return
             await tx.alerts.acted(group_id, self.clock.now())
 
     async def storm(self, storm_id: int) -> tuple[dict, list[AlertGroup]] | None:
@@ -345,6 +355,10 @@ class AlertService:
     async def of_incident(self, incident_id: int) -> list[AlertGroup]:
         async with self.store.reading() as tx:
             return await tx.alerts.of_incident(incident_id)
+
+
+class _OnCallNeeded(Exception):
+    pass
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ T0 = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
     ('service!~"api.*"', {"service": "web"}, True),
     ('team=""', {}, True),  # a missing label is the empty string
     ('summary="say \\"hi\\""', {"summary": 'say "hi"'}, True),
+    ('team="Zahlungsverkehr-Köln"', {"team": "Zahlungsverkehr-Köln"}, True),  # UTF-8 values stay as written
 ])
 def test_matchers_follow_alertmanagers_syntax(text, labels, expected):
     assert Matcher.parse(text).matches(labels) is expected

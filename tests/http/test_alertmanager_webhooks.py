@@ -71,7 +71,7 @@ async def test_the_token_is_checked_before_anything_else_and_bad_payloads_get_th
     assert (await send(alerts_bot, payload([alert()]), token="old-token"))[0] == 200  # rotating: both work
 
 
-async def test_without_a_token_configured_the_route_is_off(bot):
+async def test_without_a_token_configured_the_route_is_off():
     from aiohttp.test_utils import TestClient, TestServer
 
     from bot.http.server import build_app
@@ -315,3 +315,53 @@ async def test_the_same_new_group_delivered_twice_at_once_opens_one_war_room(ale
     assert sorted(a["outcome"] for _, a in answers) == ["declared", "unchanged", "unchanged", "unchanged"]
     await settle(alerts_bot)
     assert len(war_rooms(sandbox)) == 1
+
+
+async def test_the_offered_runbook_starts_with_one_click_and_counts_as_acting_only_in_its_own_room(
+        sandbox, alerts_bot_factory):
+    sandbox.workspace.add_channel("alerts", creator=ALICE, members={ALICE, BOT_USER_ID})
+    bot = await alerts_bot_factory(settings_from_mapping({**TEST_CONFIG, "alerts": {"routes": [
+        {"matchers": ['service="checkout"'], "severity": "sev2", "runbook": "bad-deploy-rollback"}]}}))
+    for name, service in (("Errors", "checkout"), ("Latency", "search")):
+        await send(bot, payload([alert(name, fingerprint=name, service=service, severity="critical")],
+                                group=f"g-{name}", service=service))
+    await settle(bot)
+    checkout = next(r for r in war_rooms(sandbox) if "checkout" in r.name)
+    search = next(r for r in war_rooms(sandbox) if "search" in r.name)
+    await sandbox.join(BOB, search.id)
+    # A click forged in the search room naming checkout's group: the runbook starts there (Bob may), but the
+    # checkout alerts do not count as acted on.
+    [search_message] = alert_messages(search)
+    checkout_group = (await bot.alerts.of_incident((await bot.incidents.find_in(checkout.id)).id))[0].id
+    option = next(o["value"] for b in search_message.blocks if b["type"] == "actions" for e in b["elements"]
+                  if e.get("action_id") == ActionId.ALERT_SILENCE for o in e["options"])
+    forged = sandbox.click_payload(BOB, search.id, search_message.ts, ActionId.ALERT_SILENCE, value=option)
+    forged["actions"] = [{"type": "button", "action_id": ActionId.ALERT_RUNBOOK, "block_id": "x",
+                          "action_ts": "1.2", "value": json.dumps({"group": checkout_group,
+                                                                   "runbook": "bad-deploy-rollback"})}]
+    await sandbox.deliver("interactive", forged)
+    await settle(bot)
+    assert {row.name: row.acted for row in await bot.alerts.noise()}["Errors"] == 0
+    # The real button, in the checkout room.
+    await sandbox.join(BOB, checkout.id)
+    [message] = alert_messages(checkout)
+    assert "Start runbook: Bad deploy, roll back" in json.dumps(message.blocks)
+    await sandbox.click(BOB, checkout.id, message.ts, ActionId.ALERT_RUNBOOK)
+    await settle(bot)
+    assert any(m.text.startswith("Runbook: Bad deploy") for m in checkout.messages)
+    assert {row.name: row.acted for row in await bot.alerts.noise()}["Errors"] == 1
+
+
+async def test_only_a_delivery_that_opens_an_incident_asks_who_is_on_call(alerts_bot):
+    asked = []
+    lookup = alerts_bot.alerts.incidents.on_call_for
+
+    async def counted(severity):
+        asked.append(severity)
+        return await lookup(severity)
+    alerts_bot.alerts.incidents.on_call_for = counted
+    body = payload([alert(severity="critical", service="cart")], group="g-cart", service="cart")
+    assert (await send(alerts_bot, body))[1]["outcome"] == "declared"
+    for _ in range(3):  # the group_interval re-sends
+        assert (await send(alerts_bot, body))[1]["outcome"] == "unchanged"
+    assert len(asked) == 1

@@ -61,8 +61,10 @@ def group_message(group: AlertGroup, severity: Severity, *, ask: bool, runbook: 
         lines.append(f"…and {hidden} more" + (" (Alertmanager left them out of its message)" if group.truncated
                                                 else ""))
     blocks = [SectionBlock(text=MarkdownTextObject(text=truncate(head + "\n" + "\n".join(lines), SECTION_LIMIT)))]
-    targets = [(label, alert.name, url) for alert in ordered[:LINKED] for label, url in alert.links()]
-    links = [ButtonElement(text=truncate(f"{label}: {name}", 75), url=url[:3000],
+    # Slack refuses a button URL over 3,000 characters; a cut one would lead nowhere, so it is left out.
+    targets = [(label, alert.name, url) for alert in ordered[:LINKED] for label, url in alert.links()
+               if len(url) <= 3000]
+    links = [ButtonElement(text=truncate(f"{label}: {name}", 75), url=url,
                            action_id=f"{ActionId.ALERT_LINK_PREFIX}{index}")  # ids unique within the message
              for index, (label, name, url) in enumerate(targets)]
     for start in range(0, len(links), 5):

@@ -79,7 +79,7 @@ async def start_runbook(ack: AsyncAck, body: dict, action: dict, respond: AsyncR
     async def work():
         value = payload_value(action.get("value"), group=int, runbook=str)
         await deps.runbooks.start(channel, value["runbook"], user, request_key(body, action))
-        await deps.alerts.runbook_started(value["group"])
+        await deps.alerts.runbook_started(value["group"], channel)
     await guarded(responder(respond), work())
 
 
