@@ -19,6 +19,8 @@ app = typer.Typer(help="warroom: Slack-first incident response.", no_args_is_hel
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+sla_app = typer.Typer(help="SLA compliance from Prometheus.", no_args_is_help=True)
+app.add_typer(sla_app, name="sla")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -182,6 +184,36 @@ def postmortem(incident: str = typer.Argument(..., help="Incident number, e.g. 1
         Console(highlight=False, soft_wrap=True).print(f"wrote {output}")
     else:
         sys.stdout.write(text)
+
+
+@sla_app.command("report")
+def sla_report(month: str = typer.Option(None, "--month", help="YYYY-MM (UTC); default: last month. The current "
+                                                                "month reports the windows closed so far."),
+               service: str = typer.Option(None, "--service", help="One service of sla.services"),
+               format: str = typer.Option("text", "--format", help="text, json or csv")) -> None:
+    """Print a month's SLA report: availability per service, error budgets, credits per tier and customer."""
+    from bot.core.incident import DomainError
+    from bot.core.sla import Month
+    from bot.sla_formats import FORMATS
+    from bot.wiring import sla_offline
+
+    env = _environment()
+    settings = _settings(env)
+    if format not in FORMATS:
+        err.print(Text.assemble(("error ", "red"), f"--format must be one of {', '.join(FORMATS)}"))
+        raise typer.Exit(2)
+
+    async def main() -> str:
+        async with sla_offline(env, settings) as service:
+            wanted = Month.parse(month) if month else Month.of(service.clock.now()).previous()
+            return FORMATS[format](await service.report(wanted, service=service_name))
+
+    service_name = service
+    try:
+        sys.stdout.write(asyncio.run(main()))
+    except DomainError as exc:
+        err.print(Text.assemble(("error ", "red"), str(exc)))
+        raise typer.Exit(1) from None
 
 
 @db_app.command("upgrade")

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from bot.config_alerts import AlertsSection
+from bot.config_sla import SlaSection
 from bot.config_base import ChannelName
 from bot.config_base import Strict as _Strict
 from bot.core.escalation import DEFAULT_CHAINS, Step
@@ -289,6 +290,7 @@ class ConfigFile(_Strict):
     pagerduty: PagerDutySection = PagerDutySection()
     escalation: EscalationSection = EscalationSection()
     alerts: AlertsSection = AlertsSection()
+    sla: SlaSection = SlaSection()
     severities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], SeveritySection] = Field(default_factory=dict)
 
     @model_validator(mode="after")

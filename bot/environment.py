@@ -37,6 +37,7 @@ class Environment(BaseSettings):
     pagerduty_from_email: str | None = None
     pagerduty_webhook_secret: SecretStr | None = None
     alertmanager_webhook_token: SecretStr | None = None
+    prometheus_url: str | None = None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

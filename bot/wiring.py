@@ -27,6 +27,7 @@ from bot.http import server as http_server
 from bot.integrations.alertmanager import AlertmanagerSilences
 from bot.integrations.executor import SubprocessRunner, secret_values
 from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
+from bot.integrations.prometheus import Prometheus
 from bot.integrations.statuspage import LoggingStatusPage
 from bot.log import logged
 from bot.runbooks import Catalog
@@ -44,6 +45,7 @@ from bot.services.postmortems import REMINDER as POSTMORTEM_REMINDER
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
+from bot.services.sla import SlaService
 from bot.services.unit_of_work import UnitOfWork
 from bot.slack import listeners
 from bot.slack.directory import SlackDirectory
@@ -96,6 +98,24 @@ def postmortems_offline(env: Environment, settings: Settings, engine) -> tuple[P
     client = AsyncWebClient(token=secret(env.slack_bot_token), base_url=env.slack_api_url) if env.slack_bot_token else None
     history = SlackHistory(client) if client is not None else None
     return PostmortemService(Store(engine), settings, SystemClock(), history), client
+
+
+@contextlib.asynccontextmanager
+async def sla_offline(env: Environment, settings: Settings, clock: Clock | None = None):
+    """The SLA service for `warroom sla report`, without the running bot: Prometheus, and the database for the
+    maintenance announced from Slack."""
+    engine = database.create_engine(env.database_url)
+    try:
+        await database.upgrade(engine)
+        async with aiohttp.ClientSession() as http:
+            yield SlaService(Store(engine), settings, clock or SystemClock(), prometheus_of(env, settings, http))
+    finally:
+        await engine.dispose()
+
+
+def prometheus_of(env: Environment, settings: Settings, http: aiohttp.ClientSession) -> Prometheus | None:
+    url = env.prometheus_url or settings.file.sla.prometheus_url
+    return Prometheus(url, http) if url else None
 
 
 def build(env: Environment, settings: Settings, clock: Clock | None = None, *,

@@ -117,6 +117,7 @@ class Incident:
     pagerduty_id: str | None = None
     pagerduty_url: str | None = None
     impact_started_at: datetime | None = None  # when its first alert began firing (an alert opened it)
+    postmortem_mandatory: bool = False  # it overlaps an SLA breach: a post-mortem is due whatever its severity
 
     @property
     def is_open(self) -> bool:

@@ -21,6 +21,7 @@ from bot.storage.database import session_factory
 from bot.storage.incidents import IncidentRepository
 from bot.storage.outbox import OutboxItem, OutboxRepository, OutboxStore, Settlement
 from bot.storage.postmortems import PostmortemRepository
+from bot.storage.sla import SlaRepository
 from bot.storage.timeline import RequestKeys, TimelineEntry, TimelineRepository
 
 __all__ = ["Store", "Transaction", "TimelineEntry", "OutboxItem", "OutboxStore", "Settlement", "IntegrityError"]
@@ -88,7 +89,7 @@ class Store:
 
 class Transaction:
     """`incidents`, `timeline`, `requests` (redelivery keys), `outbox`, `timers`, `runs`, `action_items`,
-    `postmortems` and `alerts`, all in one transaction. `held`: what it read or wrote, for the effects it hands over."""
+    `postmortems`, `alerts` and `sla`, all in one transaction. `held`: what it read or wrote, for the effects it hands over."""
 
     def __init__(self, session: AsyncSession, lease: tuple[str, datetime] | None, war_rooms: LRUCache):
         self.session = session
@@ -101,6 +102,7 @@ class Transaction:
         self.action_items = ActionItemRepository(session)
         self.postmortems = PostmortemRepository(session)
         self.alerts = AlertRepository(session)
+        self.sla = SlaRepository(session)
         # Runs and timers build on this module (they take the transaction), hence their late imports.
         from bot.storage.runs import RunRepository
         from bot.storage.timers import TimerRepository

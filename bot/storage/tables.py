@@ -80,6 +80,7 @@ class IncidentRow(SQLModel, table=True):
     pagerduty_id: str | None = Field(default=None, index=True)
     pagerduty_url: str | None = None
     impact_started_at: datetime | None = _at()
+    postmortem_mandatory: bool = False
     # "unreachable" while PagerDuty effects wait for a retry, so the room is told once per outage
     pagerduty_state: str = ""
     request_key: str | None = Field(default=None, sa_column=Column(String(200), unique=True, nullable=True))
@@ -305,3 +306,26 @@ class AlertRow(SQLModel, table=True):
     annotations: dict = _json(dict)
     generator_url: str = ""
     received_at: datetime = _at(nullable=False)
+
+
+class SlaMaintenanceRow(SQLModel, table=True):
+    """Maintenance announced from Slack (`/sla maintenance`); config.yaml's list is read from the file."""
+
+    __tablename__ = "sla_maintenance"
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(sa_column=Column(String(80), nullable=False))
+    start_at: datetime = _at(nullable=False)
+    end_at: datetime = _at(nullable=False)
+    announced_at: datetime = _at(nullable=False)
+    announced_by: str
+    request_key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+
+
+class SlaNoticeRow(SQLModel, table=True):
+    """A breach or burn notice given: each is given once (per service, month and kind)."""
+
+    __tablename__ = "sla_notices"
+
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    at: datetime = _at(nullable=False)
