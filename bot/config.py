@@ -21,9 +21,9 @@ from pydantic import (
 )
 
 from bot.config_alerts import AlertsSection
-from bot.config_sla import SlaSection
 from bot.config_base import ChannelName
 from bot.config_base import Strict as _Strict
+from bot.config_sla import SlaSection
 from bot.core.escalation import DEFAULT_CHAINS, Step
 from bot.core.incident import Severity
 from bot.core.oncall import Override, Rotation
@@ -51,6 +51,8 @@ class PermissionsSection(_Strict):
     postmortem_publish: str = "ic"
     incident_managers: str | None = Field(default=None, description="user group handle whose members may take "
                                           "over roles, approve commands, acknowledge and close anything")
+    sla_maintenance: str | None = Field(default=None, description="user group handle whose members may announce "
+                                        "maintenance with /sla maintenance (besides the incident managers)")
 
     @field_validator("resolve", "change_severity", "postmortem_publish")
     @classmethod
@@ -58,7 +60,7 @@ class PermissionsSection(_Strict):
         Rule.parse(value)
         return value
 
-    @field_validator("incident_managers")
+    @field_validator("incident_managers", "sla_maintenance")
     @classmethod
     def _handle(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^@?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", value):

@@ -89,6 +89,7 @@ class Runtime:
     identity: BotIdentity
     heartbeat: Heartbeat
     alerts: AlertService
+    sla: SlaService
 
 
 def postmortems_offline(env: Environment, settings: Settings, engine) -> tuple[PostmortemService, object | None]:
@@ -174,6 +175,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     alerts = AlertService(store, settings, clock, directory, incidents, dispatcher, silences=bool(alertmanager_url),
                           catalog=catalog)
     performers["slack"].alerts = alerts
+    sla = SlaService(store, settings, clock, prometheus_of(env, settings, http), auth=incidents.auth)
     timers = TimerLoop(store, {
         STATUS_REMINDER: TimerHandler(reminders.fire), IC_NUDGE: TimerHandler(reminders.fire),
         POSTMORTEM_REMINDER: TimerHandler(postmortems.fire), ACTION_DUE: TimerHandler(action_items.fire),
@@ -189,7 +191,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                    logger=None, process_before_response=True)
     jobs = Jobs()
     deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
-                     jobs, alerts)
+                     jobs, alerts, sla)
     listeners.register(app, deps)
     receiver = {"SLACK_APP_TOKEN": secret(env.slack_app_token), "SLACK_API_URL": env.slack_api_url,
                 "DATABASE_URL": env.database_url} if receiver_process else None
@@ -197,7 +199,8 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                                     receiver=receiver)
     heartbeat = Heartbeat([dispatcher.renew_leases, timers.renew_leases, socket.renew_leases])
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
-                   postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat, alerts)
+                   postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat, alerts,
+                   sla)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:

@@ -182,6 +182,7 @@ class SlackSandbox(PeopleInChannels):
         else:
             body = await request.read()
         stored["content"] = body.decode("utf-8", "replace")
+        stored["bytes"] = body  # as uploaded (an image is not text)
         return web.Response(text="OK - " + str(len(body)))
 
     async def _respond(self, request: web.Request) -> web.Response:

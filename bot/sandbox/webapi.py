@@ -284,12 +284,22 @@ class WebApi:
     def files_completeUploadExternal(self, p):
         files = p.get("files")
         files = json.loads(files) if isinstance(files, str) else files
+        channel = None
+        if p.get("channel_id"):  # as Slack: shared only where warroom is a member (a DM with it counts)
+            channel = self.ws.channel(p["channel_id"])
+            if channel.is_private and BOT_USER_ID not in channel.members:
+                raise ApiError("channel_not_found")
+            if BOT_USER_ID not in channel.members:
+                raise ApiError("not_in_channel")
         for entry in files:
             stored = self.ws.files.get(entry["id"])
             if stored is None or stored["content"] is None:
                 raise ApiError("file_not_found")
             stored["title"] = entry.get("title", "")
             stored["channel"] = p.get("channel_id")
+        if channel is not None:  # the share is a message in the channel, with the comment as its text
+            message = self.ws.post(channel, BOT_USER_ID, p.get("initial_comment", ""), bot=True, subtype="file_share")
+            message.files = [entry["id"] for entry in files]
         return {"files": [{"id": entry["id"], "title": entry.get("title", "")} for entry in files]}
 
     # -- users ---------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class Message:
     subtype: str | None = None
     edited: bool = False
     metadata: dict | None = None  # an app's message metadata: returned only when a reader asks for it
+    files: list[str] = field(default_factory=list)  # a file share's file IDs
 
     def to_api(self, *, with_metadata: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "message", "ts": self.ts, "user": self.user, "text": self.text}

@@ -50,3 +50,15 @@ class Authorizer:
         if not decision.allowed:
             decision = Decision(False, f"{decision.reason} (config: permissions.{key} = {rule.describe()})")
         self.enforce(decision, key, actor, incident)
+
+    async def may_announce_maintenance(self, actor: str) -> None:
+        """Maintenance keeps windows out of the SLA, and so out of customers' credits: only the user group
+        permissions.sla_maintenance names, and the incident managers, may announce it."""
+        group = self.settings.file.permissions.sla_maintenance
+        if await self.in_group(actor, group) or await self.is_manager(actor):
+            return
+        who = " or ".join(f"@{handle}" for handle in (group, self.managers) if handle)
+        reason = (f"Only members of {who} may announce SLA maintenance." if who else
+                  "Nobody may announce SLA maintenance from Slack yet: name a user group in config.yaml, "
+                  "permissions.sla_maintenance (or permissions.incident_managers).")
+        self.enforce(Decision(False, reason), "sla_maintenance", actor)

@@ -18,6 +18,7 @@ from bot.core.sla import Compliance, Maintenance, Month, Span, Verdict
 from bot.core.sla_credits import customer_credit
 from bot.core.sla_report import SlaReport
 from bot.integrations.prometheus import Prometheus, PrometheusError
+from bot.services.authorization import Authorizer
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.repository import Store
 
@@ -34,12 +35,13 @@ class Announced:
 
 class SlaService:
     def __init__(self, store: Store, settings: Settings, clock: Clock, prometheus: Prometheus | None,
-                 work: UnitOfWork | None = None):
+                 work: UnitOfWork | None = None, auth: Authorizer | None = None):
         self.store = store
         self.settings = settings
         self.clock = clock
         self.prometheus = prometheus
         self.work = work or UnitOfWork(store)
+        self.auth = auth
         self._days: LRUCache = LRUCache(maxsize=4096)  # (service, day) -> verdicts of a day whose samples are final
 
     @property
@@ -155,6 +157,8 @@ class SlaService:
     # -- maintenance from Slack ------------------------------------------------------------------------
     async def announce_maintenance(self, service: str, start: datetime, end: datetime, actor: str,
                                    request_key: str) -> Announced:
+        if self.auth is not None:
+            await self.auth.may_announce_maintenance(actor)
         if service != "*":
             self.services(service)
         if end <= start:

@@ -2,7 +2,7 @@
 tests/test_manifest.py holds the manifest to exactly these, and `warroom check --slack` the installed token."""
 
 REQUIRED_SCOPES = frozenset({
-    "commands",            # /incident, /postmortem, /oncall
+    "commands",            # /incident, /postmortem, /oncall, /sla
     "channels:manage",     # create war rooms, set topic and purpose, invite people
     "channels:read",       # find configured channels; war-room members and their joins
     "groups:read",         # ...configured channels that are private

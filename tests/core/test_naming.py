@@ -1,6 +1,12 @@
 from datetime import date
 
-from bot.core.naming import MAX_CHANNEL_NAME, channel_base, next_free_name, slugify, title_key
+from bot.core.naming import (
+    MAX_CHANNEL_NAME,
+    channel_base,
+    next_free_name,
+    slugify,
+    title_key,
+)
 
 
 def test_channel_name_has_prefix_date_and_slug():

@@ -50,6 +50,7 @@ def test_notes_branches_and_checks():
 
 def test_runs_only_in_open_incidents():
     from dataclasses import replace
+
     from bot.core.incident import Status
     with pytest.raises(DomainError, match="resolved"):
         core.start(RUNBOOK, replace(INCIDENT, status=Status.RESOLVED), "U1", T0)

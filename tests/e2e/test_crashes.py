@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.storage import database
-from bot.storage.tables import IncidentRow, InboxRow
+from bot.storage.tables import InboxRow, IncidentRow
 from tests.conftest import ALICE
 from tests.e2e.test_warroom_run import Warroom, eventually
 

@@ -152,3 +152,28 @@ async def test_prometheus_refusals_and_absence_are_named(prometheus, store, tmp_
             await service.report(Month(2026, 10))
     down = report(f"http://127.0.0.1:{free_port()}", tmp_path, "--month", "2026-10")
     assert down.returncode == 1 and "is unreachable" in down.stderr and not down.stdout
+
+
+async def test_sla_in_slack_answers_with_the_figures_and_dms_the_chart(prometheus, sandbox, bot_factory):
+    from tests.slack.helpers import replies_to, settle
+
+    clock = FakeClock(datetime(2026, 10, 24, 12, 0, tzinfo=UTC))
+    bot = await bot_factory(settings_from_mapping(sla_config(prometheus.url)), clock)
+    await sandbox.slash(ALICE, "general", "/sla", "")
+    await sandbox.slash(ALICE, "general", "/sla", "api 2026-10")
+    await sandbox.slash(ALICE, "general", "/sla", "2026-12")
+    await settle(bot)
+    replies = sorted(replies_to(sandbox, ALICE))  # each /sla is a job of its own: they may finish in any order
+    future, api, to_date = replies
+    assert future == ":warning: 2026-12 has not begun yet."
+    # 6768 windows closed by 10-24 12:00; api: 12 excluded, 19 bad, so 6737 of 6756; web: 3 bad of 6768
+    assert to_date == "SLA 2026-10 to date: api 99.719 %, web 99.956 %"
+    assert api == "SLA 2026-10 to date: api 99.719 %"
+    blocks = str(next(e.blocks for e in sandbox.ephemerals_for(ALICE) if e.text == api))
+    assert "bad 2026-10-20 02:00–02:30 UTC (30 min)" in blocks and "Acme (enterprise): 20 %" in blocks
+    dm = sandbox.workspace.dm(ALICE)
+    shared = [m for m in dm.messages if m.subtype == "file_share"]
+    assert len(shared) == 2
+    png = sandbox.workspace.files[shared[-1].files[0]]
+    assert png["bytes"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(sandbox.workspace.files[m.files[0]]["title"] for m in shared) == ["SLA 2026-10", "SLA 2026-10 · api"]

@@ -127,8 +127,8 @@ async def test_resolving_in_slack_resolves_in_pagerduty_and_its_webhook_changes_
     bot = await pagerduty_bot_factory(config())
     room, incident = await mirrored_incident(sandbox, bot, pagerduty)
     await sandbox.slash(ALICE, room.id, "/incident", "resolve Provider recovered")
-    from tests.slack.helpers import submit_modal
     from bot.slack.ids import ActionId
+    from tests.slack.helpers import submit_modal
     await submit_modal(sandbox, bot, ALICE, {ActionId.SUMMARY_INPUT: "Provider recovered"})
     twin = pagerduty.incidents[incident.pagerduty_id]
     assert twin["status"] == "resolved"

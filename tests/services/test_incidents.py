@@ -5,8 +5,8 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from bot.core.effects import IncidentRefs
 from bot.config import settings_from_mapping
+from bot.core.effects import IncidentRefs
 from bot.core.incident import DomainError, Role, Severity, Status
 from bot.services.incidents import Duplicate, IncidentService, NotInWarRoom
 from bot.storage.tables import OutboxRow

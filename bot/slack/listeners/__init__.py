@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.listeners import alerts, buttons, commands, events, modals, runbooks
+from bot.slack.listeners import alerts, buttons, commands, events, modals, runbooks, sla
 from bot.slack.listeners.handling import SlackDeps
 
 
@@ -23,6 +23,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.command("/incident")(commands.incident)
     app.command("/postmortem")(commands.postmortem)
     app.command("/oncall")(commands.oncall)
+    app.command("/sla")(sla.sla)
 
     app.action(ActionId.ACTION_ITEM_DONE)(buttons.action_item_done)
     app.action(ActionId.PAGE_ACK)(buttons.page_acknowledged)

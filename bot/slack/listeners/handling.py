@@ -19,6 +19,7 @@ from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
+from bot.services.sla import SlaService
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects.calls import call
 from bot.slack.jobs import Jobs
@@ -41,6 +42,7 @@ class SlackDeps:
     membership: "SlackDirectory | None" = None  # told about joins and leaves
     jobs: Jobs = field(default_factory=Jobs)  # slow work, after the ack
     alerts: "AlertService | None" = None
+    sla: "SlaService | None" = None
 
 
 def deps_of(context) -> SlackDeps:

@@ -4,7 +4,16 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.core.runbook import Branch, Command, Link, Run, Runbook, Step, StepProgress, StepState
+from bot.core.runbook import (
+    Branch,
+    Command,
+    Link,
+    Run,
+    Runbook,
+    Step,
+    StepProgress,
+    StepState,
+)
 from bot.runbooks import lint
 from bot.slack.blocks import runbooks as blocks
 

@@ -2,11 +2,18 @@
 
 import json
 
-from bot.core.effects import StatusPageUpdate
 from bot.config import settings_from_mapping
+from bot.core.effects import StatusPageUpdate
 from bot.slack.ids import ActionId
 from tests.conftest import ALICE, BOB, CAROL, DAVE, ERIN, TEST_CONFIG
-from tests.slack.helpers import bot_texts, card, declare, replies_to, settle, submit_modal
+from tests.slack.helpers import (
+    bot_texts,
+    card,
+    declare,
+    replies_to,
+    settle,
+    submit_modal,
+)
 
 
 async def test_severity_change_by_command_updates_card_room_and_announcements(sandbox, bot):

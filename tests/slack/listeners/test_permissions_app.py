@@ -7,10 +7,18 @@ import json
 
 from bot.config import settings_from_mapping
 from bot.services.runbooks import NOT_THIS_ROOM
-from bot.slack.listeners.handling import FORGED
 from bot.slack.ids import ActionId
+from bot.slack.listeners.handling import FORGED
 from tests.conftest import ALICE, BOB, CAROL, DAVE, ERIN, TEST_CONFIG, FakeClock
-from tests.slack.helpers import card, declare, everything_the_bot_posted, join, replies_to, settle, submit_modal
+from tests.slack.helpers import (
+    card,
+    declare,
+    everything_the_bot_posted,
+    join,
+    replies_to,
+    settle,
+    submit_modal,
+)
 
 MANAGED = {**TEST_CONFIG, "permissions": {"incident_managers": "incident-managers"}}
 

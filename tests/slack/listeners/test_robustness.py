@@ -4,8 +4,14 @@ import json
 
 from bot.sandbox.workspace import BOT_USER_ID
 from tests.conftest import ALICE, BOB
-from tests.slack.helpers import (card, declare, everything_the_bot_posted, replies_to, settle,
-                                 war_rooms)
+from tests.slack.helpers import (
+    card,
+    declare,
+    everything_the_bot_posted,
+    replies_to,
+    settle,
+    war_rooms,
+)
 
 
 async def test_unknown_subcommands_and_bad_arguments_get_specific_replies(sandbox, bot):
