@@ -46,11 +46,13 @@ from bot.services.postmortems import PostmortemService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.services.sla import SlaService
+from bot.services.sla_watch import SLA_CHECK, SLA_REPORT, SlaWatch
 from bot.services.unit_of_work import UnitOfWork
 from bot.slack import listeners
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects.postmortems import PostmortemEffects
 from bot.slack.effects.runbooks import RunbookEffects
+from bot.slack.effects.sla import SlaEffects
 from bot.slack.effects.war_room import SlackEffects
 from bot.slack.history import SlackHistory
 from bot.slack.identity import BotIdentity
@@ -90,6 +92,7 @@ class Runtime:
     heartbeat: Heartbeat
     alerts: AlertService
     sla: SlaService
+    sla_watch: SlaWatch
 
 
 def postmortems_offline(env: Environment, settings: Settings, engine) -> tuple[PostmortemService, object | None]:
@@ -176,12 +179,16 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                           catalog=catalog)
     performers["slack"].alerts = alerts
     sla = SlaService(store, settings, clock, prometheus_of(env, settings, http), auth=incidents.auth)
+    sla_watch = SlaWatch(sla, incidents, store, settings, clock, UnitOfWork(store, dispatcher))
+    performers["sla"] = SlaEffects(effects_client)
     timers = TimerLoop(store, {
         STATUS_REMINDER: TimerHandler(reminders.fire), IC_NUDGE: TimerHandler(reminders.fire),
         POSTMORTEM_REMINDER: TimerHandler(postmortems.fire), ACTION_DUE: TimerHandler(action_items.fire),
         ACTION_DIGEST: TimerHandler(action_items.fire), HANDOFF: TimerHandler(oncall.fire),
         ESCALATION: TimerHandler(escalation.fire, prepare=escalation.prepare),
         NOISE_DIGEST: TimerHandler(alerts.fire_digest), ALERT_AUTO_RESOLVE: TimerHandler(alerts.fire_auto_resolve),
+        SLA_CHECK: TimerHandler(sla_watch.fire_check, prepare=sla_watch.prepare_check),
+        SLA_REPORT: TimerHandler(sla_watch.fire_report, prepare=sla_watch.prepare_report),
     }, clock, UnitOfWork(store, dispatcher))
     store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
@@ -200,7 +207,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     heartbeat = Heartbeat([dispatcher.renew_leases, timers.renew_leases, socket.renew_leases])
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
                    postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat, alerts,
-                   sla)
+                   sla, sla_watch)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
@@ -209,6 +216,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
     await database.upgrade(runtime.engine)
     await runtime.action_items.ensure_digest()
     await runtime.alerts.ensure_digest()
+    await runtime.sla_watch.ensure_timers()
     await runtime.oncall.ensure_handoffs()
     await runtime.runbooks.recover_interrupted()
     tasks = [asyncio.create_task(runtime.dispatcher.run(), name="dispatcher"),

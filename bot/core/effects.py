@@ -20,8 +20,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
 
 SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM = "slack", "pagerduty", "statuspage", "runbook", "postmortem"
-ALERTMANAGER = "alertmanager"
-TARGETS = (SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM, ALERTMANAGER)
+ALERTMANAGER, SLA = "alertmanager", "sla"
+TARGETS = (SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM, ALERTMANAGER, SLA)
 
 
 class Effect(BaseModel):
@@ -59,6 +59,7 @@ class Template(StrEnum):
     PAGERDUTY_RESOLVED_PROMPT = "pagerduty_resolved_prompt"
     POSTMORTEM_STATE = "postmortem_state"
     POSTMORTEM_REMINDER = "postmortem_reminder"
+    SLA_NOTICE = "sla_notice"
 
 
 class Message(Effect):
@@ -217,6 +218,25 @@ class NoiseDigest(Effect):
     type: Literal["slack.noise_digest"] = "slack.noise_digest"
     channel: str
     lines: tuple[str, ...] = ()
+
+
+class SlaNotice(Effect):
+    """To a channel config.yaml names (finance, alerts): a potential credit, an error budget burning."""
+
+    type: Literal["sla.notice"] = "sla.notice"
+    channel: str
+    text: str
+
+
+class SlaMonthlyReport(Effect):
+    """The month's report and its chart. `verdicts`: per service, one letter per window (bot/core/sla.py)."""
+
+    type: Literal["sla.report"] = "sla.report"
+    channel: str
+    month: str
+    text: str
+    slo: str
+    verdicts: dict[str, str]
 
 
 class Handoff(Effect):

@@ -336,3 +336,16 @@ def burning(verdicts: Sequence[Verdict], slo: Fraction, rule: tuple[Fraction, in
 
 def percent(share: Fraction | None, places: int = 3) -> str:
     return "n/a" if share is None else f"{float(share * 100):.{places}f}"
+
+
+LETTERS = {Verdict.GOOD: "g", Verdict.BAD: "b", Verdict.BAD_NO_DATA: "n", Verdict.EXCLUDED: "x"}
+_VERDICTS = {letter: verdict for verdict, letter in LETTERS.items()}
+
+
+def encode(verdicts: Sequence[Verdict]) -> str:
+    """One letter per window: how a month of verdicts travels in an effect (8,928 letters)."""
+    return "".join(LETTERS[v] for v in verdicts)
+
+
+def decode(letters: str) -> tuple[Verdict, ...]:
+    return tuple(_VERDICTS[letter] for letter in letters)

@@ -85,7 +85,7 @@ def after_update(incident: Incident, events: list[Event]) -> list[list[Effect]]:
 
 def after_resolve(incident: Incident, event: Event, policy: SeverityPolicy) -> list[list[Effect]]:
     said = {"summary": event.data.get("summary", ""), "actor": event.actor,
-            "postmortem_required": policy.postmortem_required}
+            "postmortem_required": policy.postmortem_required or incident.postmortem_mandatory}
     wave: list[Effect] = [
         fx.UpdateCard(),
         fx.PostMessage(template=Template.RESOLVED, **said),

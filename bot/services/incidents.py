@@ -240,7 +240,8 @@ class IncidentService:
         policy = self.settings.policy(updated.severity)
         pagerduty = effects.pagerduty_status("resolved") if mirror and self._mirrored(updated, policy) else []
         await self._commit(tx, updated, events, effects.after_resolve(updated, events[0], policy), now, pagerduty)
-        await PostmortemService.schedule(tx, updated, policy.postmortem_required and not updated.is_drill)
+        required = policy.postmortem_required or updated.postmortem_mandatory  # an SLA breach makes it mandatory
+        await PostmortemService.schedule(tx, updated, required and not updated.is_drill)
         return updated
 
     # -- acknowledgements and changes that come from PagerDuty -------------------------------------

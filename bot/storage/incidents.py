@@ -118,6 +118,13 @@ class IncidentRepository:
                                           ).order_by(IncidentRow.severity, IncidentRow.id)
         return [_to_incident(row) for row in (await self.session.execute(query)).scalars()]
 
+    async def overlapping(self, start: datetime, end: datetime) -> list[Incident]:
+        """Incidents declared before `end` and not resolved before `start` (drills left out)."""
+        query = select(IncidentRow).where(IncidentRow.declared_at < end, IncidentRow.is_drill.is_(False),
+                                          (IncidentRow.resolved_at.is_(None)) | (IncidentRow.resolved_at >= start)
+                                          ).order_by(IncidentRow.declared_at)
+        return [_to_incident(row) for row in (await self.session.execute(query)).scalars()]
+
     async def count_declared_by(self, actor: str, since: datetime) -> int:
         query = select(func.count()).select_from(IncidentRow).where(IncidentRow.declared_by == actor,
                                                                     IncidentRow.declared_at >= since)

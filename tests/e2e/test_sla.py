@@ -26,22 +26,13 @@ from bot.core.sla import Month, Verdict
 from bot.integrations.prometheus import Prometheus
 from bot.services.sla import SlaService
 from tests.conftest import ALICE, TEST_CONFIG, FakeClock, free_port
-from tests.sla_month import API, MAINTENANCE, SERVICES, WEB, RealPrometheus, binary
+from tests.sla_month import API, MAINTENANCE, SERVICES, WEB, binary
 
 pytestmark = pytest.mark.skipif(not binary(), reason="needs WARROOM_TEST_PROMETHEUS, the path of the prometheus "
                                                      "binary (.ci/run installs the prometheus package and sets it)")
 CUSTOMERS = [{"name": "Acme", "tier": "enterprise", "services": ["api", "web"], "monthly_fee": 12345.5},
              {"name": "Globex", "tier": "pro", "services": ["api"], "monthly_fee": 500, "currency": "EUR"},
              {"name": "Hobbyist", "tier": "free", "services": ["web"]}]
-
-
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory):
-    server = RealPrometheus(binary(), tmp_path_factory.mktemp("prometheus"), free_port())
-    import asyncio
-    asyncio.run(server.ready())
-    yield server
-    server.stop()
 
 
 def sla_config(url: str, **changes) -> dict:

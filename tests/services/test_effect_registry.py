@@ -7,10 +7,12 @@ from bot.integrations.statuspage import LoggingStatusPage
 from bot.slack.effects import messages
 from bot.slack.effects.postmortems import PostmortemEffects
 from bot.slack.effects.runbooks import RunbookEffects
+from bot.slack.effects.sla import SlaEffects
 from bot.slack.effects.war_room import SlackEffects
 
 PERFORMERS = {fx.SLACK: SlackEffects, fx.PAGERDUTY: PagerDutyEffects, fx.STATUS_PAGE: LoggingStatusPage,
-              fx.RUNBOOK: RunbookEffects, fx.POSTMORTEM: PostmortemEffects, fx.ALERTMANAGER: AlertmanagerSilences}
+              fx.RUNBOOK: RunbookEffects, fx.POSTMORTEM: PostmortemEffects, fx.ALERTMANAGER: AlertmanagerSilences,
+              fx.SLA: SlaEffects}
 
 
 def test_every_effect_has_a_handler_for_its_target():
