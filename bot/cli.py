@@ -83,6 +83,7 @@ def check(slack: bool = typer.Option(False, "--slack", help="Also check the live
         how = "Events API (routing key)" if mirror.routing_key else "REST API"
         token = "set" if env.pagerduty_api_token else "NOT set: the mirror stays off"
         out.print(f"  PagerDuty: service {mirror.service_id} via {how}; PAGERDUTY_API_TOKEN {token}")
+    _describe_sla(env, settings, out)
     directory = Path(settings.file.runbooks.directory)
     runbooks, errors = lint(directory)
     for error in errors:
@@ -107,6 +108,18 @@ def check(slack: bool = typer.Option(False, "--slack", help="Also check the live
         errors = errors + _check_slack(env, settings, out, err)
     if errors:
         raise typer.Exit(2)
+
+
+def _describe_sla(env: Environment, settings: Settings, out: Console) -> None:
+    sla = settings.file.sla
+    if not sla.services:
+        return
+    url = env.prometheus_url or sla.prometheus_url
+    source = f"from Prometheus at {url}" if url else "NOT measured: set sla.prometheus_url or PROMETHEUS_URL"
+    report = f"monthly report to #{sla.report_channel} on day {sla.report_day}" if sla.report_channel else \
+        "no monthly report (sla.report_channel)"
+    out.print(f"  SLA: {len(sla.services)} services ({', '.join(sla.services)}) {source}; SLO {sla.slo} %; "
+              f"{len(sla.customers)} customers; {report}")
 
 
 def _unknown_route_runbooks(env: Environment, settings: Settings, known: set[str]) -> list:

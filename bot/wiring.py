@@ -167,8 +167,9 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     # Reading a long channel for a post-mortem waits out 429s instead of failing.
     history_client = AsyncWebClient(token=secret(env.slack_bot_token), base_url=env.slack_api_url, timeout=30, session=http,
                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=10)])
+    sla = SlaService(store, settings, clock, prometheus_of(env, settings, http), auth=incidents.auth)
     postmortems = PostmortemService(store, settings, clock, SlackHistory(history_client), dispatcher,
-                                    auth=incidents.auth)
+                                    auth=incidents.auth, slo_impact=sla.incident_impact)
     performers["postmortem"] = PostmortemEffects(effects_client, postmortems)
     action_items = ActionItemService(store, settings, clock, directory, dispatcher)
     performers["slack"].action_item = action_items.get
@@ -178,7 +179,6 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     alerts = AlertService(store, settings, clock, directory, incidents, dispatcher, silences=bool(alertmanager_url),
                           catalog=catalog)
     performers["slack"].alerts = alerts
-    sla = SlaService(store, settings, clock, prometheus_of(env, settings, http), auth=incidents.auth)
     sla_watch = SlaWatch(sla, incidents, store, settings, clock, UnitOfWork(store, dispatcher))
     performers["sla"] = SlaEffects(effects_client)
     timers = TimerLoop(store, {

@@ -198,3 +198,14 @@ def test_check_validates_alert_routes_with_file_line_and_field(tmp_path):
     result = warroom("check", env={"WARROOM_CONFIG": str(config)})
     assert result.returncode == 2
     assert f"{config}:6: alerts.routes[0].runbook: no runbook `no-such-runbook`" in result.stderr
+
+
+def test_check_describes_the_sla(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("sla:\n  report_channel: sla\n  services:\n    api: {probe: 'probe_success{job=\"bb\"}'}\n")
+    result = warroom("check", env={"WARROOM_CONFIG": str(config), "PROMETHEUS_URL": "http://prometheus:9090"})
+    assert result.returncode == 0, result.stderr
+    assert ("SLA: 1 services (api) from Prometheus at http://prometheus:9090; SLO 99.95 %; 0 customers; monthly "
+            "report to #sla on day 1") in result.stdout
+    result = warroom("check", env={"WARROOM_CONFIG": str(config), "PROMETHEUS_URL": ""})
+    assert "NOT measured: set sla.prometheus_url or PROMETHEUS_URL" in result.stdout

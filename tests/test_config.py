@@ -145,3 +145,45 @@ def test_an_environment_built_from_keywords_reads_no_variables(monkeypatch):
 
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", "from-the-shell")
     assert Environment(database_url="sqlite://").pagerduty_api_token is None
+
+
+def test_the_sla_section_names_file_line_and_field(tmp_path):
+    path = write(tmp_path, """sla:
+  services:
+    api:
+      total: sum(rate(http_requests_total[5m]))
+      errors: 'http_requests_total{code=~"5.."}'
+    web:
+      probe: 'probe_success{instance="https://web"}'
+      total: up
+    auth:
+      total: 'http_requests_total{service="auth", code=5xx}'
+      errors: http_requests_total
+  customers:
+    - {name: Acme, tier: platinum, services: [api]}
+  maintenance:
+    - {service: api, start: 2026-12-05T02:00:00Z, end: 2026-12-05T01:00:00Z, announced: 2026-12-01T00:00:00Z}
+    - {service: api, start: 2026-12-05T02:00:00, end: 2026-12-05T03:00:00Z, announced: 2026-12-01T00:00:00Z}
+  report_day: 31
+""")
+    found = errors(path)
+    assert any(e.startswith(f"{path}:4: sla.services.api.total: `sum(rate(http_requests_total[5m]))` "
+                            "is not an instant-vector selector") for e in found), found
+    assert any(e.startswith(f"{path}:7: sla.services.web: give either total and errors") for e in found)
+    assert any(e.startswith(f"{path}:10: sla.services.auth.total: ") and "label matchers" in e
+               for e in found), found
+    assert any(e.startswith(f"{path}:13: sla.customers.0.tier: ") for e in found), found
+    assert any(e.startswith(f"{path}:15: sla.maintenance.0: end must be after start") for e in found)
+    assert any(e.startswith(f"{path}:16: sla.maintenance.1.start: ") and "time zone" in e for e in found), found
+    assert any(e.startswith(f"{path}:17: sla.report_day: ") for e in found), found
+
+
+def test_sla_customers_and_maintenance_must_name_measured_services(tmp_path):
+    path = write(tmp_path, """sla:
+  services:
+    api: {probe: 'probe_success{job="blackbox"}'}
+  customers:
+    - {name: Acme, tier: enterprise, services: [api, billing], monthly_fee: 100}
+""")
+    assert any("sla.customers[0] (Acme) names service `billing`, which sla.services does not define" in e
+               for e in errors(path))

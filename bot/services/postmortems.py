@@ -38,7 +38,8 @@ class ChatHistory(Protocol):
 
 
 def render(incident: Incident, timeline, conversation_rows, runs, flags, names: dict[str, str],
-           template_dir: Path = Path("templates"), action_items: list | None = None) -> str:
+           template_dir: Path = Path("templates"), action_items: list | None = None,
+           slo_impact: dict[str, int] | None = None) -> str:
     def name_of(user: str | None) -> str:
         return names.get(user, user) if user else "—"
 
@@ -56,7 +57,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
             incident=found.incident, durations=found.durations, timeline=found.timeline, name=name_of,
             responders=[name_of(u) for u in incident.responders], participants=found.participants,
             severity_changes=found.severity_changes, updates=found.updates, conversation=conversation_rows,
-            runbooks=runs, flags=flags, action_items=action_items or [])
+            runbooks=runs, flags=flags, action_items=action_items or [], slo_impact=slo_impact)
     except jinja2.TemplateSyntaxError as exc:
         raise DomainError(f"Post-mortem template error: {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
@@ -67,9 +68,11 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
 class PostmortemService:
     def __init__(self, store: Store, settings: Settings, clock: Clock, history: ChatHistory | None = None,
                  dispatch: Dispatch | None = None, template_dir: Path = Path("templates"),
-                 auth: Authorizer | None = None):
+                 auth: Authorizer | None = None, slo_impact=None):
         self.store, self.settings, self.clock, self.history = store, settings, clock, history
         self.auth = auth
+        # `async (incident) -> {service: minutes} | None`: the error budget it consumed (bot/services/sla.py)
+        self.slo_impact = slo_impact
         self.work = UnitOfWork(store, dispatch)
         self.template_dir = template_dir
 
@@ -115,7 +118,8 @@ class PostmortemService:
                      "total": len(r.steps), "finished": r.finished} for r in runs]
         action_rows = [{"priority": i.priority, "text": i.text, "owner": names.get(i.owner, i.owner) if i.owner else "",
                         "due": i.due.isoformat() if i.due else "", "done": i.done_at is not None} for i in items]
-        content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows)
+        impact = await self.slo_impact(incident) if self.slo_impact else None
+        content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows, impact)
         policy = self.settings.policy(incident.severity)
         now = self.clock.now()
         async with self.work() as tx:

@@ -87,6 +87,10 @@ async def test_a_breach_tells_finance_once_drafts_for_customers_and_makes_the_po
     await tick(bot, clock, datetime(2026, 10, 3, 11, 1, tzinfo=UTC))
     assert len(bot_texts(finance)) == 2  # each breach is told once a month
     assert "\n".join(bot_texts(room)).count("is mandatory") == 1
+    async with bot.store.reading() as tx:
+        resolved = await tx.incidents.get(incident.id)
+    draft = await bot.postmortems.draft(resolved, ALICE)  # declared 10:03, resolved 10:06: windows 10:00 and 10:05
+    assert "SLO impact: 10 minutes of error budget consumed (api)." in draft.content
 
 
 async def test_a_fast_burn_with_nobody_on_it_pages_through_an_incident_once_an_hour(prometheus, sandbox, bot_factory):
