@@ -214,6 +214,9 @@ class TimerHandler:
 
     fire: Callable[[Transaction, Timer, datetime, Any], Awaitable[Fired]]
     prepare: Callable[[Timer, datetime], Awaitable[Any]] | None = None
+    # Slow work (a month of SLA samples) runs beside the loop, so that reminders and pages due meanwhile
+    # are not held up behind it; its lease is renewed like any other while it runs.
+    background: bool = False
 
 
 class TimerLoop:
@@ -233,6 +236,7 @@ class TimerLoop:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:t{id(self):x}"
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self._background: set[asyncio.Task] = set()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -257,17 +261,13 @@ class TimerLoop:
                 await asyncio.sleep(1)
             self._holding.update(timer.id for timer in due)
             for timer in due:
-                structlog.contextvars.clear_contextvars()
-                structlog.contextvars.bind_contextvars(timer=timer.kind, incident_id=timer.incident_id)
-                try:
-                    await self._fire(timer)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    # The lease lapses and the timer is tried again, by this process or another.
-                    log.exception("timer_failed", kind=timer.kind, key=timer.key)
-                finally:
-                    self._holding.discard(timer.id)
+                handler = self.handlers.get(timer.kind)
+                if handler is not None and handler.background:
+                    task = asyncio.create_task(self._fire_logged(timer), name=f"timer-{timer.kind}")
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
+                else:
+                    await self._fire_logged(timer)
             if due:
                 continue
             timeout = self.idle_wait
@@ -279,6 +279,19 @@ class TimerLoop:
                 log.exception("timer_next_due_failed")  # looked at again after idle_wait
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=max(timeout, 0.01))
+
+    async def _fire_logged(self, timer: Timer) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(timer=timer.kind, incident_id=timer.incident_id)
+        try:
+            await self._fire(timer)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The lease lapses and the timer is tried again, by this process or another.
+            log.exception("timer_failed", kind=timer.kind, key=timer.key)
+        finally:
+            self._holding.discard(timer.id)
 
     async def _fire(self, timer: Timer) -> None:
         handler = self.handlers.get(timer.kind)
@@ -295,5 +308,8 @@ class TimerLoop:
     async def stop(self) -> None:
         self._stopping = True
         self.wake()
+        for task in list(self._background):  # its timer is released below and fired again after a restart
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         with logged("timer_lease_release_failed", log):
             await self.timers.release(self.owner)

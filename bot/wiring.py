@@ -187,8 +187,8 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
         ACTION_DIGEST: TimerHandler(action_items.fire), HANDOFF: TimerHandler(oncall.fire),
         ESCALATION: TimerHandler(escalation.fire, prepare=escalation.prepare),
         NOISE_DIGEST: TimerHandler(alerts.fire_digest), ALERT_AUTO_RESOLVE: TimerHandler(alerts.fire_auto_resolve),
-        SLA_CHECK: TimerHandler(sla_watch.fire_check, prepare=sla_watch.prepare_check),
-        SLA_REPORT: TimerHandler(sla_watch.fire_report, prepare=sla_watch.prepare_report),
+        SLA_CHECK: TimerHandler(sla_watch.fire_check, prepare=sla_watch.prepare_check, background=True),
+        SLA_REPORT: TimerHandler(sla_watch.fire_report, prepare=sla_watch.prepare_report, background=True),
     }, clock, UnitOfWork(store, dispatcher))
     store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)

@@ -256,3 +256,41 @@ async def test_a_claimed_timer_moved_or_cancelled_before_it_fires_is_left_alone(
     async with store.reading() as tx:
         timers = TimerRepository(tx)
         assert [await timers.status(key) for key in ("moved", "cancelled", "due")] == ["pending", "cancelled", "done"]
+
+
+async def test_a_slow_background_timer_does_not_hold_up_the_others(store, clock):
+    """An SLA check asking Prometheus for a month must not delay a page due meanwhile."""
+    from bot.scheduler import TimerHandler, TimerLoop
+    from bot.storage.timers import Fired, TimerRepository
+
+    release, fired = asyncio.Event(), []
+
+    async def slow_prepare(timer, now):
+        await release.wait()
+        return "measured"
+
+    async def record(tx, timer, now, prepared):
+        fired.append((timer.key, prepared))
+        return Fired(None)
+
+    loop = TimerLoop(store, {"slow": TimerHandler(record, prepare=slow_prepare, background=True),
+                             "page": TimerHandler(record)}, clock)
+    async with store.transaction() as tx:
+        await TimerRepository(tx).set("sla", "slow", clock.now() - timedelta(seconds=2))
+        await TimerRepository(tx).set("escalation", "page", clock.now() - timedelta(seconds=1))
+    task = asyncio.create_task(loop.run())
+    for _ in range(200):
+        if fired:
+            break
+        await asyncio.sleep(0.01)
+    assert fired == [("escalation", None)]  # the page went out while the slow one was still measuring
+    async with store.reading() as tx:
+        assert await TimerRepository(tx).status("sla") == "pending"  # claimed, leased, not fired twice
+    release.set()
+    for _ in range(200):
+        if len(fired) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert fired[1] == ("sla", "measured")
+    await loop.stop()
+    task.cancel()

@@ -111,7 +111,8 @@ def number(text: str) -> int | Fraction | None:
 
 class CounterWindows:
     """The per-window increase of a set of counter series (all series of one selector, summed), fed their raw
-    samples in time order, a chunk at a time. Memory is a few numbers per window and one per series."""
+    samples in time order, a chunk at a time, as Prometheus gives them: (seconds, "value"). Memory is a few
+    numbers per window and one per series."""
 
     def __init__(self, span: Span):
         self.span = span
@@ -123,18 +124,24 @@ class CounterWindows:
         """The series' last value at or before the span starts."""
         self.last[series] = value
 
-    def add(self, series: Hashable, samples: Iterable[tuple[int, int | Fraction]]) -> None:
+    def add(self, series: Hashable, samples: Iterable[tuple[float, str]]) -> None:
         previous = self.last.get(series)
-        windows, index_of = self.span.windows, self.span.index_of_sample
-        for ms, value in samples:
-            index = index_of(ms)
+        windows, start_ms, increase, sampled = self.span.windows, to_ms(self.span.start), self.increase, self.sampled
+        for seconds, text in samples:
+            index = (int(seconds * 1000 + 0.5) - start_ms - 1) // WINDOW_MS  # the window this sample closes
             if index >= windows:
                 break
+            try:
+                value = int(text)  # counters are whole numbers, nearly always
+            except ValueError:
+                value = number(text)
+                if value is None:
+                    continue
             if index >= 0:
-                self.sampled[index] = 1
+                sampled[index] = 1
                 # A value below the previous one is a counter reset: it counted up from zero since. A series
                 # first seen inside the span counts from zero too (Prometheus' increase() would drop it).
-                self.increase[index] += value if previous is None or value < previous else value - previous
+                increase[index] += value if previous is None or value < previous else value - previous
             previous = value
         if previous is not None:
             self.last[series] = previous
@@ -148,15 +155,18 @@ class ProbeWindows:
         self.results = [0] * span.windows
         self.failed = [0] * span.windows
 
-    def add(self, series: Hashable, samples: Iterable[tuple[int, int | Fraction]]) -> None:
-        windows, index_of = self.span.windows, self.span.index_of_sample
-        for ms, value in samples:
-            index = index_of(ms)
+    def add(self, series: Hashable, samples: Iterable[tuple[float, str]]) -> None:
+        windows, start_ms, results, failed = self.span.windows, to_ms(self.span.start), self.results, self.failed
+        for seconds, text in samples:
+            index = (int(seconds * 1000 + 0.5) - start_ms - 1) // WINDOW_MS
             if index >= windows:
                 break
-            if index >= 0:
-                self.results[index] += 1
-                self.failed[index] += value == 0
+            if index >= 0 and text in ("0", "1"):  # what probe_success says
+                results[index] += 1
+                failed[index] += text == "0"
+            elif index >= 0 and (value := number(text)) is not None:
+                results[index] += 1
+                failed[index] += value == 0
 
 
 class Verdict(StrEnum):
@@ -171,6 +181,8 @@ def judge_share(failed: int | Fraction, all_: int | Fraction, sampled: bool) -> 
         return Verdict.BAD_NO_DATA
     if all_ <= 0:
         return Verdict.GOOD  # samples and no traffic: nothing failed
+    if type(failed) is int and type(all_) is int:  # the usual case, without building fractions
+        return Verdict.BAD if failed * BAD_ERROR_SHARE.denominator >= all_ * BAD_ERROR_SHARE.numerator else Verdict.GOOD
     return Verdict.BAD if Fraction(failed) / Fraction(all_) >= BAD_ERROR_SHARE else Verdict.GOOD
 
 

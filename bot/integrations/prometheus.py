@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.core.sla import Span, number, to_ms
+from bot.core.sla import Span, number
 
 CHUNK = timedelta(days=1)
 BASELINE = timedelta(days=1)  # how far back a series' value at the span's start is looked for
@@ -37,14 +37,17 @@ class Prometheus:
         self.base_url = base_url.rstrip("/")
         self.session = session
         self.concurrency = concurrency
+        # At most this many queries in flight in all: a report of many services stays within a few days' worth
+        # of samples in memory, and Prometheus is not flooded.
+        self._slots = asyncio.Semaphore(concurrency)
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def query(self, expression: str, at: datetime) -> list[dict[str, Any]]:
         """An instant query's result (vector or matrix)."""
         url = f"{self.base_url}/api/v1/query"
         try:
-            async with self.session.post(url, data={"query": expression, "time": f"{at.timestamp():.3f}"},
-                                         timeout=self.timeout) as response:
+            form = {"query": expression, "time": f"{at.timestamp():.3f}"}
+            async with self._slots, self.session.post(url, data=form, timeout=self.timeout) as response:
                 try:
                     body = await response.json(content_type=None)
                 except ValueError:
@@ -88,11 +91,12 @@ class Prometheus:
     async def _chunk(self, selector: str, start: datetime, end: datetime) -> list[tuple[Series, list]]:
         seconds = int((end - start).total_seconds())
         result = await self.query(f"{selector.strip()}[{seconds}s]", end)
-        low, high = to_ms(start), to_ms(end)
+        low = start.timestamp()
         chunk = []
         for item in result:
+            values, first = item["values"], 0
             # Prometheus 2 includes a sample exactly at the range's start; it belongs to the chunk before.
-            values = [(ms, value) for ms, value in ((round(float(t) * 1000), number(v)) for t, v in item["values"])
-                      if low < ms <= high and value is not None]
-            chunk.append((_series(item["metric"]), values))
+            while first < len(values) and float(values[first][0]) <= low:
+                first += 1
+            chunk.append((_series(item["metric"]), values[first:] if first else values))
         return chunk

@@ -117,22 +117,19 @@ class SlaService:
         return SlaReport(month, min(now, span.end), self.section.slo_target, tuple(measured), customers)
 
     async def month_to_date(self, service: str, now: datetime, since: datetime) -> Compliance:
-        """From `since` (a day's start) to the last closed window, a day at a time: days whose samples are final
-        are measured once per process, so checking every five minutes asks Prometheus for today only."""
+        """From `since` (a day's start) to the last closed window. Days whose samples are final are measured once
+        per process, so checking every five minutes asks Prometheus for the last day or two only."""
         span = Span(since, int((now - since) / core.WINDOW))
-        verdicts: list[Verdict] = []
-        day = since
-        while day < span.end:
-            part = Span(day, min(int(DAY / core.WINDOW), span.windows - len(verdicts)))
-            cached = self._days.get((service, day))
-            if cached is not None and len(cached) == part.windows:
-                verdicts += cached
-            else:
-                found = await self.verdicts(service, part)
-                if day + DAY + SCRAPE_LAG <= now:
-                    self._days[(service, day)] = tuple(found)
-                verdicts += found
-            day += DAY
+        per_day = int(DAY / core.WINDOW)
+        days = [since + DAY * n for n in range(-(-span.windows // per_day))]
+        final = [day for day in days if day + DAY + SCRAPE_LAG <= now]
+        if any((service, day) not in self._days for day in final):  # one fetch for them all, a day per chunk
+            found = await self.verdicts(service, Span(since, per_day * len(final)))
+            for n, day in enumerate(final):
+                self._days[(service, day)] = tuple(found[n * per_day:(n + 1) * per_day])
+        verdicts: list[Verdict] = [v for day in final for v in self._days[(service, day)]]
+        if len(verdicts) < span.windows:
+            verdicts += await self.verdicts(service, Span(since + DAY * len(final), span.windows - len(verdicts)))
         maintenance = await self.maintenance(span.start, span.end)
         return Compliance(service, span, tuple(core.exclude_maintenance(verdicts, span, service, maintenance)))
 

@@ -38,6 +38,11 @@ def at(minutes: float) -> int:
     return to_ms(START + timedelta(minutes=minutes))
 
 
+def raw(*samples: tuple[float, object]) -> list[tuple[float, str]]:
+    """As Prometheus gives them: (seconds, "value"), from (minutes after START, value)."""
+    return [((START + timedelta(minutes=m)).timestamp(), str(v)) for m, v in samples]
+
+
 def test_a_month_is_cut_into_five_minute_windows_on_the_clock():
     assert Month.parse("2026-10").span.windows == 31 * 288
     assert Month.parse("2026-02").span.windows == 28 * 288
@@ -61,8 +66,8 @@ def test_a_sample_belongs_to_the_window_it_closes():
 def test_increase_between_boundaries_with_a_reset_and_a_new_series():
     windows = CounterWindows(Span(START, 3))
     windows.baseline("a", 100)
-    windows.add("a", [(at(1), 110), (at(5), 120), (at(7), 5), (at(10), 15)])  # reset at 00:07: 5 counted from zero
-    windows.add("b", [(at(12), 4)])  # first seen inside the span: counts from zero
+    windows.add("a", raw((1, 110), (5, 120), (7, 5), (10, 15)))  # reset at 00:07: 5 counted from zero
+    windows.add("b", raw((12, 4), (16, 9)))  # first seen inside the span: counts from zero; 00:16 is past the span
     assert windows.increase == [20, 15, 4]
     assert list(windows.sampled) == [1, 1, 1]
 
@@ -72,8 +77,8 @@ def test_window_verdicts_exactly_at_five_percent_and_without_data():
     total, errors = CounterWindows(span), CounterWindows(span)
     total.baseline("t", 0)
     errors.baseline("e", 0)
-    total.add("t", [(at(5), 100), (at(10), 200), (at(15), 200), (at(25), 10300)])  # nothing in (15, 20]
-    errors.add("e", [(at(5), 5), (at(10), 9), (at(25), 309)])
+    total.add("t", raw((5, 100), (10, 200), (15, 200), (25, 10300)))  # nothing in (15, 20]
+    errors.add("e", raw((5, 5), (10, 9), (25, 309)))
     # 5 of 100 (exactly 5 %: bad), 4 of 100, no traffic with samples (good), no sample (bad), 300 of 10100
     assert judge_counters(total, errors) == [B, G, G, N, G]
 
@@ -81,7 +86,7 @@ def test_window_verdicts_exactly_at_five_percent_and_without_data():
 def test_errors_series_absent_means_no_errors_and_fractional_values_stay_exact():
     span = Span(START, 1)
     total = CounterWindows(span)
-    total.add("t", [(at(1), number("0.1")), (at(2), number("0.3"))])
+    total.add("t", raw((1, "0.1"), (2, "NaN"), (3, "0.3")))  # a NaN is skipped
     assert total.increase == [Fraction(3, 10)]
     assert number("NaN") is None and number("+Inf") is None and number("1e3") == 1000
     assert judge_counters(total, None) == [G]
@@ -90,8 +95,8 @@ def test_errors_series_absent_means_no_errors_and_fractional_values_stay_exact()
 def test_probe_windows_judge_the_failed_share():
     span = Span(START, 3)
     probes = ProbeWindows(span)
-    probes.add("eu", [(at(m), 1) for m in (1, 2, 3, 4, 5)] + [(at(6), 0)] + [(at(m), 1) for m in range(7, 11)])
-    probes.add("us", [(at(m), 1) for m in range(1, 11)])
+    probes.add("eu", raw(*[(m, 1) for m in (1, 2, 3, 4, 5)], (6, 0), *[(m, 1) for m in range(7, 11)]))
+    probes.add("us", raw(*[(m, 1) for m in range(1, 11)]))
     assert judge_probes(probes) == [G, B, N]  # 1 failed of 10 in the second window is 10 %
 
 
