@@ -16,7 +16,7 @@ def render_png(report: SlaReport) -> bytes:
     from matplotlib.dates import DateFormatter
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(9, 6.5), dpi=100, layout="constrained")
+    figure = Figure(figsize=(10, 6.5), dpi=100, layout="constrained")
     availability, budget = figure.subplots(2, 1, sharex=True)
     month_days = report.month.span.windows // 288
     first = report.month.start
@@ -39,14 +39,14 @@ def render_png(report: SlaReport) -> bytes:
                 ys.append(allowed - spent)
         xs.append(compliance.span.end)
         ys.append(allowed - spent)
-        budget.step(xs, ys, where="post", color=colour, label=compliance.service)
+        budget.step(xs, ys, where="post", color=colour)
     for name, target, style in (("SLO", report.slo, ":"), ("Enterprise", 0.999, "--"), ("Pro", 0.995, "-.")):
         availability.axhline(float(target) * 100, color="#555555", linestyle=style, linewidth=1,
                              label=f"{name} {float(target) * 100:g} %")
     availability.set_ylim(max(0.0, min(lowest, 99.4) - 0.1), 100.05)
     availability.set_ylabel("availability per day (%)")
     availability.set_title(f"SLA {report.month}{'' if report.complete else ' to date'}")
-    availability.legend(loc="lower left", fontsize="small", ncols=2)
+    availability.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")  # beside: dips stay visible
     availability.grid(alpha=0.3)
     budget.axhline(0, color="#d62728", linewidth=1)
     budget.set_ylabel(f"SLO error budget left (min)\nSLO {float(report.slo) * 100:g} %")

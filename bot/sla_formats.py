@@ -60,7 +60,7 @@ def as_text(report: SlaReport) -> str:
         credits = service["credits"]
         lines.append(f"  credits: Pro {credits['pro_pct']} %, Enterprise {credits['enterprise_pct']} %")
         for period in service["bad_periods"][:20]:
-            cause = "no data" if period["no_data_minutes"] == period["minutes"] else "errors"
+            cause = "no data" if period["no_data_minutes"] == period["minutes"] else "failures"
             lines.append(f"  bad {period['start'][:16].replace('T', ' ')} – {period['end'][11:16]} UTC "
                          f"({period['minutes']} min, {cause})")
         if len(service["bad_periods"]) > 20:
