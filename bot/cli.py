@@ -116,6 +116,10 @@ def _describe_sla(env: Environment, settings: Settings, out: Console) -> None:
     if not sla.services:
         return
     url = env.prometheus_url or sla.prometheus_url
+    if url:
+        import yarl
+
+        url = str(yarl.URL(url).with_user(None))  # never print a password in the URL
     source = f"from Prometheus at {url}" if url else "NOT measured: set sla.prometheus_url or PROMETHEUS_URL"
     report = f"monthly report to #{sla.report_channel} on day {sla.report_day}" if sla.report_channel else \
         "no monthly report (sla.report_channel)"

@@ -53,6 +53,8 @@ class PermissionsSection(_Strict):
                                           "over roles, approve commands, acknowledge and close anything")
     sla_maintenance: str | None = Field(default=None, description="user group handle whose members may announce "
                                         "maintenance with /sla maintenance (besides the incident managers)")
+    sla_finance: str | None = Field(default=None, description="user group handle whose members see customers' "
+                                    "credits in /sla (besides the incident managers)")
 
     @field_validator("resolve", "change_severity", "postmortem_publish")
     @classmethod
@@ -60,7 +62,7 @@ class PermissionsSection(_Strict):
         Rule.parse(value)
         return value
 
-    @field_validator("incident_managers", "sla_maintenance")
+    @field_validator("incident_managers", "sla_maintenance", "sla_finance")
     @classmethod
     def _handle(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^@?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", value):

@@ -57,6 +57,8 @@ def as_text(report: SlaReport) -> str:
             left = "n/a" if left is None else f"{left:.1f} %"
             lines.append(f"  error budget {target} ({budget['target_pct']} %): {budget['consumed_minutes']} of "
                          f"{budget['allowed_minutes']} min used, {budget['remaining_minutes']} min left ({left})")
+        if windows["total"] and windows["bad_no_data"] + windows["excluded"] == windows["total"]:
+            lines.append(f"  warning: not one sample: check the selector in sla.services.{name}")
         credits = service["credits"]
         lines.append(f"  credits: Pro {credits['pro_pct']} %, Enterprise {credits['enterprise_pct']} %")
         for period in service["bad_periods"][:20]:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
+import yarl
 
 from bot.core.sla import Span, number
 
@@ -35,6 +36,8 @@ class Prometheus:
     def __init__(self, base_url: str, session: aiohttp.ClientSession, *, concurrency: int = 4,
                  timeout: float = 60.0):
         self.base_url = base_url.rstrip("/")
+        # What messages name: never the password of a URL such as https://user:secret@prometheus/
+        self.shown_url = str(yarl.URL(self.base_url).with_user(None))
         self.session = session
         self.concurrency = concurrency
         # At most this many queries in flight in all: a report of many services stays within a few days' worth
@@ -51,10 +54,10 @@ class Prometheus:
                 try:
                     body = await response.json(content_type=None)
                 except ValueError:
-                    raise PrometheusError(f"Prometheus at {self.base_url} answered {response.status} without JSON "
+                    raise PrometheusError(f"Prometheus at {self.shown_url} answered {response.status} without JSON "
                                           f"to `{expression}`") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise PrometheusError(f"Prometheus at {self.base_url} is unreachable: {exc or type(exc).__name__}") \
+            raise PrometheusError(f"Prometheus at {self.shown_url} is unreachable: {exc or type(exc).__name__}") \
                 from None
         if not isinstance(body, dict) or body.get("status") != "success":
             error = body.get("error", "no reason given") if isinstance(body, dict) else "an unexpected answer"

@@ -62,3 +62,7 @@ class Authorizer:
                   "Nobody may announce SLA maintenance from Slack yet: name a user group in config.yaml, "
                   "permissions.sla_maintenance (or permissions.incident_managers).")
         self.enforce(Decision(False, reason), "sla_maintenance", actor)
+
+    async def sees_customer_credits(self, actor: str) -> bool:
+        """What each customer is owed is finance's business: permissions.sla_finance and the incident managers."""
+        return await self.in_group(actor, self.settings.file.permissions.sla_finance) or await self.is_manager(actor)

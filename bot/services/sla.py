@@ -172,6 +172,9 @@ class SlaService:
                  excluded=window.excluded, created=created)
         return Announced(window, created)
 
+    async def sees_customer_credits(self, actor: str) -> bool:
+        return self.auth is not None and await self.auth.sees_customer_credits(actor)
+
     async def upcoming_maintenance(self, days_back: int = 30) -> list[Maintenance]:
         now = self.clock.now()
         return await self.maintenance(now - timedelta(days=days_back), now + timedelta(days=3650))

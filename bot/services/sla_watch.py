@@ -14,7 +14,7 @@ import structlog
 from bot.config import Settings
 from bot.core import effects as fx
 from bot.core import sla as core
-from bot.core.incident import Event, Incident, Severity
+from bot.core.incident import DomainError, Event, Incident, Severity
 from bot.core.ports import Clock
 from bot.core.sla import Compliance, Month, Verdict
 from bot.core.sla_credits import TARGETS, Tier, breached, credit, customer_credit
@@ -136,7 +136,16 @@ class SlaWatch:
         slo = self.section.slo_target
         services = {}
         for name in self.sla.services():
-            measured = await self.sla.month_to_date(name, now, since)
+            try:
+                measured = await self.sla.month_to_date(name, now, since)
+            except DomainError as exc:  # Prometheus down or refusing: this check skips it, the next one tries again
+                log.warning("sla_check_unmeasured", service=name, error=str(exc))
+                continue
+            if all(v in (Verdict.BAD_NO_DATA, Verdict.EXCLUDED) for v in measured.verdicts):
+                # Not one sample since the month began: a selector that matches nothing (a typo, a renamed
+                # metric) far more likely than a month-long outage. Nobody is paged for it; /sla shows it.
+                log.warning("sla_service_without_samples", service=name)
+                continue
             services[name] = ServiceNow(measured.between(month.start, measured.span.end),
                                         core.burning(measured.verdicts, slo, core.FAST_BURN),
                                         core.burning(measured.verdicts, slo, core.SLOW_BURN))

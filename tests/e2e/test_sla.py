@@ -25,7 +25,7 @@ from bot.core.incident import DomainError, Incident, Severity
 from bot.core.sla import Month, Verdict
 from bot.integrations.prometheus import Prometheus
 from bot.services.sla import SlaService
-from tests.conftest import ALICE, TEST_CONFIG, FakeClock, free_port
+from tests.conftest import ALICE, BOB, TEST_CONFIG, FakeClock, free_port
 from tests.sla_month import API, MAINTENANCE, SERVICES, WEB, binary
 
 pytestmark = pytest.mark.skipif(not binary(), reason="needs WARROOM_TEST_PROMETHEUS, the path of the prometheus "
@@ -149,7 +149,9 @@ async def test_sla_in_slack_answers_with_the_figures_and_dms_the_chart(prometheu
     from tests.slack.helpers import replies_to, settle
 
     clock = FakeClock(datetime(2026, 10, 24, 12, 0, tzinfo=UTC))
-    bot = await bot_factory(settings_from_mapping(sla_config(prometheus.url)), clock)
+    sandbox.workspace.add_usergroup("finance-team", [ALICE])
+    config = {**sla_config(prometheus.url), "permissions": {"sla_finance": "finance-team"}}
+    bot = await bot_factory(settings_from_mapping(config), clock)
     await sandbox.slash(ALICE, "general", "/sla", "")
     await sandbox.slash(ALICE, "general", "/sla", "api 2026-10")
     await sandbox.slash(ALICE, "general", "/sla", "2026-12")
@@ -167,4 +169,9 @@ async def test_sla_in_slack_answers_with_the_figures_and_dms_the_chart(prometheu
     assert len(shared) == 2
     png = sandbox.workspace.files[shared[-1].files[0]]
     assert png["bytes"][:8] == b"\x89PNG\r\n\x1a\n"
+    await sandbox.slash(BOB, "general", "/sla", "api 2026-10")  # not in finance: the tiers' credits, no customers
+    await settle(bot)
+    seen = str(sandbox.ephemerals_for(BOB)[-1].blocks)
+    assert "Enterprise 20 %" in seen
+    assert "Acme" not in seen and "*Credits owed*" not in seen
     assert sorted(sandbox.workspace.files[m.files[0]]["title"] for m in shared) == ["SLA 2026-10", "SLA 2026-10 · api"]

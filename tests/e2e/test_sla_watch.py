@@ -96,7 +96,9 @@ async def test_a_breach_tells_finance_once_drafts_for_customers_and_makes_the_po
 async def test_a_fast_burn_with_nobody_on_it_pages_through_an_incident_once_an_hour(prometheus, sandbox, bot_factory):
     sandbox.workspace.add_channel("finance", creator=ALICE, members={ALICE})
     clock = FakeClock(datetime(2026, 10, 7, 7, 59, tzinfo=UTC))  # 08:00–08:10 at exactly 5 % errors
-    bot = await bot_factory(settings_from_mapping(config(prometheus.url)), clock)
+    # A selector that matches nothing would be a month without one sample: not a reason to page anybody.
+    typo = {**SERVICES, "billing": {"probe": 'probe_sucess{job="blackbox"}'}}
+    bot = await bot_factory(settings_from_mapping(config(prometheus.url, services=typo)), clock)
     await tick(bot, clock, datetime(2026, 10, 7, 8, 1, tzinfo=UTC))
     assert war_rooms(sandbox) == []  # nothing burns before 08:05
     await tick(bot, clock, datetime(2026, 10, 7, 8, 6, tzinfo=UTC))
@@ -107,6 +109,7 @@ async def test_a_fast_burn_with_nobody_on_it_pages_through_an_incident_once_an_h
     assert BOB in rooms[0].members  # SEV-2 pages the primary on call
     await tick(bot, clock, datetime(2026, 10, 7, 8, 11, tzinfo=UTC))
     assert len(war_rooms(sandbox)) == 1
+    assert "billing" not in "\n".join(bot_texts(sandbox.workspace.channel("finance")))
 
 
 async def test_the_monthly_report_is_posted_once_with_its_chart(prometheus, sandbox, bot_factory):

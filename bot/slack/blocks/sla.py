@@ -57,6 +57,8 @@ def report_blocks(report: SlaReport, *, title: str | None = None) -> tuple[str, 
                  f"Windows: {windows['good']} good, {windows['bad']} bad, {windows['bad_no_data']} without data, "
                  f"{windows['excluded']} in maintenance",
                  f"Credits owed if the tier applies: Pro {credits['pro_pct']} %, Enterprise {credits['enterprise_pct']} %"]
+        if windows["total"] and windows["bad_no_data"] + windows["excluded"] == windows["total"]:
+            lines.append(f":warning: Not one sample: check the selector in `sla.services.{safe(name, 80)}`.")
         for period in service["bad_periods"][-3:]:
             lines.append(f"• bad {period['start'][:16].replace('T', ' ')}–{period['end'][11:16]} UTC "
                          f"({period['minutes']} min)")

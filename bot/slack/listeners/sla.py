@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -71,6 +72,8 @@ def _parse_report(words: list[str], known: set[str]) -> tuple[str | None, Month 
 async def _report(words: list[str], command: dict, respond, client: AsyncWebClient, deps: SlackDeps) -> None:
     service, month = _parse_report(words, set(deps.settings.file.sla.services))
     report = await deps.sla.report(month, service)
+    if not await deps.sla.sees_customer_credits(command["user_id"]):
+        report = dataclasses.replace(report, customers=())  # the tiers' credit percentages stay
     text, rendered = blocks.report_blocks(report)
     await respond(text=text, blocks=rendered, response_type="ephemeral")
     from bot.sla_chart import (
