@@ -278,6 +278,11 @@ class RemindersSection(_Strict):
     snooze_minutes: Annotated[int, Field(ge=1, le=240)] = 15
 
 
+class PostmortemSection(_Strict):
+    reviewers: list[Annotated[str, Field(pattern=r"^(?:U[A-Z0-9]{2,}|@[A-Za-z0-9][A-Za-z0-9._-]{0,79})$")]] = Field(
+        default_factory=list, description="who reviews post-mortems: user IDs, or @handle of a user group")
+
+
 class ActionItemsSection(_Strict):
     digest_channel: ChannelName | None = None
     digest_day: Annotated[int, Field(ge=1, le=28)] = 1
@@ -291,6 +296,7 @@ class ConfigFile(_Strict):
     runbooks: RunbooksSection = RunbooksSection()
     reminders: RemindersSection = RemindersSection()
     action_items: ActionItemsSection = ActionItemsSection()
+    postmortem: PostmortemSection = PostmortemSection()
     pagerduty: PagerDutySection = PagerDutySection()
     escalation: EscalationSection = EscalationSection()
     alerts: AlertsSection = AlertsSection()

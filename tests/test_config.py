@@ -187,3 +187,10 @@ def test_sla_customers_and_maintenance_must_name_measured_services(tmp_path):
 """)
     assert any("sla.customers[0] (Acme) names service `billing`, which sla.services does not define" in e
                for e in errors(path))
+
+
+def test_postmortem_reviewers_are_user_ids_or_a_group_handle(tmp_path):
+    path = write(tmp_path, "postmortem:\n  reviewers: [U0CAROL, '@sre-leads', carol]\n")
+    assert any(e.startswith(f"{path}:2: postmortem.reviewers.2: ") for e in errors(path))
+    assert load_settings(write(tmp_path, "postmortem:\n  reviewers: [U0CAROL, '@sre-leads']\n")).file.postmortem \
+        .reviewers == ["U0CAROL", "@sre-leads"]

@@ -53,9 +53,13 @@ class Script:
 
     def narrate(self, text: str, minutes: float = 1) -> None:
         self.clock.advance(minutes)
+        # The timer loop sleeps until the next due time by the real clock: told of the jump, it fires what
+        # fell due within it (the status reminders the card promises), as the wall clock would have.
+        self.runtime.timers.wake()
         self.console.print(f"\n[bold cyan]▶ {text}[/bold cyan]")
 
     async def settle(self) -> None:
+        await asyncio.sleep(0.05)  # timers woken by the clock's jump are claimed and fired
         for _ in range(2):
             while not (self.runtime.socket.idle and self.runtime.jobs.idle):  # early-acked listeners and jobs finish
                 await asyncio.sleep(0.01)

@@ -16,9 +16,11 @@ import jinja2
 from bot.config import Settings
 from bot.core import blameless, postmortem
 from bot.core import effects as fx
-from bot.core.incident import DomainError, Event, Incident
+from bot.core import postmortem_facts as pm_facts
+from bot.core.incident import DomainError, Event, Incident, format_duration
 from bot.core.ports import Clock, Dispatch
 from bot.core.postmortem import HistoryMessage, Postmortem, PostmortemState
+from bot.core.severity import DEFAULT_POLICIES, SeverityPolicy
 from bot.core.text import MENTION, escape, escape_markdown, slack_to_plain
 from bot.services.authorization import Authorizer
 from bot.services.unit_of_work import UnitOfWork
@@ -39,7 +41,9 @@ class ChatHistory(Protocol):
 
 def render(incident: Incident, timeline, conversation_rows, runs, flags, names: dict[str, str],
            template_dir: Path = Path("templates"), action_items: list | None = None,
-           slo_impact: dict[str, int] | None = None) -> str:
+           slo_impact: dict[str, int] | None = None, *, policy: SeverityPolicy | None = None,
+           now: datetime | None = None, reviewers: list[str] | tuple = (),
+           first_message_at: datetime | None = None) -> str:
     def name_of(user: str | None) -> str:
         return names.get(user, user) if user else "—"
 
@@ -48,16 +52,28 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
         # nothing in it can render as a link, an image or a heading.
         return escape_markdown(slack_to_plain(MENTION.sub(lambda m: "@" + name_of(m.group(1)), str(value))))
 
+    policy = policy or DEFAULT_POLICIES[incident.severity]
+    now = now or incident.resolved_at or incident.declared_at
     found = postmortem.facts(incident, timeline, name_of)
+    moments = pm_facts.key_moments(incident, timeline, first_message_at)
+    rows = [{**row, "moments": marks} for row, marks in zip(found.timeline, pm_facts.marked(moments, timeline))]
+    windows = pm_facts.due_windows(incident.resolved_at or now)
+    items = [{**item, "late": bool(item["due"]) and item["priority"] in windows and not item["done"]
+              and item["due"] > windows[item["priority"]]} for item in (action_items or [])]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(template_dir), str(BUILT_IN)]),
                              undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = markdown_text
     try:
         text = env.get_template("postmortem.md.j2").render(
-            incident=found.incident, durations=found.durations, timeline=found.timeline, name=name_of,
+            incident=found.incident, durations=found.durations, timeline=rows, name=name_of,
             responders=[name_of(u) for u in incident.responders], participants=found.participants,
             severity_changes=found.severity_changes, updates=found.updates, conversation=conversation_rows,
-            runbooks=runs, flags=flags, action_items=action_items or [], slo_impact=slo_impact)
+            runbooks=runs, flags=flags, action_items=items, slo_impact=slo_impact, moments=moments,
+            measured=pm_facts.measured(incident, timeline, policy, now), windows=windows,
+            duration=format_duration(pm_facts.duration(incident, moments, now)), since=pm_facts.start_phrase(moments),
+            summary=pm_facts.summary(incident, policy, moments, now, markdown_text),
+            root_seeds=pm_facts.root_cause_seeds(timeline, name_of),
+            reviewers=[name_of(r) if not r.startswith("@") else r for r in reviewers])
     except jinja2.TemplateSyntaxError as exc:
         raise DomainError(f"Post-mortem template error: {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
@@ -108,6 +124,8 @@ class PostmortemService:
             i.owner for i in items if i.owner} | {
             u for u in (incident.declared_by, incident.commander, incident.communicator) if u}
         users |= set(MENTION.findall(" ".join(e.text for e in timeline)))
+        reviewers = self.settings.file.postmortem.reviewers
+        users |= {r for r in reviewers if not r.startswith("@")}
         names = await self.history.names(users) if self.history else {}
         rows = postmortem.conversation(messages, lambda u: names.get(u, u))
         human_text = "\n".join([r["text"] for r in rows] + [e.text for e in timeline if e.kind in ("note", "message")])
@@ -119,9 +137,11 @@ class PostmortemService:
         action_rows = [{"priority": i.priority, "text": i.text, "owner": names.get(i.owner, i.owner) if i.owner else "",
                         "due": i.due.isoformat() if i.due else "", "done": i.done_at is not None} for i in items]
         impact = await self.slo_impact(incident) if self.slo_impact else None
-        content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows, impact)
         policy = self.settings.policy(incident.severity)
         now = self.clock.now()
+        spoke = [m.at for m in messages if m.at >= incident.declared_at]
+        content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows, impact,
+                         policy=policy, now=now, reviewers=reviewers, first_message_at=min(spoke, default=None))
         async with self.work() as tx:
             existing = await tx.postmortems.get(incident.id)
             if existing is None:
@@ -152,7 +172,9 @@ class PostmortemService:
             if existing is not None:
                 return existing.content
             timeline = await tx.timeline.of(incident_id)
-        return render(incident, timeline, [], [], [], {}, self.template_dir)
+        return render(incident, timeline, [], [], [], {}, self.template_dir,
+                      policy=self.settings.policy(incident.severity), now=self.clock.now(),
+                      reviewers=self.settings.file.postmortem.reviewers)
 
     async def advance(self, incident: Incident, state: PostmortemState, actor: str) -> Postmortem:
         if self.auth:
