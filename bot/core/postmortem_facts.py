@@ -175,8 +175,10 @@ class Seed:
 def root_cause_seeds(timeline: Sequence[TimelineLike], name_of=lambda user: user) -> list[Seed]:
     """Where the Five Whys can start: messages responders pinned or marked, and the update that said the
     cause was identified."""
-    seeds = [Seed(f"marked by {name_of(entry.actor)}", entry.text, entry.data.get("permalink", ""))
-             for entry in timeline if entry.kind == "message"]
+    seeds = [Seed(f"marked as the root cause by {name_of(entry.actor)}", entry.text, entry.data.get("permalink", ""))
+             for entry in timeline if entry.kind == "root_cause"]
+    seeds += [Seed(f"pinned by {name_of(entry.actor)}", entry.text, entry.data.get("permalink", ""))
+              for entry in timeline if entry.kind == "message"]
     identified = next((entry for entry in timeline if entry.kind == "update"
                        and entry.data.get("status") == "identified"), None)
     if identified is not None:

@@ -112,8 +112,10 @@ def test_summary_sentences_and_root_cause_seeds():
     assert "fill in" in pm.summary(incident(summary=""), SEV1, moments, at(60))[2]
     seeds = pm.root_cause_seeds([event("message", 5, "Deploy 4f2a shrank the pool", permalink="https://x/p1"),
                                  event("update", 8, "Bad config; rolling back", status="identified"),
+                                 event("root_cause", 9, "No canary for config", permalink="https://x/p2"),
                                  event("update", 9, "Still rolling", status="identified")])
     assert [(s.what, s.text, s.link) for s in seeds] == [
-        ("marked by U0ALICE", "Deploy 4f2a shrank the pool", "https://x/p1"),
+        ("marked as the root cause by U0ALICE", "No canary for config", "https://x/p2"),
+        ("pinned by U0ALICE", "Deploy 4f2a shrank the pool", "https://x/p1"),
         ("the update that identified it, by U0ALICE", "Bad config; rolling back", "")]
     assert pm.due_windows(at(0)) == {"P0": "2026-12-04", "P1": "2026-12-18"}

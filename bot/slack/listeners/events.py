@@ -1,5 +1,6 @@
-"""Events in war rooms: a :pushpin: reaction or a pin adds the message to the timeline; people joining and
-leaving keep the membership cache (who may act in a war room) current."""
+"""Events in war rooms: a :pushpin: reaction or a pin adds the message to the timeline, a :root-cause: reaction
+(a custom emoji a team adds) marks it as the root cause for the post-mortem; people joining and leaving keep the
+membership cache (who may act in a war room) current."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.slack.listeners.handling import SlackDeps, deps_of
 
 log = structlog.get_logger("warroom.slack")
 TIMELINE_REACTIONS = {"pushpin", "round_pushpin"}
+ROOT_CAUSE_REACTIONS = {"root-cause", "root_cause", "rootcause"}
 
 
 async def member_joined(event: dict, context: AsyncBoltContext) -> None:
@@ -29,7 +31,8 @@ async def member_left(event: dict, context: AsyncBoltContext) -> None:
 
 async def reaction_added(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
     deps, item = deps_of(context), event.get("item") or {}
-    if event.get("reaction") not in TIMELINE_REACTIONS or item.get("type") != "message":
+    reaction = event.get("reaction")
+    if reaction not in TIMELINE_REACTIONS | ROOT_CAUSE_REACTIONS or item.get("type") != "message":
         return
     # Only war rooms matter: no Slack call for a pushpin anywhere else (DMs and private channels would
     # answer missing_scope anyway).
@@ -37,7 +40,8 @@ async def reaction_added(event: dict, client: AsyncWebClient, context: AsyncBolt
         return
     message = await _fetch(client, item["channel"], item["ts"])
     if message is not None:
-        await _add(deps, client, item["channel"], message, event["user"], "reaction")
+        await _add(deps, client, item["channel"], message, event["user"], "reaction",
+                   kind="root_cause" if reaction in ROOT_CAUSE_REACTIONS else "message")
 
 
 async def pin_added(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -63,7 +67,8 @@ async def _fetch(client, channel: str, ts: str) -> dict | None:
     return None
 
 
-async def _add(deps: SlackDeps, client, channel: str, message: dict, actor: str, source: str) -> None:
+async def _add(deps: SlackDeps, client, channel: str, message: dict, actor: str, source: str,
+               kind: str = "message") -> None:
     incident = await deps.incidents.find_in(channel)
     if incident is None or message.get("bot_id"):
         return
@@ -74,8 +79,9 @@ async def _add(deps: SlackDeps, client, channel: str, message: dict, actor: str,
     author = message.get("user", "")
     text = f"<@{author}>: {message.get('text', '')}" if author else message.get("text", "")
     try:
-        await deps.incidents.add_note(channel, text, actor, "", permalink=permalink, kind="message",
-                                      dedup_key=f"msg:{channel}:{message['ts']}")
+        # Pinned and marked as the root cause are two entries; each only once, however many people mark it.
+        await deps.incidents.add_note(channel, text, actor, "", permalink=permalink, kind=kind,
+                                      dedup_key=f"{'msg' if kind == 'message' else kind}:{channel}:{message['ts']}")
         log.info("message_added_to_timeline", source=source, channel=channel)
     except Duplicate:
         pass

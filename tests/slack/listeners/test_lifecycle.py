@@ -85,11 +85,15 @@ async def test_timeline_notes_reactions_and_pins(sandbox, bot):
     await sandbox.react(CAROL, room.id, clue.ts, "pushpin")
     await sandbox.pin(CAROL, room.id, clue.ts)
     await sandbox.react(ALICE, room.id, clue.ts, "eyes")
+    await sandbox.react(BOB, room.id, clue.ts, "root-cause")
+    await sandbox.react(CAROL, room.id, clue.ts, "root-cause")
     await settle(bot)
     incident = await bot.incidents.find_in(room.id)
     entries = await bot.incidents.timeline(incident.id)
     messages = [e for e in entries if e.kind == "message"]
     assert len(messages) == 1 and "disk usage at 97% on db-3" in messages[0].text
+    marked = [e for e in entries if e.kind == "root_cause"]  # for the post-mortem's Five Whys, once
+    assert len(marked) == 1 and "disk usage at 97% on db-3" in marked[0].text and marked[0].actor == BOB
     assert messages[0].data["permalink"].endswith(clue.ts.replace(".", ""))
     assert any(e.kind == "note" and e.text == "Started log rotation" for e in entries)
     assert any("Added to the INC-1 timeline" in r for r in replies_to(sandbox, ALICE))
