@@ -179,7 +179,7 @@ async def test_check_slack_reports_tokens_scopes_and_channels(sandbox, tmp_path)
     config.write_text("slack:\n  announce_channel: incidents\n")
     code, out, err = await warroom_async("check", "--slack", env=env)
     assert code == 0, out + err
-    assert "all 15 that manifest.yaml asks for" in out and "slack.announce_channel: #incidents OK" in out
+    assert "all 16 that manifest.yaml asks for" in out and "slack.announce_channel: #incidents OK" in out
     code, out, err = await warroom_async("check", "--slack", env={**env, "SLACK_BOT_TOKEN": "xoxb-wrong"})
     assert code == 2 and "SLACK_BOT_TOKEN: Slack refused it (invalid_auth)" in err
 

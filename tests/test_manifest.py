@@ -75,6 +75,7 @@ METHOD_SCOPES = {
     "users_info": {"users:read"}, "usergroups_list": {"usergroups:read"}, "usergroups_users_list": {"usergroups:read"},
     "pins_add": {"pins:write"}, "bookmarks_add": {"bookmarks:write"},
     "canvases_create": {"canvases:write"}, "canvases_edit": {"canvases:write"}, "files_upload_v2": {"files:write"},
+    "files_info": {"files:read"},
 }
 EVENT_SCOPES = {"reaction_added": {"reactions:read"}, "pin_added": {"pins:read"},
                 "member_joined_channel": {"channels:read"}, "member_left_channel": {"channels:read"}}

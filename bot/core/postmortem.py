@@ -125,12 +125,17 @@ class Redraft:
     """What drafting again does to a stored post-mortem."""
 
     version: int
-    new_version: bool  # a published post-mortem stays as it is: the draft becomes its next version
+    # A published post-mortem, or a draft someone edited by hand, stays as it is: the new draft becomes its
+    # next version, beside it, instead of replacing people's work.
+    new_version: bool
+    because: str = ""  # "published" or "edited"
 
 
-def redraft(existing: Postmortem) -> Redraft:
+def redraft(existing: Postmortem, edited_by_hand: bool = False) -> Redraft:
     if existing.state is PostmortemState.PUBLISHED:
-        return Redraft(existing.version + 1, True)
+        return Redraft(existing.version + 1, True, "published")
+    if edited_by_hand:
+        return Redraft(existing.version + 1, True, "edited")
     return Redraft(existing.version, False)
 
 

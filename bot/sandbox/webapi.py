@@ -262,7 +262,7 @@ class WebApi:
             raise ApiError("canvas_disabled_user_team")
         canvas_id = self.ws.new_id("F")
         self.ws.canvases[canvas_id] = {"title": p.get("title", ""), "markdown": p["document_content"]["markdown"],
-                                       "channel_id": p.get("channel_id"), "edits": 0}
+                                       "channel_id": p.get("channel_id"), "edits": 0, "last_editor": BOT_USER_ID}
         return {"canvas_id": canvas_id}
 
     def canvases_edit(self, p):
@@ -273,7 +273,20 @@ class WebApi:
             if change.get("operation") == "replace":
                 canvas["markdown"] = change["document_content"]["markdown"]
                 canvas["edits"] += 1
+                canvas["last_editor"] = BOT_USER_ID
         return {}
+
+    def files_info(self, p):
+        """As Slack: a canvas is a file ("quip") whose object names the last person to edit it."""
+        file_id = p.get("file", "")
+        if file_id in self.ws.canvases:
+            canvas = self.ws.canvases[file_id]
+            return {"file": {"id": file_id, "filetype": "quip", "title": canvas["title"],
+                             "last_editor": canvas["last_editor"]}}
+        if file_id in self.ws.files:
+            stored = self.ws.files[file_id]
+            return {"file": {"id": file_id, "name": stored["filename"], "title": stored["title"]}}
+        raise ApiError("file_not_found")
 
     def files_getUploadURLExternal(self, p):
         file_id = self.ws.new_id("F")

@@ -149,6 +149,11 @@ class Workspace:
                 return channel
         raise ApiError("channel_not_found")
 
+    def edit_canvas(self, user: str, canvas_id: str, markdown: str) -> None:
+        """Someone edits a canvas by hand, in Slack."""
+        canvas = self.canvases[canvas_id]
+        canvas["markdown"], canvas["last_editor"] = markdown, user
+
     def dm(self, user: str) -> Channel:
         for channel in self.channels.values():
             if channel.is_im and channel.members == {user, BOT_USER_ID}:

@@ -36,6 +36,8 @@ class ChatHistory(Protocol):
 
     async def names(self, users: set[str]) -> dict[str, str]: ...
 
+    async def edited_by_hand(self, canvas_id: str) -> bool: ...
+
 
 
 
@@ -142,18 +144,26 @@ class PostmortemService:
         spoke = [m.at for m in messages if m.at >= incident.declared_at]
         content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows, impact,
                          policy=policy, now=now, reviewers=reviewers, first_message_at=min(spoke, default=None))
+        async with self.store.reading() as tx:
+            stored = await tx.postmortems.get(incident.id)
+        # Asked before the transaction (it is a Slack call): has anybody edited the canvas since warroom wrote it?
+        edited = bool(stored and stored.canvas_id and self.history
+                      and await self.history.edited_by_hand(stored.canvas_id))
         async with self.work() as tx:
             existing = await tx.postmortems.get(incident.id)
             if existing is None:
                 await tx.postmortems.add(incident.id, content, flags, now,
                                          postmortem.due(incident, policy.postmortem_required))
                 text = "Post-mortem drafted"
-            elif (again := postmortem.redraft(existing)).new_version:
+            elif (again := postmortem.redraft(existing, edited and existing.canvas_id == stored.canvas_id)
+                  ).new_version:
                 await tx.postmortems.update(incident.id, now, content=content, flags=flags,
                                             state=PostmortemState.DRAFT, version=again.version, canvas_id=None,
                                             file_id=None)
                 text = (f"Post-mortem version {again.version} drafted; the published version {existing.version} "
-                        f"stays as it is")
+                        f"stays as it is" if again.because == "published" else
+                        f"Post-mortem version {again.version} drafted beside version {existing.version}, which "
+                        f"was edited by hand and stays as it is: carry over what you need")
             else:
                 await tx.postmortems.update(incident.id, now, content=content, flags=flags)
                 text = "Post-mortem draft updated"

@@ -35,6 +35,7 @@ class SlackHistory:
         self.client = client
         self.page_size = page_size
         self._names: dict[str, str] = {}
+        self._bot_user: str | None = None
 
     async def messages(self, channel: str) -> list[HistoryMessage]:
         found: dict[str, HistoryMessage] = {}  # by ts: a message met twice (a page read again) counts once
@@ -63,3 +64,17 @@ class SlackHistory:
                 log.warning("history_name_lookup_failed", user=user, error=type(exc).__name__)
                 self._names[user] = user
         return {user: self._names[user] for user in users}
+
+    async def edited_by_hand(self, canvas_id: str) -> bool:
+        """Whether someone other than warroom has edited the canvas (Slack's file object names its last editor).
+        When Slack cannot say (the canvas is gone, a scope is missing), the answer is yes: a new version is
+        drafted rather than someone's work overwritten."""
+        try:
+            if self._bot_user is None:
+                self._bot_user = (await self.client.auth_test())["user_id"]
+            editor = (await self.client.files_info(file=canvas_id))["file"].get("last_editor")
+        except Exception as exc:
+            log.warning("canvas_editor_unknown", canvas=canvas_id, error=str(exc)[:200])
+            return True
+        return bool(editor) and editor != self._bot_user
+

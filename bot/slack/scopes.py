@@ -10,6 +10,7 @@ REQUIRED_SCOPES = frozenset({
     "chat:write",          # post
     "chat:write.public",   # post in the announcement channel without joining it
     "pins:read", "pins:write", "reactions:read", "users:read", "usergroups:read", "canvases:write", "files:write",
+    "files:read",          # who last edited the post-mortem canvas: never overwrite someone's edits
     "bookmarks:write",
 })
 EVENTS = frozenset({"reaction_added", "pin_added", "member_joined_channel", "member_left_channel"})

@@ -21,8 +21,13 @@ def test_states_only_move_forward():
 
 
 def test_drafting_a_published_post_mortem_again_starts_its_next_version():
-    assert core.redraft(stored(PostmortemState.PUBLISHED, 2)) == core.Redraft(3, True)
+    assert core.redraft(stored(PostmortemState.PUBLISHED, 2)) == core.Redraft(3, True, "published")
     assert core.redraft(stored(PostmortemState.IN_REVIEW, 2)) == core.Redraft(2, False)
+
+
+def test_drafting_again_over_hand_edits_starts_the_next_version_beside_them():
+    assert core.redraft(stored(PostmortemState.DRAFT, 1), edited_by_hand=True) == core.Redraft(2, True, "edited")
+    assert core.redraft(stored(PostmortemState.PUBLISHED, 1), edited_by_hand=True).because == "published"
 
 
 @pytest.mark.parametrize("step, state, needed", [

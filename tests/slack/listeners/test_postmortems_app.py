@@ -157,6 +157,29 @@ async def test_the_ic_is_reminded_on_days_one_two_and_three(sandbox, bot_factory
     assert len(day3) == 2 and "publish it" in day3[-1]
 
 
+async def test_a_draft_edited_by_hand_is_never_overwritten_a_new_version_is_drafted_beside_it(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev2 Search slow")
+    await resolve(sandbox, bot, room)
+    await sandbox.slash(ALICE, room.id, "/postmortem")
+    await settle(bot)
+    [first_id] = sandbox.workspace.canvases
+    sandbox.workspace.edit_canvas(CAROL, first_id, "Carol's root-cause analysis, two hours of work.")
+    sandbox.say(BOB, room.id, "one more finding")
+    await sandbox.slash(ALICE, room.id, "/postmortem")
+    await settle(bot)
+    first = sandbox.workspace.canvases[first_id]
+    assert first["markdown"] == "Carol's root-cause analysis, two hours of work." and first["edits"] == 0
+    [second_id] = [c for c in sandbox.workspace.canvases if c != first_id]
+    second = sandbox.workspace.canvases[second_id]
+    assert "Post-mortem (version 2)" in second["title"] and "one more finding" in second["markdown"]
+    incident = await bot.incidents.find_in(room.id)
+    assert any("version 2 drafted beside version 1, which was edited by hand and stays as it is" in e.text
+               for e in await bot.incidents.timeline(incident.id))
+    await sandbox.slash(ALICE, room.id, "/postmortem")  # version 2 untouched by hand: updated in place
+    await settle(bot)
+    assert len(sandbox.workspace.canvases) == 2 and second["edits"] == 1
+
+
 async def test_who_may_draft_and_publish_and_a_published_version_is_never_replaced(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev2 [click](https://evil.example) ## not a heading")
     await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
