@@ -169,7 +169,8 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=10)])
     sla = SlaService(store, settings, clock, prometheus_of(env, settings, http), auth=incidents.auth)
     postmortems = PostmortemService(store, settings, clock, SlackHistory(history_client), dispatcher,
-                                    auth=incidents.auth, slo_impact=sla.incident_impact)
+                                    auth=incidents.auth, slo_impact=sla.incident_impact,
+                                    suggest=runbooks.suggested_for)
     performers["postmortem"] = PostmortemEffects(effects_client, postmortems)
     action_items = ActionItemService(store, settings, clock, directory, dispatcher)
     performers["slack"].action_item = action_items.get

@@ -79,8 +79,9 @@ def _minutes(delta: timedelta) -> str:
 
 
 def measured(incident: Incident, timeline: Sequence[TimelineLike], policy: SeverityPolicy,
-             now: datetime) -> list[Measured]:
-    """What went well and what went wrong, in figures against the policy."""
+             now: datetime, suggested: Sequence[str] = ()) -> list[Measured]:
+    """What went well and what went wrong, in figures against the policy. `suggested`: the titles of the
+    runbooks that match this incident (its alerts, service, title), followed or not."""
     lines: list[Measured] = []
     end = incident.resolved_at or now
     if incident.impact_started_at is not None:
@@ -129,9 +130,11 @@ def measured(incident: Incident, timeline: Sequence[TimelineLike], policy: Sever
         names = ", ".join(e.text.removeprefix("Runbook started: ") for e in runs)
         lines.append(Measured(bool(finished), f"Runbook: {names} followed" + (" to the end" if finished else
                                                                                ", not finished")))
+    elif suggested:
+        lines.append(Measured(False, f"Runbook: {', '.join(suggested[:3])} matched this incident but was not "
+                                     f"followed"))
     else:
-        lines.append(Measured(False, "Runbook: none was followed; if one covers this failure, link it from the "
-                                     "alert, else write one"))
+        lines.append(Measured(False, "Runbook: none exists for this failure; write one and route its alert to it"))
     outages = [e for e in timeline if e.kind == "pagerduty" and "unreachable" in e.text.lower()]
     if outages:
         lines.append(Measured(False, f"Tooling: PagerDuty was unreachable during the incident "

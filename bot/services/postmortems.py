@@ -45,7 +45,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
            template_dir: Path = Path("templates"), action_items: list | None = None,
            slo_impact: dict[str, int] | None = None, *, policy: SeverityPolicy | None = None,
            now: datetime | None = None, reviewers: list[str] | tuple = (),
-           first_message_at: datetime | None = None) -> str:
+           first_message_at: datetime | None = None, suggested_runbooks: list[str] | tuple = ()) -> str:
     def name_of(user: str | None) -> str:
         return names.get(user, user) if user else "—"
 
@@ -71,7 +71,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
             responders=[name_of(u) for u in incident.responders], participants=found.participants,
             severity_changes=found.severity_changes, updates=found.updates, conversation=conversation_rows,
             runbooks=runs, flags=flags, action_items=items, slo_impact=slo_impact, moments=moments,
-            measured=pm_facts.measured(incident, timeline, policy, now), windows=windows,
+            measured=pm_facts.measured(incident, timeline, policy, now, suggested_runbooks), windows=windows,
             duration=format_duration(pm_facts.duration(incident, moments, now)), since=pm_facts.start_phrase(moments),
             summary=pm_facts.summary(incident, policy, moments, now, markdown_text),
             root_seeds=pm_facts.root_cause_seeds(timeline, name_of),
@@ -86,11 +86,12 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
 class PostmortemService:
     def __init__(self, store: Store, settings: Settings, clock: Clock, history: ChatHistory | None = None,
                  dispatch: Dispatch | None = None, template_dir: Path = Path("templates"),
-                 auth: Authorizer | None = None, slo_impact=None):
+                 auth: Authorizer | None = None, slo_impact=None, suggest=None):
         self.store, self.settings, self.clock, self.history = store, settings, clock, history
         self.auth = auth
         # `async (incident) -> {service: minutes} | None`: the error budget it consumed (bot/services/sla.py)
         self.slo_impact = slo_impact
+        self.suggest = suggest  # (incident) -> the runbooks that match it (bot/services/runbooks.py)
         self.work = UnitOfWork(store, dispatch)
         self.template_dir = template_dir
 
@@ -143,7 +144,8 @@ class PostmortemService:
         now = self.clock.now()
         spoke = [m.at for m in messages if m.at >= incident.declared_at]
         content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows, impact,
-                         policy=policy, now=now, reviewers=reviewers, first_message_at=min(spoke, default=None))
+                         policy=policy, now=now, reviewers=reviewers, first_message_at=min(spoke, default=None),
+                         suggested_runbooks=[r.title for r in self.suggest(incident)] if self.suggest else [])
         async with self.store.reading() as tx:
             stored = await tx.postmortems.get(incident.id)
         # Asked before the transaction (it is a Slack call): has anybody edited the canvas since warroom wrote it?

@@ -96,8 +96,9 @@ def test_silence_is_a_miss_and_a_severity_that_pages_nobody_is_not_judged_on_pag
     assert "Response: the page was never acknowledged (target: within 5 minutes)" in lines(found, False)
     assert "Updates: none was posted (target: every 15m 0s)" in lines(found, False)
     assert "Status page: never updated" in lines(found, False)
-    assert "Runbook: none was followed; if one covers this failure, link it from the alert, else write one" in \
-        lines(found, False)
+    assert "Runbook: none exists for this failure; write one and route its alert to it" in lines(found, False)
+    unused = pm.measured(incident(), [], SEV1, at(60), suggested=["Bad deploy, roll back"])
+    assert "Runbook: Bad deploy, roll back matched this incident but was not followed" in lines(unused, False)
     quiet = pm.measured(incident(severity=Severity.SEV3), [event("update", 30)], SEV3, at(60))
     assert not any(text.startswith(("Response", "Escalation", "Status page")) for text in lines(quiet, False))
     assert "Update cadence: kept, the longest gap 30m 0s (target: every 1h 0m)" in lines(quiet, True)
