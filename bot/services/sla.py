@@ -123,9 +123,11 @@ class SlaService:
         per_day = int(DAY / core.WINDOW)
         days = [since + DAY * n for n in range(-(-span.windows // per_day))]
         final = [day for day in days if day + DAY + SCRAPE_LAG <= now]
-        if any((service, day) not in self._days for day in final):  # one fetch for them all, a day per chunk
-            found = await self.verdicts(service, Span(since, per_day * len(final)))
-            for n, day in enumerate(final):
+        missing = [n for n, day in enumerate(final) if (service, day) not in self._days]
+        if missing:  # from the first day not measured yet, in one fetch (a day per chunk)
+            first = missing[0]
+            found = await self.verdicts(service, Span(final[first], per_day * (len(final) - first)))
+            for n, day in enumerate(final[first:]):
                 self._days[(service, day)] = tuple(found[n * per_day:(n + 1) * per_day])
         verdicts: list[Verdict] = [v for day in final for v in self._days[(service, day)]]
         if len(verdicts) < span.windows:
