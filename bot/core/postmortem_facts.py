@@ -79,9 +79,10 @@ def _minutes(delta: timedelta) -> str:
 
 
 def measured(incident: Incident, timeline: Sequence[TimelineLike], policy: SeverityPolicy,
-             now: datetime, suggested: Sequence[str] = ()) -> list[Measured]:
+             now: datetime, suggested: Sequence[str] = (), slack_retried: int = 0) -> list[Measured]:
     """What went well and what went wrong, in figures against the policy. `suggested`: the titles of the
-    runbooks that match this incident (its alerts, service, title), followed or not."""
+    runbooks that match this incident (its alerts, service, title), followed or not; `slack_retried`: how
+    many of its Slack calls failed at first (an outage, or rate limits)."""
     lines: list[Measured] = []
     end = incident.resolved_at or now
     if incident.impact_started_at is not None:
@@ -139,6 +140,9 @@ def measured(incident: Incident, timeline: Sequence[TimelineLike], policy: Sever
     if outages:
         lines.append(Measured(False, f"Tooling: PagerDuty was unreachable during the incident "
                                      f"({len(outages)} time{'s' if len(outages) > 1 else ''})"))
+    if slack_retried:
+        lines.append(Measured(False, f"Tooling: Slack failed {slack_retried} of warroom's calls at first (an outage "
+                                     f"or its rate limits); they went out late, in order"))
     return lines
 
 

@@ -45,7 +45,8 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
            template_dir: Path = Path("templates"), action_items: list | None = None,
            slo_impact: dict[str, int] | None = None, *, policy: SeverityPolicy | None = None,
            now: datetime | None = None, reviewers: list[str] | tuple = (),
-           first_message_at: datetime | None = None, suggested_runbooks: list[str] | tuple = ()) -> str:
+           first_message_at: datetime | None = None, suggested_runbooks: list[str] | tuple = (),
+           slack_retried: int = 0) -> str:
     def name_of(user: str | None) -> str:
         return names.get(user, user) if user else "—"
 
@@ -71,7 +72,8 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
             responders=[name_of(u) for u in incident.responders], participants=found.participants,
             severity_changes=found.severity_changes, updates=found.updates, conversation=conversation_rows,
             runbooks=runs, flags=flags, action_items=items, slo_impact=slo_impact, moments=moments,
-            measured=pm_facts.measured(incident, timeline, policy, now, suggested_runbooks), windows=windows,
+            measured=pm_facts.measured(incident, timeline, policy, now, suggested_runbooks, slack_retried),
+            windows=windows,
             duration=format_duration(pm_facts.duration(incident, moments, now)), since=pm_facts.start_phrase(moments),
             summary=pm_facts.summary(incident, policy, moments, now, markdown_text),
             root_seeds=pm_facts.root_cause_seeds(timeline, name_of),
@@ -123,6 +125,7 @@ class PostmortemService:
             timeline = await tx.timeline.of(incident.id)
             runs = await tx.runs.for_incident(incident.id)
             items = await tx.action_items.of_incident(incident.id)
+            slack_retried = await tx.outbox.retried(incident.id, fx.SLACK)
         users = {m.author for m in messages} | {e.actor for e in timeline} | set(incident.responders) | {
             i.owner for i in items if i.owner} | {
             u for u in (incident.declared_by, incident.commander, incident.communicator) if u}
@@ -145,7 +148,8 @@ class PostmortemService:
         spoke = [m.at for m in messages if m.at >= incident.declared_at]
         content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows, impact,
                          policy=policy, now=now, reviewers=reviewers, first_message_at=min(spoke, default=None),
-                         suggested_runbooks=[r.title for r in self.suggest(incident)] if self.suggest else [])
+                         suggested_runbooks=[r.title for r in self.suggest(incident)] if self.suggest else [],
+                         slack_retried=slack_retried)
         async with self.store.reading() as tx:
             stored = await tx.postmortems.get(incident.id)
         # Asked before the transaction (it is a Slack call): has anybody edited the canvas since warroom wrote it?

@@ -64,6 +64,13 @@ class OutboxRepository:
         self.handed_over: list[OutboxItem] = []
         self.enqueued = False  # whether the dispatcher has anything new to look at after the commit
 
+    async def retried(self, incident_id: int, target: str) -> int:
+        """How many of the incident's effects for `target` had to be tried more than once (the target refused
+        or failed them at first): what the post-mortem reports as tooling trouble."""
+        query = select(func.count()).select_from(OutboxRow).where(
+            OutboxRow.incident_id == incident_id, OutboxRow.target == target, OutboxRow.attempts > 1)
+        return (await self.session.execute(query)).scalar() or 0
+
     async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime, *,
                       new_incident: bool = False, lane: str = "main") -> None:
         """Appends waves after the incident's existing ones, so effects leave in the order they were decided.

@@ -97,7 +97,9 @@ def test_silence_is_a_miss_and_a_severity_that_pages_nobody_is_not_judged_on_pag
     assert "Updates: none was posted (target: every 15m 0s)" in lines(found, False)
     assert "Status page: never updated" in lines(found, False)
     assert "Runbook: none exists for this failure; write one and route its alert to it" in lines(found, False)
-    unused = pm.measured(incident(), [], SEV1, at(60), suggested=["Bad deploy, roll back"])
+    unused = pm.measured(incident(), [], SEV1, at(60), suggested=["Bad deploy, roll back"], slack_retried=3)
+    assert ("Tooling: Slack failed 3 of warroom's calls at first (an outage or its rate limits); they went out "
+            "late, in order") in lines(unused, False)
     assert "Runbook: Bad deploy, roll back matched this incident but was not followed" in lines(unused, False)
     quiet = pm.measured(incident(severity=Severity.SEV3), [event("update", 30)], SEV3, at(60))
     assert not any(text.startswith(("Response", "Escalation", "Status page")) for text in lines(quiet, False))

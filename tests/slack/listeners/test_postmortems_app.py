@@ -180,6 +180,17 @@ async def test_a_draft_edited_by_hand_is_never_overwritten_a_new_version_is_draf
     assert len(sandbox.workspace.canvases) == 2 and second["edits"] == 1
 
 
+async def test_the_draft_reports_slack_trouble_during_the_incident(sandbox, bot):
+    room = await declare(sandbox, bot, ALICE, "sev2 Search slow")
+    sandbox.fail("chat.postMessage", status=500, times=2)  # the all-clear's two posts fail once each
+    await resolve(sandbox, bot, room)
+    await sandbox.slash(ALICE, room.id, "/postmortem")
+    await settle(bot)
+    [canvas] = sandbox.workspace.canvases.values()
+    went_wrong = canvas["markdown"].split("## What went wrong")[1].split("##")[0]
+    assert "Tooling: Slack failed 2 of warroom's calls at first (an outage or its rate limits)" in went_wrong
+
+
 async def test_who_may_draft_and_publish_and_a_published_version_is_never_replaced(sandbox, bot):
     room = await declare(sandbox, bot, ALICE, "sev2 [click](https://evil.example) ## not a heading")
     await sandbox.slash(ALICE, room.id, "/incident", f"role ic <@{ALICE}>")
