@@ -46,12 +46,15 @@ def key_moments(incident: Incident, timeline: Sequence[TimelineLike],
     update = _first(timeline, "update")
     began = [at for at in (update.at if update else None, first_message_at) if at is not None]
     identified = _first(timeline, "status_changed", lambda e: _status(e, "identified"))
-    mitigated = _first(timeline, "status_changed", lambda e: _status(e, "monitoring"))
+    monitoring = _first(timeline, "status_changed", lambda e: _status(e, "monitoring"))
+    step_done = [e for e in timeline if e.kind == "runbook_step" and e.data.get("state") == "done"]
+    mitigation = next((e for e in step_done if e.data.get("role") == "mitigation"), None)
+    mitigated = min((e for e in (monitoring, mitigation) if e is not None), key=lambda e: e.at, default=None)
     cleared = [e for e in timeline if e.kind == "alert" and e.text.startswith("Alert resolved")]
-    verified = [e for e in timeline if e.kind == "runbook_finished"]
+    verified = [e for e in step_done if e.data.get("role") == "verification"]
     restored = (Moment("Service restored", cleared[-1].at, "the last alert resolved") if cleared else
-                Moment("Service restored", verified[-1].at, "the runbook's verification finished") if verified else
-                Moment("Service restored", mitigated.at if mitigated else None, "status → monitoring"))
+                Moment("Service restored", verified[-1].at, "the runbook's verification step done") if verified
+                else Moment("Service restored", monitoring.at if monitoring else None, "status → monitoring"))
     return [
         start,
         Moment("Incident declared", incident.declared_at, "the declaration"),
@@ -60,7 +63,9 @@ def key_moments(incident: Incident, timeline: Sequence[TimelineLike],
         Moment("Root cause identified", identified.at if identified else incident.identified_at
                if incident.identified_at and incident.identified_at != incident.resolved_at else None,
                "status → identified"),
-        Moment("Mitigation applied", mitigated.at if mitigated else None, "status → monitoring"),
+        Moment("Mitigation applied", mitigated.at if mitigated else None,
+               "a runbook's mitigation step done" if mitigated is not None and mitigated is mitigation
+               else "status → monitoring"),
         restored,
         Moment("All-clear declared", incident.resolved_at, "the resolve"),
     ]

@@ -154,8 +154,13 @@ def finish_step(run: Run, position: int, state: StepState, actor: str, at: datet
     steps[position] = replace(step, state=state, actor=actor, at=at)
     updated = replace(run, steps=tuple(steps))
     verb = "done" if state is StepState.DONE else "skipped"
+    definition = run.runbook.steps[position]
+    # What kind of step it was, for the post-mortem's key moments (mitigation applied, service restored).
+    role = ("verification" if definition.verification else
+            "mitigation" if any(c.category == "mitigation" for c in definition.commands) else "")
     events = [Event("runbook_step", actor, at, f"{run.runbook.title}: step {position + 1} “{title}” {verb}",
-                    {"runbook": run.runbook.id, "step": position, "state": state.value})]
+                    {"runbook": run.runbook.id, "step": position, "state": state.value,
+                     **({"role": role} if role else {})})]
     if updated.finished:
         updated = replace(updated, finished_at=at)
         counts = updated.counts()

@@ -46,6 +46,16 @@ def test_key_moments_from_an_alert_to_the_all_clear():
         minutes=66)
 
 
+def test_a_runbooks_mitigation_and_verification_steps_are_moments_too():
+    timeline = [event("declared", 0), event("status_changed", 10, to="identified"),
+                event("runbook_step", 14, state="done", role="mitigation"), event("status_changed", 25, to="monitoring"),
+                event("runbook_step", 30, state="skipped", role="verification"),
+                event("runbook_step", 33, state="done", role="verification"), event("resolved", 60)]
+    named = {m.name: (m.at, m.how) for m in pm.key_moments(incident(), timeline)}
+    assert named["Mitigation applied"] == (at(14), "a runbook's mitigation step done")
+    assert named["Service restored"] == (at(33), "the runbook's verification step done")
+
+
 def test_moments_not_reached_say_so_and_a_report_starts_the_story():
     moments = pm.key_moments(incident(resolved_at=None, summary=""), [event("declared", 0)])
     named = {m.name: m.at for m in moments}
