@@ -3,7 +3,7 @@
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.effects import IncidentRefs
 from bot.core.incident import Role, Severity
@@ -16,7 +16,7 @@ from bot.core.reminders import (
 from bot.scheduler import TimerHandler, TimerLoop
 from bot.services.incidents import IncidentService
 from bot.services.reminders import ReminderService
-from bot.storage.tables import OutboxRow
+from bot.storage.tables import OutboxRow, TimerRow
 from bot.storage.timers import TimerRepository
 from tests.conftest import ALICE, BOB, FakeDirectory
 
@@ -39,7 +39,16 @@ async def fire_due(store, clock, reminders, loops=1):
     running = [TimerLoop(store, {STATUS_REMINDER: handler, IC_NUDGE: handler}, clock)
                for _ in range(loops)]
     tasks = [asyncio.create_task(loop.run()) for loop in running]
-    await asyncio.sleep(0.3)
+    # Until nothing due is left pending (a fixed sleep let a slow machine stop the loops mid-way), and a
+    # little more, for a timer fired twice to show.
+    for _ in range(1000):
+        async with store.reading() as tx:
+            due = (await tx.session.execute(select(func.count()).select_from(TimerRow).where(
+                TimerRow.status == "pending", TimerRow.due_at <= clock.now()))).scalar()
+        if not due:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
     for loop in running:
         await loop.stop()
     for task in tasks:
