@@ -58,6 +58,11 @@ class Performer:
         """Called by the dispatcher when an effect failed for good: tell someone, where that helps."""
 
 
+# How the Slack adapter's RetryLater reasons begin when Slack itself failed (bot/slack/effects/calls.py), as
+# opposed to an effect waiting its turn: the post-mortem counts these as Slack trouble during an incident.
+SLACK_FAILURES = ("rate limited", "Slack answered", "Slack unreachable", "file upload failed")
+
+
 class RetryLater(Exception):
     """The effect should be tried again. `refs` records what it did before it stopped (a message it already
     posted, say), so that the retry carries on from there instead of doing it twice."""

@@ -18,7 +18,7 @@ from bot.core import blameless, postmortem
 from bot.core import effects as fx
 from bot.core import postmortem_facts as pm_facts
 from bot.core.incident import DomainError, Event, Incident, format_duration
-from bot.core.ports import Clock, Dispatch
+from bot.core.ports import SLACK_FAILURES, Clock, Dispatch
 from bot.core.postmortem import HistoryMessage, Postmortem, PostmortemState
 from bot.core.severity import DEFAULT_POLICIES, SeverityPolicy
 from bot.core.text import MENTION, escape, escape_markdown, slack_to_plain
@@ -125,7 +125,7 @@ class PostmortemService:
             timeline = await tx.timeline.of(incident.id)
             runs = await tx.runs.for_incident(incident.id)
             items = await tx.action_items.of_incident(incident.id)
-            slack_retried = await tx.outbox.retried(incident.id, fx.SLACK)
+            slack_retried = await tx.outbox.retried(incident.id, fx.SLACK, SLACK_FAILURES)
         users = {m.author for m in messages} | {e.actor for e in timeline} | set(incident.responders) | {
             i.owner for i in items if i.owner} | {
             u for u in (incident.declared_by, incident.commander, incident.communicator) if u}

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from bot.core import effects
 from bot.core.effects import (
@@ -64,11 +64,12 @@ class OutboxRepository:
         self.handed_over: list[OutboxItem] = []
         self.enqueued = False  # whether the dispatcher has anything new to look at after the commit
 
-    async def retried(self, incident_id: int, target: str) -> int:
-        """How many of the incident's effects for `target` had to be tried more than once (the target refused
-        or failed them at first): what the post-mortem reports as tooling trouble."""
+    async def retried(self, incident_id: int, target: str, because: Sequence[str]) -> int:
+        """How many of the incident's effects for `target` had to be tried again for one of the reasons
+        `because` names (the starts of their errors): what the post-mortem reports as tooling trouble."""
+        reasons = [OutboxRow.last_error.startswith(reason, autoescape=True) for reason in because]
         query = select(func.count()).select_from(OutboxRow).where(
-            OutboxRow.incident_id == incident_id, OutboxRow.target == target, OutboxRow.attempts > 1)
+            OutboxRow.incident_id == incident_id, OutboxRow.target == target, OutboxRow.attempts > 1, or_(*reasons))
         return (await self.session.execute(query)).scalar() or 0
 
     async def enqueue(self, incident_id: int | None, waves: Sequence[Sequence[Effect]], now: datetime, *,
@@ -131,9 +132,11 @@ def _outbox_statements():
              .returning(table.c.id, table.c.incident_id, table.c.target, table.c.kind, table.c.payload,
                         table.c.attempts))
     next_due = select(func.min(func.coalesce(table.c.lease_until, table.c.due_at))).where(table.c.status == "pending")
-    # A retry keeps its row pending and moves it to retry_at; anything else is settled now.
+    # A retry keeps its row pending and moves it to retry_at; anything else is settled now. A row done after a
+    # retry keeps the error it was retried for (the post-mortem counts Slack's failures from them).
     settle = (update(table).where(table.c.id == bindparam("item"))
-              .values(lease_until=None, lease_owner=None, last_error=bindparam("error"), status=bindparam("outcome"),
+              .values(lease_until=None, lease_owner=None, status=bindparam("outcome"),
+                      last_error=func.coalesce(bindparam("error", type_=table.c.last_error.type), table.c.last_error),
                       due_at=func.coalesce(bindparam("retry_at", type_=table.c.due_at.type), table.c.due_at),
                       done_at=bindparam("done_at", type_=table.c.done_at.type)))
     return ready, claim, next_due, settle

@@ -24,7 +24,8 @@ class PermanentSlackError(Exception):
 
 
 async def call(coroutine) -> Any:
-    """One Slack call, with its failure sorted into retry-later or give-up."""
+    """One Slack call, with its failure sorted into retry-later or give-up. The reasons of a retry begin as
+    bot.core.ports.SLACK_FAILURES lists them."""
     try:
         return await coroutine
     except SlackApiError as exc:
