@@ -105,9 +105,7 @@ class SlaWatch:
         for _ in range(TREND_MONTHS):
             earlier = earlier.previous()
             past = await self.sla.report(earlier)
-            trend.insert(0, (earlier, {c.service: None if c.count(Verdict.BAD_NO_DATA) == len(c.verdicts)
-                                       else (float(c.availability * 100) if c.availability is not None else None)
-                                       for c in past.services}))
+            trend.insert(0, (earlier, {c.service: _trend_figure(c) for c in past.services}))
         async with self.store.reading() as tx:
             found = await tx.incidents.overlapping(month.start, month.next().start)
             found = [i for i in found if i.declared_at >= month.start or (i.resolved_at or now) >= month.start]
@@ -232,6 +230,17 @@ class SlaWatch:
 
     def month_windows_left(self, month: Compliance) -> int:
         return Month.of(month.span.start).span.windows - len(month.verdicts)
+
+
+UNMONITORED = 0.9  # a past month with this share of its windows unsampled shows as "no data" in the trend
+
+
+def _trend_figure(month: Compliance) -> float | None:
+    """A past month's availability for the trend; None for a month before monitoring began (almost no sample:
+    by the SLA's definition it would read as a month-long outage, which it was not)."""
+    if not month.verdicts or month.count(Verdict.BAD_NO_DATA) >= UNMONITORED * len(month.verdicts):
+        return None
+    return float(month.availability * 100) if month.availability is not None else None
 
 
 def _overlaps(incident: Incident, periods, now: datetime) -> bool:
