@@ -282,3 +282,21 @@ async def alerts_bot_factory(sandbox, database_url):
     for stop, task in running:
         stop.set()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def wait_ready(url: str, process, what: str) -> None:
+    """Polls a real server's readiness endpoint (Alertmanager's, Prometheus') until it answers 200; if it never
+    does, fails with the end of what the process printed."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            try:
+                async with http.get(f"{url}/-/ready") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"{what} did not start: {process.stderr.read1().decode()[-500:]}")
+

@@ -19,14 +19,13 @@ fails once at 16:02:30 (1 bad window of ten results): 3 bad, 8925 good."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
+from tests.conftest import wait_ready
 
 OCTOBER = datetime(2026, 10, 1, tzinfo=UTC)
 DATA_FROM = datetime(2026, 9, 30, 22, 0, tzinfo=UTC)
@@ -142,16 +141,7 @@ class RealPrometheus:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     async def ready(self) -> None:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(600):
-                try:
-                    async with http.get(f"{self.url}/-/ready") as answer:
-                        if answer.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise TimeoutError(f"prometheus did not start: {self.process.stderr.read1().decode()[-500:]}")
+        await wait_ready(self.url, self.process, "prometheus")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -13,11 +13,20 @@ line in its target's registry, and a test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
+
+# What a performed effect yields lives beside the effects; imported here, where performers look for it.
+from bot.core.effect_results import (  # noqa: F401
+    AlertRefs,
+    IncidentRefs,
+    PostmortemRefs,
+    Result,
+    RunRefs,
+    StormRefs,
+)
 
 SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM = "slack", "pagerduty", "statuspage", "runbook", "postmortem"
 ALERTMANAGER, SLA = "alertmanager", "sla"
@@ -359,62 +368,3 @@ _EFFECTS: TypeAdapter[Effect] = TypeAdapter(AnyEffect)
 def parse(target: str, kind: str, fields: dict[str, Any]) -> Effect:
     """An effect as the outbox stored it; raises pydantic's ValidationError for one no model describes."""
     return _EFFECTS.validate_python({**fields, "type": f"{target}.{kind}"})
-
-
-# -- what a performed effect yields ----------------------------------------------------------------
-@dataclass(frozen=True)
-class IncidentRefs:
-    """Slack and PagerDuty ids to remember on the incident."""
-
-    channel_id: str | None = None
-    channel_name: str | None = None
-    card_ts: str | None = None
-    announce_ts: str | None = None
-    pagerduty_id: str | None = None
-    pagerduty_url: str | None = None
-
-    def values(self) -> dict[str, str]:
-        return {name: value for name, value in self.__dict__.items() if value is not None}
-
-
-@dataclass(frozen=True)
-class RunRefs:
-    """Where a runbook run's messages are: its header, a step's message and how many of its text pages are
-    posted, its summary."""
-
-    run_id: int
-    header_ts: str | None = None
-    summary_ts: str | None = None
-    position: int | None = None
-    step_ts: str | None = None
-    text_pages: int | None = None
-
-
-@dataclass(frozen=True)
-class PostmortemRefs:
-    """Where the post-mortem draft was published: a canvas, or a file where canvases are unavailable."""
-
-    canvas_id: str | None = None
-    file_id: str | None = None
-
-
-@dataclass(frozen=True)
-class AlertRefs:
-    """An alert group's messages and silence: where its war-room and alerts-channel messages are, the silence
-    Alertmanager made (or that it has none any more)."""
-
-    group_id: int
-    room_ts: str | None = None
-    ask_channel: str | None = None
-    ask_ts: str | None = None
-    silence_id: str | None = None
-    silence_cleared: bool = False
-
-
-@dataclass(frozen=True)
-class StormRefs:
-    storm_id: int
-    ts: str
-
-
-Result = IncidentRefs | RunRefs | PostmortemRefs | AlertRefs | StormRefs | None

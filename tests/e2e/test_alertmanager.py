@@ -20,7 +20,7 @@ import pytest
 from bot.config import settings_from_mapping
 from bot.sandbox.workspace import BOT_USER_ID
 from bot.slack.ids import ActionId
-from tests.conftest import ALERTMANAGER_TOKEN, BOB, TEST_CONFIG, free_port
+from tests.conftest import ALERTMANAGER_TOKEN, BOB, TEST_CONFIG, free_port, wait_ready
 from tests.slack.helpers import card, settle, war_rooms
 
 BINARY = os.environ.get("WARROOM_TEST_ALERTMANAGER")
@@ -55,16 +55,7 @@ receivers:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     async def ready(self) -> None:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                try:
-                    async with http.get(f"{self.url}/-/ready") as answer:
-                        if answer.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise TimeoutError(f"alertmanager did not start: {self.process.stderr.read1().decode()[-500:]}")
+        await wait_ready(self.url, self.process, "alertmanager")
 
     async def fire(self, name: str, *, resolve: bool = False, starts: datetime | None = None, **labels) -> None:
         now = datetime.now(timezone.utc)
