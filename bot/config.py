@@ -23,6 +23,7 @@ from pydantic import (
 from bot.config_alerts import AlertsSection
 from bot.config_base import ChannelName
 from bot.config_base import Strict as _Strict
+from bot.config_remediation import RemediationSection
 from bot.config_sla import SlaSection
 from bot.core.escalation import DEFAULT_CHAINS, Step
 from bot.core.incident import Severity
@@ -301,6 +302,7 @@ class ConfigFile(_Strict):
     escalation: EscalationSection = EscalationSection()
     alerts: AlertsSection = AlertsSection()
     sla: SlaSection = SlaSection()
+    remediation: RemediationSection = RemediationSection()
     severities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], SeveritySection] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -316,6 +318,11 @@ class ConfigFile(_Strict):
                     if name not in self.oncall.names and not is_user_id(name):
                         raise ValueError(f"escalation.chains.{key}[{index}].notify names `{name}`, which is "
                                          f"neither an on-call slot, a rotation nor a user ID")
+        for index, policy in enumerate(self.remediation.policies):
+            for slot in policy.escalate.page or []:
+                if slot not in self.oncall.names:
+                    raise ValueError(f"remediation.policies[{index}].escalate.page names on-call slot `{slot}`, "
+                                     f"which oncall does not define")
         return self
 
 

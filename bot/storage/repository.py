@@ -21,6 +21,7 @@ from bot.storage.database import session_factory
 from bot.storage.incidents import IncidentRepository
 from bot.storage.outbox import OutboxItem, OutboxRepository, OutboxStore, Settlement
 from bot.storage.postmortems import PostmortemRepository
+from bot.storage.remediation import RemediationRepository
 from bot.storage.sla import SlaRepository
 from bot.storage.timeline import RequestKeys, TimelineEntry, TimelineRepository
 
@@ -89,7 +90,7 @@ class Store:
 
 class Transaction:
     """`incidents`, `timeline`, `requests` (redelivery keys), `outbox`, `timers`, `runs`, `action_items`,
-    `postmortems`, `alerts` and `sla`, all in one transaction. `held`: what it read or wrote, for the effects it hands over."""
+    `postmortems`, `alerts`, `sla` and `remediation`, all in one transaction. `held`: what it read or wrote, for the effects it hands over."""
 
     def __init__(self, session: AsyncSession, lease: tuple[str, datetime] | None, war_rooms: LRUCache):
         self.session = session
@@ -103,6 +104,7 @@ class Transaction:
         self.postmortems = PostmortemRepository(session)
         self.alerts = AlertRepository(session)
         self.sla = SlaRepository(session)
+        self.remediation = RemediationRepository(session)
         # Runs and timers build on this module (they take the transaction), hence their late imports.
         from bot.storage.runs import RunRepository
         from bot.storage.timers import TimerRepository

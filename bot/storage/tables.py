@@ -329,3 +329,51 @@ class SlaNoticeRow(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(String(200), primary_key=True))
     at: datetime = _at(nullable=False)
+
+
+class RemediationRunRow(SQLModel, table=True):
+    """The audit of automated remediation: one row per alert firing a policy answered, whatever became of it
+    (run, refused, covered by another run, held by a limit, paused, dry run), with what ran and what it said."""
+
+    __tablename__ = "remediation_runs"
+    __table_args__ = (UniqueConstraint("policy", "fingerprint", "starts_at", name="uq_remediation_firing"),
+                      Index("ix_remediation_policy_decided", "policy", "decided_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy: str = Field(sa_column=Column(String(64), nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    outcome: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: str = ""
+    fingerprint: str = Field(sa_column=Column(String(200), nullable=False))
+    starts_at: datetime = _at(nullable=False)
+    labels: dict = _json(dict)
+    target: str = Field(sa_column=Column(String(300), nullable=False))
+    group_id: int | None = Field(default=None, foreign_key="alert_groups.id")
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id", index=True)
+    covered_by: int | None = Field(default=None, index=True)
+    request: dict = _json(dict)  # {"argv": [...]} or {"method", "url", "headers" (names only), "body"}
+    exit_code: int | None = None
+    http_status: int | None = None
+    output: str = ""
+    decided_at: datetime = _at(nullable=False)
+    started_at: datetime | None = _at()
+    finished_at: datetime | None = _at()
+    runner: str | None = None
+    verify_at: datetime | None = _at()
+    watch_until: datetime | None = _at(index=True)  # a follow-up alert about the target pages until then
+    verification: str | None = None
+    escalated_at: datetime | None = _at()
+    escalation: str = ""
+
+
+class RemediationSwitchRow(SQLModel, table=True):
+    """Automation paused or resumed, by whom and why (/incident automation): the last row is the state."""
+
+    __tablename__ = "remediation_switches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _at(nullable=False)
+    actor: str
+    paused: bool
+    why: str = ""
+    request_key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
