@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 import sys
 from pathlib import Path
@@ -97,6 +98,7 @@ def check(slack: bool = typer.Option(False, "--slack", help="Also check the live
         err.print(Text.assemble(("warning ", "yellow"), f"{env.config_path}: runbooks.execution.allow: "
                                 f"`{command_id}` is no executable command of any runbook"))
     errors = errors + _unknown_route_runbooks(env, settings, {r.id for r in runbooks})
+    errors = errors + _remediation_problems(env, settings, runbooks, out)
     execution = settings.file.runbooks.execution
     if not (Rule.parse(execution.runners).usergroup or settings.file.permissions.incident_managers):
         # Only the IC may run commands then, and an approval needs someone other than the one who asked.
@@ -143,6 +145,37 @@ def _unknown_route_runbooks(env: Environment, settings: Settings, known: set[str
                                 f"{settings.file.runbooks.directory} (known: {', '.join(sorted(known)) or 'none'})")
             err.print(Text.assemble(("error ", "red"), str(error)))
             found.append(error)
+    return found
+
+
+def _remediation_problems(env: Environment, settings: Settings, runbooks: list, out: Console) -> list:
+    """Describes automated remediation; a policy whose command cannot run is an error at its file, line and field."""
+    from bot.config_remediation import command_problems
+    from bot.yamlsource import SourceError, load_yaml
+
+    section = settings.file.remediation
+    if not section.policies:
+        return []
+    state = ("on" + (", dry run" if section.dry_run else "")) if section.enabled else "off (remediation.enabled)"
+    out.print(f"  remediation: {state}; {len(section.policies)} policies "
+              f"({', '.join(f'{p.name}: {p.kind}' for p in section.policies)})")
+    if not section.enabled:
+        return []  # the shipped examples need allowlisting and secrets only once someone turns them on
+    for policy in section.policies:
+        for name in sorted(set(policy.http.headers.values()) if policy.http else ()):
+            if not os.environ.get(name):
+                err.print(Text.assemble(("warning ", "yellow"), f"{env.config_path}: remediation policy "
+                                        f"`{policy.name}`: {name} is not set in the environment"))
+    problems = command_problems(section, runbooks, settings.file.runbooks.execution.allow)
+    if not problems:
+        return []
+    source = load_yaml(env.config_path)
+    found = []
+    for path, message in problems:
+        field = f"remediation.policies[{path[2]}].run.command"
+        error = SourceError(str(env.config_path), source.line_of(path), field, message)
+        err.print(Text.assemble(("error ", "red"), str(error)))
+        found.append(error)
     return found
 
 

@@ -26,6 +26,7 @@ from bot.heartbeat import Heartbeat
 from bot.http import server as http_server
 from bot.integrations.alertmanager import AlertmanagerSilences
 from bot.integrations.executor import SubprocessRunner, secret_values
+from bot.integrations.http_action import HttpActions
 from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
 from bot.integrations.prometheus import Prometheus
 from bot.integrations.statuspage import LoggingStatusPage
@@ -43,6 +44,11 @@ from bot.services.oncall import HANDOFF, OnCallService
 from bot.services.pagerduty import PagerDutyMirror
 from bot.services.postmortems import REMINDER as POSTMORTEM_REMINDER
 from bot.services.postmortems import PostmortemService
+from bot.services.remediation import ACT as REMEDIATION_ACT
+from bot.services.remediation import ESCALATE as REMEDIATION_ESCALATE
+from bot.services.remediation import VERIFY as REMEDIATION_VERIFY
+from bot.services.remediation import RemediationService
+from bot.services.remediation_timers import RemediationTimers
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.services.sla import SlaService
@@ -51,6 +57,7 @@ from bot.services.unit_of_work import UnitOfWork
 from bot.slack import listeners
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects.postmortems import PostmortemEffects
+from bot.slack.effects.remediation import RemediationEffects
 from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.effects.sla import SlaEffects
 from bot.slack.effects.war_room import SlackEffects
@@ -93,6 +100,7 @@ class Runtime:
     alerts: AlertService
     sla: SlaService
     sla_watch: SlaWatch
+    remediation: RemediationService
 
 
 def postmortems_offline(env: Environment, settings: Settings, engine) -> tuple[PostmortemService, object | None]:
@@ -157,9 +165,8 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     catalog = Catalog(Path(settings.file.runbooks.directory))
     catalog.refresh()
     # Secrets are scrubbed from command output whether they came from the process environment or elsewhere.
-    runner = SubprocessRunner(allowed_env=settings.file.runbooks.execution.env,
-                              secrets=secret_values({**os.environ, **{f"WARROOM_SECRET_{n}": v
-                                                                      for n, v in enumerate(env.secrets())}}))
+    secrets = secret_values({**os.environ, **{f"WARROOM_SECRET_{n}": v for n, v in enumerate(env.secrets())}})
+    runner = SubprocessRunner(allowed_env=settings.file.runbooks.execution.env, secrets=secrets)
     runbooks = RunbookService(store, catalog, settings, clock, directory, incidents, runner, dispatcher)
     identity = BotIdentity(bolt_client)
     performers["slack"] = SlackEffects(effects_client, settings, clock, runbooks.suggested_for, identity=identity)
@@ -180,6 +187,11 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     alerts = AlertService(store, settings, clock, directory, incidents, dispatcher, silences=bool(alertmanager_url),
                           catalog=catalog)
     performers["slack"].alerts = alerts
+    remediation = RemediationService(store, settings, clock, incidents.auth, catalog, dispatcher)
+    alerts.remediation = remediation
+    performers["remediation"] = RemediationEffects(effects_client)
+    remediation_timers = RemediationTimers(remediation, incidents, runner, HttpActions(http, os.environ, secrets),
+                                           UnitOfWork(store, dispatcher))
     sla_watch = SlaWatch(sla, incidents, store, settings, clock, UnitOfWork(store, dispatcher))
     performers["sla"] = SlaEffects(effects_client)
     timers = TimerLoop(store, {
@@ -190,6 +202,12 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
         NOISE_DIGEST: TimerHandler(alerts.fire_digest), ALERT_AUTO_RESOLVE: TimerHandler(alerts.fire_auto_resolve),
         SLA_CHECK: TimerHandler(sla_watch.fire_check, prepare=sla_watch.prepare_check, background=True),
         SLA_REPORT: TimerHandler(sla_watch.fire_report, prepare=sla_watch.prepare_report, background=True),
+        # An action may run for minutes: beside the loop, so that pages due meanwhile are not held up.
+        REMEDIATION_ACT: TimerHandler(remediation_timers.fire_act, prepare=remediation_timers.prepare_act,
+                                      background=True),
+        REMEDIATION_VERIFY: TimerHandler(remediation_timers.fire_verify),
+        REMEDIATION_ESCALATE: TimerHandler(remediation_timers.fire_escalate,
+                                           prepare=remediation_timers.prepare_escalate),
     }, clock, UnitOfWork(store, dispatcher))
     store.timer_listeners.append(timers.wake)
     performers["runbook"] = RunbookEffects(effects_client, runbooks, clock)
@@ -199,7 +217,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                    logger=None, process_before_response=True)
     jobs = Jobs()
     deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
-                     jobs, alerts, sla)
+                     jobs, alerts, sla, remediation)
     listeners.register(app, deps)
     receiver = {"SLACK_APP_TOKEN": secret(env.slack_app_token), "SLACK_API_URL": env.slack_api_url,
                 "DATABASE_URL": env.database_url} if receiver_process else None
@@ -208,7 +226,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     heartbeat = Heartbeat([dispatcher.renew_leases, timers.renew_leases, socket.renew_leases])
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
                    postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat, alerts,
-                   sla, sla_watch)
+                   sla, sla_watch, remediation)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:

@@ -209,3 +209,27 @@ def test_check_describes_the_sla(tmp_path):
             "report to #sla on day 1") in result.stdout
     result = warroom("check", env={"WARROOM_CONFIG": str(config), "PROMETHEUS_URL": ""})
     assert "NOT measured: set sla.prometheus_url or PROMETHEUS_URL" in result.stdout
+
+
+def test_check_refuses_a_policy_whose_command_cannot_run_at_its_file_line_and_field(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""runbooks:
+  directory: {ROOT / 'runbooks'}
+  execution: {{allow: [certificate-expiry/cert-manager-renew]}}
+remediation:
+  enabled: true
+  policies:
+    - name: renew
+      matchers: ['alertname="CertificateExpiresIn30Days"']
+      run: {{command: certificate-expiry/cert-manager-renew}}
+    - name: cleanup
+      matchers: ['alertname="DiskUsage80"']
+      run: {{command: disk-filling-up/cleanup}}
+""")
+    result = warroom("check", env={"WARROOM_CONFIG": str(config)})
+    assert result.returncode == 2, result.stdout
+    assert "remediation: on; 2 policies (renew: command, cleanup: command)" in result.stdout
+    assert f"{config}:9: remediation.policies[0].run.command: `certificate-expiry/cert-manager-renew` is a " \
+           f"security_config command: never automated" in result.stderr
+    assert f"{config}:12: remediation.policies[1].run.command: `disk-filling-up/cleanup` is not in " \
+           f"runbooks.execution.allow" in result.stderr

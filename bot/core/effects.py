@@ -29,8 +29,8 @@ from bot.core.effect_results import (  # noqa: F401
 )
 
 SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM = "slack", "pagerduty", "statuspage", "runbook", "postmortem"
-ALERTMANAGER, SLA = "alertmanager", "sla"
-TARGETS = (SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM, ALERTMANAGER, SLA)
+ALERTMANAGER, SLA, REMEDIATION = "alertmanager", "sla", "remediation"
+TARGETS = (SLACK, PAGERDUTY, STATUS_PAGE, RUNBOOK, POSTMORTEM, ALERTMANAGER, SLA, REMEDIATION)
 
 
 class Effect(BaseModel):
@@ -174,6 +174,7 @@ class Page(Effect):
     user: str
     step: int
     steps: int
+    reason: str = ""  # why, when it is no escalation step (automation could not fix an alert)
 
 
 class PostActionItem(Effect):
@@ -234,6 +235,14 @@ class SlaNotice(Effect):
 
     type: Literal["sla.notice"] = "sla.notice"
     channel: str
+    text: str
+
+
+class RemediationNotice(Effect):
+    """What automation did about an alert: in the war room of the alerts' incident, else in `channel`."""
+
+    type: Literal["remediation.notice"] = "remediation.notice"
+    channel: str = ""
     text: str
 
 

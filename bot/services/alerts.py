@@ -37,6 +37,7 @@ class AlertService:
         self.routes = self.section.resolved_routes()
         self.silences = silences  # whether an Alertmanager API is configured to silence through
         self.catalog = catalog  # the runbooks, to offer the one that answers these alerts
+        self.remediation = None  # bot/services/remediation.py: policies answer new firings in the same transaction
         self.work = UnitOfWork(store, dispatch)
 
     def flapping(self, group: AlertGroup) -> set[str]:
@@ -89,6 +90,8 @@ class AlertService:
                                                    if (c.alert.fingerprint, c.alert.starts_at) not in known], now)
             await tx.alerts.update(group_id, now, truncated=payload.truncatedAlerts, labels=labels)
             group = await tx.alerts.get(group_id)
+            if self.remediation is not None:
+                await self.remediation.on_changes(tx, group, found, now)
             # A flapping alert is recorded but stops producing messages until it settles.
             flapping = self.flapping(group)
             news = [change for change in found if change.alert.fingerprint not in flapping]

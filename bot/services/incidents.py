@@ -108,10 +108,10 @@ class IncidentService:
 
     async def declare_in(self, tx: Transaction, *, title: str, severity: Severity, actor: str, request_key: str,
                          on_call: dict[str, list[str]], description: str = "", service: str = "",
-                         impact_started_at=None, pages: bool = True) -> Declared:
+                         impact_started_at=None, pages: bool = True, page: tuple[str, ...] | None = None) -> Declared:
         """Declares inside the caller's transaction (alerts: the delivery and its incident commit together).
         A request key seen before gives back that incident. `pages`: False never pages (SEV-3 and SEV-4 alerts
-        wait for business hours)."""
+        wait for business hours); `page`: these on-call slots instead of the severity's."""
         existing = await tx.incidents.by_request(request_key)
         if existing:
             return Declared(existing, created=False)
@@ -119,14 +119,15 @@ class IncidentService:
                                      service=service)
         draft = replace(draft, impact_started_at=impact_started_at)
         return await self._declare_in(tx, draft, events, title_key(draft.title), request_key,
-                                      on_call if pages else {}, pages=pages)
+                                      on_call if pages else {}, pages=pages, page=page)
 
     async def on_call_for(self, severity: Severity) -> dict[str, list[str]]:
         """Who the severity pages now (may ask PagerDuty: call it before a transaction)."""
         return await self.oncall.users(self.settings.policy(severity).page, self.clock.now())
 
     async def _declare_in(self, tx: Transaction, draft: Incident, events, same_title: str, request_key: str | None,
-                          on_call: dict[str, list[str]], *, pages: bool = True) -> Declared:
+                          on_call: dict[str, list[str]], *, pages: bool = True,
+                          page: tuple[str, ...] | None = None) -> Declared:
         now = draft.declared_at
         twin = await tx.incidents.recent_open_with_title(same_title, now - self.settings.dedup_window)
         if twin:
@@ -138,7 +139,8 @@ class IncidentService:
                 await tx.outbox.enqueue(twin.id, effects.after_join(draft.declared_by), now)
             return Declared(twin, created=False)
         policy = self.settings.policy(draft.severity)
-        slots = () if draft.is_drill or not pages else targets_to_page(policy, ())
+        slots = () if draft.is_drill or not pages else (tuple(page) if page is not None else
+                                                        targets_to_page(policy, ()))
         paged = effects.paged_users(slots, on_call)
         base = channel_base(self.settings.slack.channel_prefix, now.date(), draft.title)
         name = next_free_name(base, await tx.incidents.channel_names_like(base))

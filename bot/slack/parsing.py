@@ -9,7 +9,7 @@ from bot.core.text import escape
 from bot.slack.text import parse_user
 
 SUBCOMMANDS = ("declare", "sev", "role", "update", "status", "resolve", "list", "runbook", "timeline", "action",
-               "actions", "alerts", "help")
+               "actions", "alerts", "automation", "help")
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ from bot.integrations.pagerduty import PagerDutyEffects
 from bot.integrations.statuspage import LoggingStatusPage
 from bot.slack.effects import messages
 from bot.slack.effects.postmortems import PostmortemEffects
+from bot.slack.effects.remediation import RemediationEffects
 from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.effects.sla import SlaEffects
 from bot.slack.effects.war_room import SlackEffects
 
 PERFORMERS = {fx.SLACK: SlackEffects, fx.PAGERDUTY: PagerDutyEffects, fx.STATUS_PAGE: LoggingStatusPage,
               fx.RUNBOOK: RunbookEffects, fx.POSTMORTEM: PostmortemEffects, fx.ALERTMANAGER: AlertmanagerSilences,
-              fx.SLA: SlaEffects}
+              fx.SLA: SlaEffects, fx.REMEDIATION: RemediationEffects}
 
 
 def test_every_effect_has_a_handler_for_its_target():

@@ -320,8 +320,22 @@ HELP = """*warroom — incident commands*
 `/incident runbook [id]` walk a runbook step by step (no id: suggestions first)
 `/incident resolve [summary]` resolve, after a confirmation
 `/incident alerts` the alerts of this war room, with their state and links
+`/incident automation [pause|resume <why>]` automated remediation: its policies and last runs, or stop it all
 `/incident status` · `/incident list` · `/incident help` · `/oncall` who is on call, and the next hand-off
 Severities: SEV-1 critical (respond in 5 min) · SEV-2 major (15 min) · SEV-3 minor (1 h) · SEV-4 low (next business day)"""
+
+
+def sections(text: str) -> list:
+    """Text in sections of at most 3,000 characters, cut between lines."""
+    blocks, part = [], ""
+    for line in text.splitlines():
+        if part and len(part) + len(line) + 1 > SECTION_LIMIT:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=part)))
+            part = ""
+        part = f"{part}\n{line}" if part else line[:SECTION_LIMIT]
+    if part:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=part)))
+    return render(blocks[:50])
 
 
 def help_blocks() -> Blocks:

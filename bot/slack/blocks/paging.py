@@ -20,17 +20,20 @@ from bot.slack.ids import ActionId
 from bot.slack.text import mention, safe, slack_date, truncate
 
 
-def page(incident: Incident, step: int, steps: int) -> tuple[str, Blocks]:
+def page(incident: Incident, step: int, steps: int, reason: str = "") -> tuple[str, Blocks]:
+    """`reason`: why this page, when it is no step of an escalation chain (automation could not fix an alert)."""
     drill = " (drill)" if incident.is_drill else ""
+    why = (f"{safe(reason, 1000)}. Acknowledge to tell the room you are on it." if reason else
+           f"escalation step {step} of {steps}. Acknowledge to stop the escalation.")
     text = (f"{SEVERITY_EMOJI[incident.severity]} *You are paged{drill}: {incident.severity.label} "
-            f"{incident.reference}* · {safe(incident.title, 500)}\nWar room: <#{incident.channel_id}> · "
-            f"escalation step {step} of {steps}. Acknowledge to stop the escalation.")
+            f"{incident.reference}* · {safe(incident.title, 500)}\nWar room: <#{incident.channel_id}> · {why}")
     blocks = [SectionBlock(text=truncate(text, SECTION_LIMIT)),
               ActionsBlock(block_id=f"page_{incident.id}", elements=[
                   ButtonElement(text="Acknowledge", action_id=ActionId.PAGE_ACK, value=str(incident.id),
                                 style="primary")])]
+    step_text = safe(reason, 200) if reason else f"escalation step {step} of {steps}"
     return (f"You are paged: {incident.severity.label} {incident.reference} {safe(incident.title, 200)} "
-            f"(escalation step {step} of {steps})", render(blocks))
+            f"({step_text})", render(blocks))
 
 
 def handoff(rotation: str, at: datetime, outgoing: str, incoming: str, incidents: list[dict],

@@ -7,7 +7,6 @@ import asyncio
 from fractions import Fraction
 
 import structlog
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import effects as fx
@@ -15,24 +14,11 @@ from bot.core.incident import Incident
 from bot.core.ports import Performer
 from bot.core.sla import Compliance, Month, Span, decode
 from bot.core.sla_report import SlaReport
-from bot.slack.blocks.incidents import SECTION_LIMIT, render
+from bot.slack.blocks.incidents import sections
 from bot.slack.channels import ConfiguredChannels
 from bot.slack.effects.calls import PermanentSlackError, call, pages
 
 log = structlog.get_logger("warroom.slack")
-
-
-def sections(text: str) -> list:
-    """Text in sections of at most 3,000 characters, cut between lines."""
-    blocks, part = [], ""
-    for line in text.splitlines():
-        if part and len(part) + len(line) + 1 > SECTION_LIMIT:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=part)))
-            part = ""
-        part = f"{part}\n{line}" if part else line[:SECTION_LIMIT]
-    if part:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=part)))
-    return render(blocks[:50])
 
 
 class SlaEffects(Performer):

@@ -177,9 +177,9 @@ class SlackEffects(Performer):
 
     # -- paging ------------------------------------------------------------------------------------
     async def _page(self, effect: fx.Page, incident: Incident) -> None:
-        if not incident.is_open or incident.acknowledged_by:
-            return  # acknowledged while the page waited to leave
-        text, rendered = paging_blocks.page(incident, effect.step, effect.steps)
+        if not incident.is_open or (incident.acknowledged_by and not effect.reason):
+            return  # acknowledged while the escalation step waited to leave (a page with a reason is news)
+        text, rendered = paging_blocks.page(incident, effect.step, effect.steps, effect.reason)
         await call(self.client.chat_postMessage(channel=effect.user, text=text, blocks=rendered))
 
     async def _link_pagerduty(self, effect: fx.LinkPagerDuty, incident: Incident) -> None:

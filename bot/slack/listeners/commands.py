@@ -15,6 +15,7 @@ from bot.slack.blocks import alerts as alert_blocks
 from bot.slack.blocks import incidents as blocks
 from bot.slack.blocks import paging as paging_blocks
 from bot.slack.blocks import runbooks as runbook_blocks
+from bot.slack.blocks.incidents import sections
 from bot.slack.listeners.handling import (
     SlackDeps,
     deps_of,
@@ -114,6 +115,8 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
         await _actions(parsed.text, channel, user, respond, deps)
     elif parsed.name == "alerts" and deps.alerts is not None:
         await _alerts(parsed.text, channel, respond, deps)
+    elif parsed.name == "automation" and deps.remediation is not None:
+        await _automation(parsed.text, channel, user, key, respond, deps)
     elif parsed.name == "status":
         await _status(channel, respond, deps)
     elif parsed.name == "list":
@@ -204,6 +207,21 @@ async def _alerts(which: str, channel: str, respond, deps: SlackDeps) -> None:
         rendered += alert_blocks.group_message(group, seen.severity, ask=False, runbook=seen.runbook,
                                                flapping=seen.flapping)
     await respond(text=f"Alerts of {incident.reference}", blocks=rendered[:50], response_type="ephemeral")
+
+
+async def _automation(text: str, channel: str, user: str, key: str, respond, deps: SlackDeps) -> None:
+    verb, _, why = text.strip().partition(" ")
+    verb = verb.lower()
+    if not verb:
+        status = await deps.remediation.status()
+        await respond(text=status.splitlines()[0], blocks=sections(status), response_type="ephemeral")
+        return
+    if verb not in ("pause", "resume"):
+        raise DomainError("Usage: `/incident automation` (its state), `/incident automation pause <why>` or "
+                          "`/incident automation resume [why]`.")
+    if verb == "pause" and not why.strip():
+        raise DomainError("Say why, so the room knows: `/incident automation pause <why>`.")
+    await responder(respond)(await deps.remediation.set_paused(verb == "pause", channel, user, why.strip(), key))
 
 
 async def _status(channel: str, respond, deps: SlackDeps) -> None:

@@ -17,6 +17,7 @@ from bot.services.alerts import AlertService
 from bot.services.incidents import Duplicate, IncidentService
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
+from bot.services.remediation import RemediationService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.services.sla import SlaService
@@ -43,6 +44,7 @@ class SlackDeps:
     jobs: Jobs = field(default_factory=Jobs)  # slow work, after the ack
     alerts: "AlertService | None" = None
     sla: "SlaService | None" = None
+    remediation: "RemediationService | None" = None
 
 
 def deps_of(context) -> SlackDeps:
