@@ -45,6 +45,20 @@ class FakeClock:
         self.current += timedelta(**delta)
 
 
+class ShiftedClock:
+    """Real time, moved forward on demand: a real Alertmanager's timestamps stay true while a timer an hour
+    away can be reached in a test."""
+
+    def __init__(self):
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, **delta) -> None:
+        self.offset += timedelta(**delta)
+
+
 class FakeDirectory:
     def __init__(self, users=(ALICE, BOB, CAROL, DAVE, ERIN), groups: dict[str, set[str]] | None = None):
         self.users = set(users)
@@ -260,11 +274,11 @@ async def alerts_bot_factory(sandbox, database_url):
 
     running = []
 
-    async def start(settings_: Settings, port: int | None = None):
+    async def start(settings_: Settings, port: int | None = None, clock=None):
         port = port or free_port()
         env = sandbox_environment(sandbox, database_url, port).with_(
             alertmanager_webhook_token=f"old-token,{ALERTMANAGER_TOKEN}")
-        runtime = wiring.build(env, settings_, budget=RateBudget.unlimited())
+        runtime = wiring.build(env, settings_, clock, budget=RateBudget.unlimited())
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=True))
         await asyncio.wait_for(ready.wait(), 15)

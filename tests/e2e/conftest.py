@@ -2,7 +2,8 @@ import asyncio
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import ALERTMANAGER_TOKEN, free_port
+from tests.e2e.alertmanager_harness import Alertmanager
 from tests.sla_month import RealPrometheus, binary
 
 
@@ -16,3 +17,19 @@ def prometheus(tmp_path_factory):
     asyncio.run(server.ready())
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def alertmanager(tmp_path):
+    managers = []
+
+    def start(webhook_port: int, token: str = ALERTMANAGER_TOKEN, repeat: str = "1h") -> Alertmanager:
+        workdir = tmp_path / f"am{len(managers)}"
+        workdir.mkdir()
+        manager = Alertmanager(workdir, webhook_port, token, repeat)
+        managers.append(manager)
+        return manager
+
+    yield start
+    for manager in managers:
+        manager.stop()

@@ -8,108 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
-import aiohttp
 import pytest
 
 from bot.config import settings_from_mapping
 from bot.sandbox.workspace import BOT_USER_ID
 from bot.slack.ids import ActionId
-from tests.conftest import ALERTMANAGER_TOKEN, BOB, TEST_CONFIG, free_port, wait_ready
+from tests.conftest import BOB, TEST_CONFIG, free_port
+from tests.e2e.alertmanager_harness import BINARY, SKIP_REASON, Alertmanager, eventually
 from tests.slack.helpers import card, settle, war_rooms
 
-BINARY = os.environ.get("WARROOM_TEST_ALERTMANAGER")
-pytestmark = pytest.mark.skipif(not BINARY, reason="needs WARROOM_TEST_ALERTMANAGER, the path of the alertmanager "
-                                                   "binary (.ci/run installs prometheus-alertmanager and sets it)")
-
-
-class Alertmanager:
-    def __init__(self, workdir: Path, webhook_port: int, token: str = ALERTMANAGER_TOKEN, repeat: str = "1h"):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = workdir / "alertmanager.yml"
-        config.write_text(f"""
-route:
-  receiver: warroom
-  group_by: [alertname, service]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: {repeat}
-receivers:
-  - name: warroom
-    webhook_configs:
-      - url: http://127.0.0.1:{webhook_port}/webhooks/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: {token}
-""")
-        self.process = subprocess.Popen(
-            [BINARY, f"--config.file={config}", f"--storage.path={workdir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address=", "--log.level=warn"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    async def ready(self) -> None:
-        await wait_ready(self.url, self.process, "alertmanager")
-
-    async def fire(self, name: str, *, resolve: bool = False, starts: datetime | None = None, **labels) -> None:
-        now = datetime.now(timezone.utc)
-        alert = {"labels": {"alertname": name, **labels}, "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
-                 "annotations": {"summary": f"{name} on {labels.get('service', '?')}",
-                                 "runbook_url": "https://runbooks.example.com/high-error-rate"},
-                 "startsAt": (starts or now - timedelta(minutes=3)).isoformat()}
-        if resolve:
-            alert["endsAt"] = now.isoformat()
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{self.url}/api/v2/alerts", json=[alert]) as answer:
-                assert answer.status == 200, await answer.text()
-
-    async def silences(self) -> list[dict]:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{self.url}/api/v2/silences") as answer:
-                return await answer.json()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
-async def eventually(condition, timeout: float = 20.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = condition()
-        if asyncio.iscoroutine(found):
-            found = await found
-        if found:
-            return found
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
+pytestmark = pytest.mark.skipif(not BINARY, reason=SKIP_REASON)
 
 
 def alert_message(room):
     found = [m for m in room.messages if m.user == BOT_USER_ID and re.match(r"^\d+ firing, \d+ resolved: ", m.text)]
     return found[0] if found else None
 
-
-@pytest.fixture
-async def alertmanager(tmp_path):
-    managers = []
-
-    def start(webhook_port: int, token: str = ALERTMANAGER_TOKEN, repeat: str = "1h") -> Alertmanager:
-        workdir = tmp_path / f"am{len(managers)}"
-        workdir.mkdir()
-        manager = Alertmanager(workdir, webhook_port, token, repeat)
-        managers.append(manager)
-        return manager
-
-    yield start
-    for manager in managers:
-        manager.stop()
 
 
 async def test_alerts_from_a_real_alertmanager_open_follow_and_silence_a_war_room(alerts_bot_factory, alertmanager,
