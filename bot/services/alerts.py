@@ -90,8 +90,6 @@ class AlertService:
                                                    if (c.alert.fingerprint, c.alert.starts_at) not in known], now)
             await tx.alerts.update(group_id, now, truncated=payload.truncatedAlerts, labels=labels)
             group = await tx.alerts.get(group_id)
-            if self.remediation is not None:
-                await self.remediation.on_changes(tx, group, found, now)
             # A flapping alert is recorded but stops producing messages until it settles.
             flapping = self.flapping(group)
             news = [change for change in found if change.alert.fingerprint not in flapping]
@@ -102,9 +100,13 @@ class AlertService:
                     await tx.outbox.enqueue(incident.id, [[fx.PostAlerts(group_id=group.id)]], now)
                 elif group.ask_ts:
                     await self._ask(tx, group, group.ask_channel, now)
-                log.info("alertmanager_delivery", group=group_id, changes=len(found), outcome="flapping")
-                return "flapping"
-            outcome = await self._act(tx, group, news, decision, on_call, now)
+                outcome = "flapping"
+            else:
+                outcome = await self._act(tx, group, news, decision, on_call, now)
+            if self.remediation is not None:
+                # After the route acted: what automation says goes to the war room the route may just have
+                # opened, or after the alerts channel's message about these alerts.
+                await self.remediation.on_changes(tx, await tx.alerts.get(group_id), found, now)
         log.info("alertmanager_delivery", group=group_id, changes=len(found), outcome=outcome,
                  firing=group.firing, severity=decision.severity.label)
         return outcome

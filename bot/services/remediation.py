@@ -211,8 +211,9 @@ class RemediationService:
                                                          {"run": run.id, "policy": run.policy})])
             await tx.outbox.enqueue(incident.id, [[fx.RemediationNotice(text=text)]], now)
         else:
+            # The lane of the alerts' own message in the channel: the notice follows it.
             await tx.outbox.enqueue(None, [[fx.RemediationNotice(channel=self.channel, text=text)]], now,
-                                    lane=f"remediation-{run.policy}")
+                                    lane=f"alerts-{run.group_id}" if run.group_id else f"remediation-{run.policy}")
 
     async def open_incident(self, tx: Transaction, run: RemediationRun) -> Incident | None:
         group = await tx.alerts.get(run.group_id) if run.group_id else None

@@ -117,7 +117,7 @@ def fixed(run: RemediationRun, policy: PolicySection | None) -> str:
 
 
 def would_page(run: RemediationRun, why: str, paged: str) -> str:
-    return f":test_tube: Dry run: {about(run)} {escape(why)}; warroom would page {paged} now. Nobody was paged."
+    return f":test_tube: Dry run: {about(run)}: {escape(why)}; warroom would page {paged} now. Nobody was paged."
 
 
 def escalated(run: RemediationRun, why: str, users: list[str], nobody: list[str], already: tuple[str, ...] = ()) -> str:

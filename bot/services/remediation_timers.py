@@ -131,9 +131,9 @@ class RemediationTimers:
             await tx.remediation.update(run.id, verification=verdict.value)
             await self.remediation.tell(tx, run, texts.fixed(run, policy), now)
             return Fired(None)
+        what = {Outcome.DRY_RUN: "dry run", Outcome.RECORDED: "record"}.get(run.outcome, "action")
         why = (f"{run.alertname} was still firing {policy.verify_after_minutes if policy else '?'} minutes after "
-               f"the {'record' if run.kind == 'record' else 'action'}" if verdict is core.Verification.STILL_FIRING
-               else "a follow-up alert is firing about it")
+               f"the {what}" if verdict is core.Verification.STILL_FIRING else "a follow-up alert is firing about it")
         await self.remediation.escalate_later(tx, run, why, now, verdict)
         return Fired(None)
 
