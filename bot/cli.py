@@ -86,6 +86,7 @@ def check(slack: bool = typer.Option(False, "--slack", help="Also check the live
         token = "set" if env.pagerduty_api_token else "NOT set: the mirror stays off"
         out.print(f"  PagerDuty: service {mirror.service_id} via {how}; PAGERDUTY_API_TOKEN {token}")
     _describe_sla(env, settings, out)
+    _describe_status_page(env, settings, out)
     directory = Path(settings.file.runbooks.directory)
     runbooks, errors = lint(directory)
     for error in errors:
@@ -127,6 +128,24 @@ def _describe_sla(env: Environment, settings: Settings, out: Console) -> None:
         "no monthly report (sla.report_channel)"
     out.print(f"  SLA: {len(sla.services)} services ({', '.join(sla.services)}) {source}; SLO {sla.slo} %; "
               f"{len(sla.customers)} customers; {report}")
+
+
+def _describe_status_page(env: Environment, settings: Settings, out: Console) -> None:
+    page = settings.file.status_page
+    if not page.configured:
+        out.print("  status page: none set up (status_page.components in config.yaml)")
+        return
+    where = {"embedded": "warroom's own /status", "statuspage": "Atlassian Statuspage",
+             "both": "warroom's own /status and Atlassian Statuspage"}[page.provider]
+    out.print(f"  status page: {where}; {len(page.components)} components; {len(page.subscribers)} webhook "
+              f"subscribers" + (f"; customers read it at {page.public_url}" if page.public_url else ""))
+    if page.hosted and not env.statuspage_api_key:
+        err.print(Text.assemble(("warning ", "yellow"), "status_page.provider names Statuspage, but "
+                                                        "STATUSPAGE_API_KEY is not set: nothing will reach it"))
+    for subscriber in page.subscribers:
+        if not os.environ.get(subscriber.secret_env):
+            err.print(Text.assemble(("warning ", "yellow"), f"status_page.subscribers: {subscriber.secret_env} is "
+                                                            f"not set: webhooks to {subscriber.url} cannot be signed"))
 
 
 def _unknown_route_runbooks(env: Environment, settings: Settings, known: set[str]) -> list:

@@ -25,6 +25,7 @@ from bot.config_base import ChannelName
 from bot.config_base import Strict as _Strict
 from bot.config_remediation import RemediationSection
 from bot.config_sla import SlaSection
+from bot.config_status_page import StatusPageSection
 from bot.core.escalation import DEFAULT_CHAINS, Step
 from bot.core.incident import Severity
 from bot.core.oncall import Override, Rotation
@@ -303,6 +304,7 @@ class ConfigFile(_Strict):
     alerts: AlertsSection = AlertsSection()
     sla: SlaSection = SlaSection()
     remediation: RemediationSection = RemediationSection()
+    status_page: StatusPageSection = StatusPageSection()
     severities: dict[Annotated[str, Field(pattern=r"^sev[1-4]$")], SeveritySection] = Field(default_factory=dict)
 
     @model_validator(mode="after")

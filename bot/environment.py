@@ -38,6 +38,8 @@ class Environment(BaseSettings):
     pagerduty_webhook_secret: SecretStr | None = None
     alertmanager_webhook_token: SecretStr | None = None
     prometheus_url: str | None = None
+    statuspage_api_key: SecretStr | None = None
+    statuspage_api_url: str | None = None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -48,6 +50,13 @@ class Environment(BaseSettings):
     @classmethod
     def _ends_with_a_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("statuspage_api_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL: the API key travels with every request")
+        return value
 
     @classmethod
     def from_os(cls) -> "Environment":
@@ -68,7 +77,7 @@ class Environment(BaseSettings):
     def secrets(self) -> list[str]:
         """The secret values warroom holds, to scrub from anything a runbook command prints."""
         tokens = (self.slack_bot_token, self.slack_app_token, self.pagerduty_api_token, self.pagerduty_webhook_secret,
-                  self.alertmanager_webhook_token)
+                  self.alertmanager_webhook_token, self.statuspage_api_key)
         return [token.get_secret_value() for token in tokens if token] + ([self.database_url] if self.database_url
                                                                           else [])
 

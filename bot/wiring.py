@@ -29,7 +29,7 @@ from bot.integrations.executor import SubprocessRunner, secret_values
 from bot.integrations.http_action import HttpActions
 from bot.integrations.pagerduty import PagerDutyClients, PagerDutyEffects
 from bot.integrations.prometheus import Prometheus
-from bot.integrations.statuspage import LoggingStatusPage
+from bot.integrations.statuspage import StatusPageEffects
 from bot.log import logged
 from bot.runbooks import Catalog
 from bot.scheduler import Dispatcher, TimerHandler, TimerLoop
@@ -53,6 +53,9 @@ from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.services.sla import SlaService
 from bot.services.sla_watch import SLA_CHECK, SLA_REPORT, SlaWatch
+from bot.services.status_page import REMINDER as PUBLIC_REMINDER
+from bot.services.status_page import PublicStatusService
+from bot.services.status_view import StatusPageView
 from bot.services.unit_of_work import UnitOfWork
 from bot.slack import listeners
 from bot.slack.directory import SlackDirectory
@@ -101,6 +104,8 @@ class Runtime:
     sla: SlaService
     sla_watch: SlaWatch
     remediation: RemediationService
+    public: PublicStatusService
+    status_view: StatusPageView | None
 
 
 def postmortems_offline(env: Environment, settings: Settings, engine) -> tuple[PostmortemService, object | None]:
@@ -130,6 +135,13 @@ def prometheus_of(env: Environment, settings: Settings, http: aiohttp.ClientSess
     return Prometheus(url, http) if url else None
 
 
+def _statuspage_id(store: Store):
+    async def lookup(incident_id: int) -> str | None:
+        async with store.reading() as tx:
+            return await tx.public.statuspage_id(incident_id)
+    return lookup
+
+
 def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
           budget: RateBudget | None = None, receiver_process: bool = False) -> Runtime:
     """`receiver_process`: Slack's envelopes are received and acknowledged by a process of their own
@@ -149,7 +161,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     effects_client = TaggedPostsClient(token=secret(env.slack_bot_token), base_url=env.slack_api_url, timeout=10,
                                        retry_handlers=[], session=http, budget=budget or RateBudget())
     directory = SlackDirectory(bolt_client)
-    performers: dict = {"statuspage": LoggingStatusPage()}
+    performers: dict = {}
     dispatcher = Dispatcher(store, performers, clock)
     pagerduty_clients = PagerDutyClients.from_env(env, settings)
     oncall = OnCallService(settings, clock, store=store, dispatch=dispatcher,
@@ -187,6 +199,14 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     alerts = AlertService(store, settings, clock, directory, incidents, dispatcher, silences=bool(alertmanager_url),
                           catalog=catalog)
     performers["slack"].alerts = alerts
+    public = PublicStatusService(store, settings, clock, incidents.auth, dispatcher)
+    incidents.public = public
+    performers["slack"].public = public
+    performers["statuspage"] = StatusPageEffects(settings.file.status_page, http, secret(env.statuspage_api_key),
+                                                 env.statuspage_api_url, os.environ, _statuspage_id(store))
+    page = settings.file.status_page
+    status_view = StatusPageView(store, settings, clock, sla.maintenance, sla=sla) \
+        if page.embedded and page.configured else None
     remediation = RemediationService(store, settings, clock, incidents.auth, catalog, dispatcher)
     alerts.remediation = remediation
     performers["remediation"] = RemediationEffects(effects_client)
@@ -206,6 +226,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
         REMEDIATION_ACT: TimerHandler(remediation_timers.fire_act, prepare=remediation_timers.prepare_act,
                                       background=True),
         REMEDIATION_VERIFY: TimerHandler(remediation_timers.fire_verify),
+        PUBLIC_REMINDER: TimerHandler(public.fire_reminder),
         REMEDIATION_ESCALATE: TimerHandler(remediation_timers.fire_escalate,
                                            prepare=remediation_timers.prepare_escalate),
     }, clock, UnitOfWork(store, dispatcher))
@@ -217,7 +238,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
                    logger=None, process_before_response=True)
     jobs = Jobs()
     deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
-                     jobs, alerts, sla, remediation)
+                     jobs, alerts, sla, remediation, public)
     listeners.register(app, deps)
     receiver = {"SLACK_APP_TOKEN": secret(env.slack_app_token), "SLACK_API_URL": env.slack_api_url,
                 "DATABASE_URL": env.database_url} if receiver_process else None
@@ -226,7 +247,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     heartbeat = Heartbeat([dispatcher.renew_leases, timers.renew_leases, socket.renew_leases])
     return Runtime(env, settings, engine, store, dispatcher, incidents, app, socket, http, runbooks, reminders, timers,
                    postmortems, action_items, oncall, escalation, mirror, jobs, identity, heartbeat, alerts,
-                   sla, sla_watch, remediation)
+                   sla, sla_watch, remediation, public, status_view)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: bool = True) -> None:
@@ -248,7 +269,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
                                     pagerduty=runtime.pagerduty.handle if runtime.pagerduty else None,
                                     outbox=runtime.dispatcher.outbox.counts, alerts=runtime.alerts.receive,
                                     alert_tokens=[t.strip() for t in (secret(runtime.env.alertmanager_webhook_token)
-                                                                      or "").split(",") if t.strip()])
+                                                                      or "").split(",") if t.strip()],
+                                    status_page=runtime.status_view)
         runner = await http_server.start(app, runtime.env.http_port, runtime.env.http_host)
     await runtime.identity.resolve()  # before any request can need it
     tasks.append(asyncio.create_task(runtime.socket.take_over(), name="inbox"))
@@ -273,6 +295,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event, *, on_ready=None, http: b
                 await task
         if runner:
             await runner.cleanup()
+        if runtime.status_view is not None:
+            await runtime.status_view.stop()
         await runtime.http.close()
         await runtime.engine.dispose()
 

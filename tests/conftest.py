@@ -45,6 +45,18 @@ class FakeClock:
         self.current += timedelta(**delta)
 
 
+def config_errors(tmp_path: Path, text: str) -> tuple[Path, list[str]]:
+    """config.yaml with `text` refused at load: the file and its errors (file:line: field: message)."""
+    from bot.config import load_settings
+    from bot.yamlsource import SourceInvalid
+
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(SourceInvalid) as caught:
+        load_settings(path)
+    return path, [str(e) for e in caught.value.errors]
+
+
 class ShiftedClock:
     """Real time, moved forward on demand: a real Alertmanager's timestamps stay true while a timer an hour
     away can be reached in a test."""
@@ -274,10 +286,10 @@ async def alerts_bot_factory(sandbox, database_url):
 
     running = []
 
-    async def start(settings_: Settings, port: int | None = None, clock=None):
+    async def start(settings_: Settings, port: int | None = None, clock=None, **environment):
         port = port or free_port()
         env = sandbox_environment(sandbox, database_url, port).with_(
-            alertmanager_webhook_token=f"old-token,{ALERTMANAGER_TOKEN}")
+            alertmanager_webhook_token=f"old-token,{ALERTMANAGER_TOKEN}", **environment)
         runtime = wiring.build(env, settings_, clock, budget=RateBudget.unlimited())
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(wiring.serve(runtime, stop, on_ready=ready.set, http=True))

@@ -63,6 +63,14 @@ def test_demo_runs_a_whole_incident_and_writes_the_report(tmp_path):
     assert verify[:verify.index("Done by @alice")].count("☑") == 2
     assert "👉 *B: a deploy changed pool size" in out
     assert "*Runbook finished: Database connection pool exhausted*" in out and "3 steps done · 0 skipped" in out
+    # Remediation in dry run: what it would run on db-3, then whom it would page; nothing ran, nobody was paged.
+    alerts = out[out.index("#alerts"):]
+    assert "Dry run: policy `disk-cleanup` would run `disk-filling-up/cleanup`" in alerts and "--host db-3" in alerts
+    assert "still firing 15 minutes after the dry run; warroom would page @primary now. Nobody was paged." in alerts
+    # The status page customers saw: written beside the post-mortem, without the war room's words.
+    page = (tmp_path / "pm" / "status.html").read_text()
+    assert "Payments API, Checkout: service disruption" in page and "A fix is in place" in page
+    assert "4f2a" not in page and "DB pool" not in page
     [report] = (tmp_path / "pm").glob("INC-1-*.md")
     text = report.read_text()
     assert "## Timeline (UTC)" in text and "Escalated from SEV-2 to SEV-1" in text and "@alice" in text

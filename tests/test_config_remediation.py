@@ -3,26 +3,16 @@ and field; the shipped examples are valid and their commands exist in the shippe
 
 from pathlib import Path
 
-import pytest
-
 from bot.config import load_settings, settings_from_mapping
 from bot.config_remediation import command_problems
 from bot.runbooks import lint
-from bot.yamlsource import SourceInvalid
+from tests.conftest import config_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def errors(tmp_path: Path, text: str) -> tuple[Path, list[str]]:
-    path = tmp_path / "config.yaml"
-    path.write_text(text)
-    with pytest.raises(SourceInvalid) as caught:
-        load_settings(path)
-    return path, [str(e) for e in caught.value.errors]
-
-
 def test_a_never_automated_category_is_refused_at_load_with_file_line_and_field(tmp_path):
-    path, found = errors(tmp_path, """remediation:
+    path, found = config_errors(tmp_path, """remediation:
   policies:
     - name: failover
       matchers: ['alertname="PrimaryDown"']
@@ -34,7 +24,7 @@ def test_a_never_automated_category_is_refused_at_load_with_file_line_and_field(
 
 
 def test_arguments_come_only_from_allowed_labels_with_real_patterns(tmp_path):
-    path, found = errors(tmp_path, """remediation:
+    path, found = config_errors(tmp_path, """remediation:
   policies:
     - name: cleanup
       matchers: ['alertname="DiskUsage80"']
@@ -58,7 +48,7 @@ def test_arguments_come_only_from_allowed_labels_with_real_patterns(tmp_path):
 
 
 def test_http_actions_need_https_and_never_send_warrooms_own_secrets(tmp_path):
-    path, found = errors(tmp_path, """remediation:
+    path, found = config_errors(tmp_path, """remediation:
   policies:
     - name: plain-http
       matchers: ['alertname="A"']
@@ -81,7 +71,7 @@ def test_http_actions_need_https_and_never_send_warrooms_own_secrets(tmp_path):
 
 
 def test_escalation_names_on_call_slots_that_exist(tmp_path):
-    path, found = errors(tmp_path, """remediation:
+    path, found = config_errors(tmp_path, """remediation:
   policies:
     - name: crash-loop
       matchers: ['alertname="KubePodCrashLooping"']
@@ -90,7 +80,7 @@ def test_escalation_names_on_call_slots_that_exist(tmp_path):
 """)
     assert any(e.startswith(f"{path}:6: remediation.policies.0.escalate.follow_up.0: ") and "does not compile" in e
                for e in found), found
-    path, found = errors(tmp_path, """remediation:
+    path, found = config_errors(tmp_path, """remediation:
   policies:
     - name: crash-loop
       matchers: ['alertname="KubePodCrashLooping"']

@@ -61,4 +61,12 @@ class StormRefs:
     ts: str
 
 
-Result = IncidentRefs | RunRefs | PostmortemRefs | AlertRefs | StormRefs | None
+@dataclass(frozen=True)
+class PublicRefs:
+    """The incident's id on Atlassian Statuspage, once created there."""
+
+    incident_id: int
+    statuspage_id: str
+
+
+Result = IncidentRefs | RunRefs | PostmortemRefs | AlertRefs | StormRefs | PublicRefs | None

@@ -23,6 +23,7 @@ from bot.core.effect_results import (  # noqa: F401
     AlertRefs,
     IncidentRefs,
     PostmortemRefs,
+    PublicRefs,
     Result,
     RunRefs,
     StormRefs,
@@ -157,6 +158,21 @@ class PostAlerts(Effect):
 
     type: Literal["slack.post_alerts"] = "slack.post_alerts"
     group_id: int
+
+
+class StatusPageNotice(Effect):
+    """In the war room: what the status page now says, and who published it."""
+
+    type: Literal["slack.status_page_notice"] = "slack.status_page_notice"
+    text: str
+
+
+class PublicUpdateReminder(Effect):
+    """During a SEV-1, the page has been quiet too long: a nudge with a one-click *Still investigating*."""
+
+    type: Literal["slack.public_update_reminder"] = "slack.public_update_reminder"
+    text: str
+    template: str
 
 
 class PromptResolve(Effect):
@@ -302,19 +318,25 @@ class PagerDutyResolve(Effect):
 
 
 # -- the status page -------------------------------------------------------------------------------
-class StatusPagePublish(Effect):
-    type: Literal["statuspage.publish"] = "statuspage.publish"
-    state: str
+class StatusPageSync(Effect):
+    """The public incident as it is now, to Atlassian Statuspage: created the first time, then updated."""
+
+    type: Literal["statuspage.sync"] = "statuspage.sync"
+    title: str
+    impact: str  # a component state: degraded_performance, partial_outage, major_outage
+    status: str  # investigating, identified, monitoring, resolved
+    components: tuple[str, ...] = ()
+    text: str = ""  # the public update that goes with it, if any
 
 
-class StatusPageUpdate(Effect):
-    type: Literal["statuspage.update"] = "statuspage.update"
-    text: str
-    actor: str = ""
-    status: str = ""
+class StatusWebhook(Effect):
+    """A public change, signed, to one of status_page.subscribers."""
+
+    type: Literal["statuspage.webhook"] = "statuspage.webhook"
+    subscriber: int
+    body: str
 
 
-# -- Alertmanager ----------------------------------------------------------------------------------
 class CreateSilence(Effect):
     type: Literal["alertmanager.create_silence"] = "alertmanager.create_silence"
     group_id: int

@@ -125,11 +125,13 @@ def measured(incident: Incident, timeline: Sequence[TimelineLike], policy: Sever
                                                   f"every {_minutes(cadence)})" if gap <= cadence else
                                   f"Update cadence: the longest gap between updates was {_minutes(gap)} (target: "
                                   f"every {_minutes(cadence)})"))
+        # What the Communicator published (the page's opening message is the template's, at the declaration).
+        public = [e.at for e in timeline if e.kind == "public_update"]
         if policy.status_page is not StatusPageState.NONE and not incident.is_drill:
-            lines.append(Measured(bool(updates) and updates[0] - incident.declared_at <= cadence,
-                                  f"Status page: first public update {_minutes(updates[0] - incident.declared_at)} "
-                                  f"after the declaration (target: within {_minutes(cadence)})" if updates else
-                                  "Status page: never updated"))
+            lines.append(Measured(bool(public) and public[0] - incident.declared_at <= cadence,
+                                  f"Status page: first public update {_minutes(public[0] - incident.declared_at)} "
+                                  f"after the declaration (target: within {_minutes(cadence)})" if public else
+                                  "Status page: nobody published an update after the opening message"))
     runs = [e for e in timeline if e.kind == "runbook_started"]
     finished = [e for e in timeline if e.kind == "runbook_finished"]
     if runs:

@@ -44,7 +44,7 @@ log = structlog.get_logger("warroom.http")
 def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = None,
               pagerduty_secrets: list[str] | None = None, body_timeout: float = BODY_TIMEOUT,
               outbox: Callable[[], Awaitable[dict[str, int]]] | None = None, alerts: AlertsHandler | None = None,
-              alert_tokens: list[str] | None = None) -> web.Application:
+              alert_tokens: list[str] | None = None, status_page=None) -> web.Application:
     """`outbox`: effects by status, shown on /readyz (failed ones are what an operator looks at first)."""
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -111,6 +111,10 @@ def build_app(readiness: ReadinessCheck, *, pagerduty: WebhookHandler | None = N
     app.router.add_get("/readyz", readyz)
     app.router.add_post("/webhooks/pagerduty", pagerduty_webhook)
     app.router.add_post("/webhooks/alertmanager", alertmanager_webhook)
+    if status_page is not None:  # warroom's own status page (status_page.provider: embedded or both)
+        from bot.http.status_page import add_routes
+
+        add_routes(app, status_page)
     return app
 
 

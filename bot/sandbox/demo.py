@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import socket
 import tempfile
 from dataclasses import replace
@@ -136,6 +137,9 @@ async def run_demo(out_dir: Path) -> int:
                 console.print(f"  note: {note['content']}", markup=False)
             for request in twin["responder_requests"]:
                 console.print(f"  responder request: {request['message']}", markup=False)
+        page = await _status_page(port, report.parent)
+        console.print("\n[bold]The status page customers saw[/bold] (warroom's own /status)")
+        console.print(page, markup=False)
         calls = len(sandbox.calls)
         console.print(f"\n[bold green]Done.[/bold green] {calls} Slack API calls, {len(pagerduty.requests)} PagerDuty "
                       f"API calls; incident report written to {report}")
@@ -149,6 +153,33 @@ async def run_demo(out_dir: Path) -> int:
 
 
 ALERTMANAGER_TOKEN = "demo-alertmanager-token"
+
+
+async def _status_page(port: int, out_dir: Path) -> str:
+    """The embedded status page as the demo left it, beside the post-mortem: its HTML, and a screenshot when a
+    Chromium is installed (WARROOM_CHROMIUM, or `chromium` on the PATH)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/status") as answer:
+            html = await answer.read()
+    page = out_dir / "status.html"
+    page.write_bytes(html)
+    written = [str(page)]
+    browser = os.environ.get("WARROOM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser:
+        shot = out_dir / "status.png"
+        process = await asyncio.create_subprocess_exec(
+            browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--hide-scrollbars", f"--user-data-dir={tempfile.mkdtemp(prefix='warroom-chromium-')}",
+            "--window-size=1280,1100", f"--screenshot={shot}", f"http://127.0.0.1:{port}/status",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        await asyncio.wait_for(process.wait(), 90)
+        if shot.exists():
+            written.append(str(shot))
+    else:
+        written.append("no Chromium found for a screenshot")
+    return ", ".join(written)
 
 
 def _alertmanager_payload(group: str, alerts: list[dict], **common) -> dict:
@@ -182,7 +213,8 @@ async def _alerts(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, url
     disk = _alertmanager_payload("{}:{alertname=\"DiskFillingUp\"}", [_alert(
         "DiskFillingUp", "firing", began, "db-3 /var/lib/postgresql 85% full", severity="warning",
         instance="db-3")], alertname="DiskFillingUp")
-    s.console.print(f"  warroom answers {await deliver(disk)!r}: SEV-3, posted to #alerts, nobody paged", markup=False)
+    s.console.print(f"  warroom answers {await deliver(disk)!r}: SEV-3, posted to #alerts, nobody paged; the "
+                    f"disk-cleanup policy, in dry run, says what it would run", markup=False)
     s.narrate("Alertmanager sends a critical alert: checkout's error rate", minutes=1)
     errors = [_alert("HighErrorRate", "firing", began, "checkout 5xx above 5% for 5 minutes", severity="critical",
                      service="checkout")]
@@ -250,6 +282,11 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     view = await sandbox.wait_for(lambda: [v for v in ws.views.values() if v.get("user") == ALICE])
     await sandbox.submit_view(ALICE, view[-1]["id"], {ActionId.ROLE_INPUT: "communicator", ActionId.USER_INPUT: CAROL})
     await s.settle()
+    s.narrate("carol clicks [Status page] on the card: customers should see Payments API and Checkout affected", 0)
+    await sandbox.click(CAROL, room.id, card_ts, ActionId.STATUS_PAGE)
+    view = await sandbox.wait_for(lambda: [v for v in ws.views.values() if v.get("user") == CAROL])
+    await sandbox.submit_view(CAROL, view[-1]["id"], {ActionId.COMPONENTS_INPUT: ["Payments API", "Checkout"]})
+    await s.settle()
 
     await s.command(ALICE, room.id, f"role responder <@{DAVE}>")  # PagerDuty gets a responder request
     await s.command(DAVE, room.id, f"role ic <@{DAVE}>")  # taking command needs a handover from alice
@@ -269,6 +306,8 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     await runtime.dispatcher.recover()
     runtime.dispatcher.wake()
     await s.settle()
+    await s.command(CAROL, room.id, "statuspage We found the cause: a recent change. We are rolling it back and will "
+                                    "post an update within 15 minutes.", minutes=1)
     await s.command(ALICE, room.id, "runbook database-connection-pool-exhausted", minutes=1)
     await walk_runbook(s, sandbox, room.id)
     await s.command(BOB, room.id, "timeline Rollback of 4f2a started")
@@ -276,8 +315,11 @@ async def _play(s: Script, sandbox: SlackSandbox, runtime: wiring.Runtime, out_d
     s.narrate("carol clicks [Post update] on the card: monitoring", minutes=9)
     await sandbox.click(CAROL, room.id, card_ts, ActionId.POST_UPDATE)
     view = await sandbox.wait_for(lambda: [v for v in ws.views.values() if v.get("user") == CAROL])
-    await sandbox.submit_view(CAROL, view[-1]["id"], {ActionId.STATUS_INPUT: "monitoring",
-                                                      ActionId.UPDATE_TEXT_INPUT: "Rollback done; error rate back to 0.1%. Watching for 15 minutes."})
+    await sandbox.submit_view(CAROL, view[-1]["id"], {
+        ActionId.STATUS_INPUT: "monitoring",
+        ActionId.UPDATE_TEXT_INPUT: "Rollback done; error rate back to 0.1%. Watching for 15 minutes.",
+        ActionId.PUBLISH_INPUT: ["publish"],
+        ActionId.PUBLIC_TEXT_INPUT: "A fix is in place and payments are succeeding again. We are monitoring."})
     await s.settle()
 
     await s.command(BOB, room.id, "resolve")

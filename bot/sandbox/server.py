@@ -352,6 +352,13 @@ class SlackSandbox(PeopleInChannels):
                 entry["selected_option"] = chosen[0] if chosen else None
             elif element["type"] == "users_select":
                 entry["selected_user"] = value
+            elif element["type"] in ("checkboxes", "multi_static_select"):
+                # As Slack does: only the element's own options can be chosen, and each comes back whole.
+                options_ = {o["value"]: o for o in element.get("options", [])}
+                missing = [v for v in value or [] if v not in options_]
+                if missing:
+                    raise LookupError(f"{action_id} has no options {missing}")
+                entry["selected_options"] = [options_[v] for v in value or []]
             state[block["block_id"]] = {action_id: entry}
         unknown = set(values) - {a for b in state.values() for a in b}
         if unknown:

@@ -26,8 +26,6 @@ def after_declare(incident: Incident, policy: SeverityPolicy, invitees: list[str
     ]
     if policy.notify_leadership and leadership_channel and not incident.is_drill:
         follow_up.append(fx.NotifyLeadership(channel=leadership_channel))
-    if policy.status_page.value != "none" and not incident.is_drill:
-        follow_up.append(fx.StatusPagePublish(state=policy.status_page.value))
     # The channel must exist before anything can be posted in it.
     # The card comes first in the room; the assessment follows it, and the pin needs the card's ts.
     after_card = [fx.PinCard(), fx.PostMessage(template=Template.ASSESSMENT, paged=tuple(paged))]
@@ -52,8 +50,6 @@ def after_severity_change(incident: Incident, event: Event, policy: SeverityPoli
     escalated_to_leadership = policy.notify_leadership and event.data.get("from", 9) > incident.severity
     if escalated_to_leadership and leadership_channel and not incident.is_drill:
         wave.append(fx.NotifyLeadership(channel=leadership_channel))
-    if not incident.is_drill:
-        wave.append(fx.StatusPagePublish(state=policy.status_page.value))
     return [wave]
 
 
@@ -78,8 +74,6 @@ def after_update(incident: Incident, events: list[Event]) -> list[list[Effect]]:
     ]
     if len(events) > 1:  # the status changed too: the card shows it (the topic does not, see blocks.topic)
         wave.append(fx.UpdateCard())
-    if not incident.is_drill:
-        wave.append(fx.StatusPageUpdate(**said))
     return [wave]
 
 
@@ -92,8 +86,6 @@ def after_resolve(incident: Incident, event: Event, policy: SeverityPolicy) -> l
         fx.Announce(template=Template.RESOLVED, **said),
         fx.SetTopic(),
     ]
-    if not incident.is_drill:
-        wave.append(fx.StatusPagePublish(state="resolved"))
     return [wave]
 
 

@@ -70,6 +70,7 @@ class IncidentService:
         self.pagerduty = pagerduty  # whether incidents are mirrored to PagerDuty
         self.chains = settings.file.escalation.resolved_chains()
         self.auth = Authorizer(settings, directory)
+        self.public = None  # bot/services/status_page.py: the customers' view follows in the same transaction
 
     # -- declare -----------------------------------------------------------------------------------
     async def declare(self, *, title: str, severity: Severity, actor: str, request_key: str | None,
@@ -157,6 +158,8 @@ class IncidentService:
                 else effects.pagerduty_create()
             await tx.outbox.enqueue(incident.id, waves, now, lane=effects.PAGERDUTY_LANE)
         await self._schedule(tx, incident, declared=True)
+        if self.public is not None:
+            await self.public.declared(tx, incident, now)
         return Declared(incident, created=True)
 
     # -- changes to an open incident ---------------------------------------------------------------
@@ -178,6 +181,8 @@ class IncidentService:
                     if self._mirrored(updated, policy) else []
                 await self._commit(tx, updated, events, effects.after_severity_change(
                     updated, events[0], policy, newly_paged, self.settings.slack.leadership_channel), now, mirror)
+                if self.public is not None:
+                    await self.public.severity_changed(tx, updated, now)
         return updated
 
     async def assign_role(self, channel_id: str, role: Role, user: str, actor: str, request_key: str) -> Incident:
@@ -200,8 +205,13 @@ class IncidentService:
         return updated
 
     async def post_update(self, channel_id: str, text: str, status: Status | None, actor: str,
-                          request_key: str) -> Incident:
-        await self._in_room(channel_id, actor, "post updates to")
+                          request_key: str, *, public_text: str | None = None) -> Incident:
+        """`public_text`: also publish this to the status page (the war room's text never goes there)."""
+        incident = await self._in_room(channel_id, actor, "post updates to")
+        if public_text is not None:
+            if self.public is None:
+                raise DomainError("No status page is configured.")
+            await self.public.check_may_publish(incident, actor)
         now = self.clock.now()
         async with self.work() as tx:
             incident = await self._load(tx, channel_id, request_key, now)
@@ -209,6 +219,8 @@ class IncidentService:
             mirror = effects.pagerduty_note(f"{updated.status.label}: {text.strip()}", actor) \
                 if self._mirrored(updated) else []
             await self._commit(tx, updated, events, effects.after_update(updated, events), now, mirror)
+            if public_text is not None:
+                await self.public.publish_in(tx, updated, public_text, None, actor, now)
         return updated
 
     async def add_note(self, channel_id: str, text: str, actor: str, request_key: str, *, permalink: str = "",
@@ -242,6 +254,8 @@ class IncidentService:
         policy = self.settings.policy(updated.severity)
         pagerduty = effects.pagerduty_status("resolved") if mirror and self._mirrored(updated, policy) else []
         await self._commit(tx, updated, events, effects.after_resolve(updated, events[0], policy), now, pagerduty)
+        if self.public is not None:
+            await self.public.resolved(tx, updated, now)
         required = policy.postmortem_required or updated.postmortem_mandatory  # an SLA breach makes it mandatory
         await PostmortemService.schedule(tx, updated, required and not updated.is_drill)
         return updated

@@ -46,7 +46,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
            slo_impact: dict[str, int] | None = None, *, policy: SeverityPolicy | None = None,
            now: datetime | None = None, reviewers: list[str] | tuple = (),
            first_message_at: datetime | None = None, suggested_runbooks: list[str] | tuple = (),
-           slack_retried: int = 0) -> str:
+           slack_retried: int = 0, status_page: str | None = None) -> str:
     def name_of(user: str | None) -> str:
         return names.get(user, user) if user else "—"
 
@@ -77,7 +77,7 @@ def render(incident: Incident, timeline, conversation_rows, runs, flags, names: 
             duration=format_duration(pm_facts.duration(incident, moments, now)), since=pm_facts.start_phrase(moments),
             summary=pm_facts.summary(incident, policy, moments, now, markdown_text),
             root_seeds=pm_facts.root_cause_seeds(timeline, name_of),
-            reviewers=[name_of(r) if not r.startswith("@") else r for r in reviewers])
+            reviewers=[name_of(r) if not r.startswith("@") else r for r in reviewers], status_page=status_page)
     except jinja2.TemplateSyntaxError as exc:
         raise DomainError(f"Post-mortem template error: {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
@@ -149,7 +149,7 @@ class PostmortemService:
         content = render(incident, timeline, rows, run_rows, flags, names, self.template_dir, action_rows, impact,
                          policy=policy, now=now, reviewers=reviewers, first_message_at=min(spoke, default=None),
                          suggested_runbooks=[r.title for r in self.suggest(incident)] if self.suggest else [],
-                         slack_retried=slack_retried)
+                         slack_retried=slack_retried, status_page=self.settings.file.status_page.public_url)
         async with self.store.reading() as tx:
             stored = await tx.postmortems.get(incident.id)
         # Asked before the transaction (it is a Slack call): has anybody edited the canvas since warroom wrote it?

@@ -8,6 +8,8 @@ class ActionId(StrEnum):
     ASSIGN_ROLE = "incident_assign_role"
     POST_UPDATE = "incident_post_update"
     RESOLVE = "incident_resolve"
+    STATUS_PAGE = "incident_status_page"
+    STILL_INVESTIGATING = "public_still_investigating"
     # inputs inside modals
     TITLE_INPUT = "title_input"
     SEVERITY_INPUT = "severity_input"
@@ -18,6 +20,9 @@ class ActionId(StrEnum):
     STATUS_INPUT = "status_input"
     UPDATE_TEXT_INPUT = "update_text_input"
     SUMMARY_INPUT = "summary_input"
+    PUBLISH_INPUT = "publish_input"
+    PUBLIC_TEXT_INPUT = "public_text_input"
+    COMPONENTS_INPUT = "components_input"
     # runbooks; the prefixed ones end in an index so that ids stay unique within a message
     RUNBOOK_PICK = "runbook_pick"
     RUNBOOK_DONE = "runbook_done"
@@ -45,4 +50,5 @@ class CallbackId(StrEnum):
     ROLE_MODAL = "assign_role_modal"
     UPDATE_MODAL = "post_update_modal"
     RESOLVE_MODAL = "resolve_incident_modal"
+    STATUS_PAGE_MODAL = "status_page_modal"
     RUNBOOK_NOTE_MODAL = "runbook_note_modal"

@@ -9,7 +9,7 @@ from bot.core.text import escape
 from bot.slack.text import parse_user
 
 SUBCOMMANDS = ("declare", "sev", "role", "update", "status", "resolve", "list", "runbook", "timeline", "action",
-               "actions", "alerts", "automation", "help")
+               "actions", "alerts", "automation", "statuspage", "help")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ def parse(text: str) -> Parsed:
         return Parsed("update", text=rest)
     if name == "timeline" and not rest:
         raise DomainError("Usage: `/incident timeline <what happened>`.")
+    if name == "statuspage" and not rest:
+        raise DomainError("Usage: `/incident statuspage <what customers should read>`; it is published as written.")
     if name == "action" and not rest:
         raise DomainError("Usage: `/incident action <what> [@owner] [due:YYYY-MM-DD] [P0|P1|P2]`.")
     return Parsed(name, text=rest)

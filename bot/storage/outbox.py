@@ -15,6 +15,7 @@ from bot.core.effects import (
     Effect,
     IncidentRefs,
     PostmortemRefs,
+    PublicRefs,
     Result,
     RunRefs,
     StormRefs,
@@ -178,6 +179,8 @@ class OutboxStore:
                     await tx.alerts.set_refs(result)
                 elif isinstance(result, StormRefs):
                     await tx.alerts.set_storm_ts(result.storm_id, result.ts)
+                elif isinstance(result, PublicRefs):
+                    await tx.public.set_statuspage_id(result.incident_id, result.statuspage_id)
             if settlements:
                 await tx.session.execute(_SETTLE, [
                     {"item": one.item_id, "error": one.error, "retry_at": one.retry_at,

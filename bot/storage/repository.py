@@ -23,6 +23,7 @@ from bot.storage.outbox import OutboxItem, OutboxRepository, OutboxStore, Settle
 from bot.storage.postmortems import PostmortemRepository
 from bot.storage.remediation import RemediationRepository
 from bot.storage.sla import SlaRepository
+from bot.storage.status_page import PublicRepository
 from bot.storage.timeline import RequestKeys, TimelineEntry, TimelineRepository
 
 __all__ = ["Store", "Transaction", "TimelineEntry", "OutboxItem", "OutboxStore", "Settlement", "IntegrityError"]
@@ -90,7 +91,7 @@ class Store:
 
 class Transaction:
     """`incidents`, `timeline`, `requests` (redelivery keys), `outbox`, `timers`, `runs`, `action_items`,
-    `postmortems`, `alerts`, `sla` and `remediation`, all in one transaction. `held`: what it read or wrote, for the effects it hands over."""
+    `postmortems`, `alerts`, `sla`, `remediation` and `public` (the status page), all in one transaction. `held`: what it read or wrote, for the effects it hands over."""
 
     def __init__(self, session: AsyncSession, lease: tuple[str, datetime] | None, war_rooms: LRUCache):
         self.session = session
@@ -105,6 +106,7 @@ class Transaction:
         self.alerts = AlertRepository(session)
         self.sla = SlaRepository(session)
         self.remediation = RemediationRepository(session)
+        self.public = PublicRepository(session)
         # Runs and timers build on this module (they take the transaction), hence their late imports.
         from bot.storage.runs import RunRepository
         from bot.storage.timers import TimerRepository

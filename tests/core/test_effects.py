@@ -14,7 +14,8 @@ def example(model: type[fx.Effect]) -> fx.Effect:
               "state": "investigating", "run_id": 3, "position": 0, "execution_id": 9, "group_id": 4,
               "matchers": {"alertname": "HighErrorRate"}, "starts_at": "2026-11-27T09:00:00+00:00",
               "ends_at": "2026-11-27T10:00:00+00:00", "actor": "U1", "silence_id": "abc", "storm_id": 2,
-              "slo": "1999/2000", "verdicts": {"api": "ggbnx"}}
+              "slo": "1999/2000", "verdicts": {"api": "ggbnx"}, "title": "API: service disruption",
+              "impact": "major_outage", "status": "investigating", "subscriber": 0, "body": "{}"}
     required = {name for name, field in model.model_fields.items() if field.is_required()}
     return model(**{name: values[name] for name in required})
 

@@ -68,7 +68,8 @@ def test_moments_not_reached_say_so_and_a_report_starts_the_story():
 
 def test_a_well_run_incident_is_said_to_have_met_every_target():
     timeline = [event("escalated", 0, step=1), event("acknowledged", 4), event("update", 10), event("update", 24),
-                event("update", 38), event("update", 52), event("runbook_started", 12, "Runbook started: Bad deploy"),
+                event("update", 38), event("update", 52), event("public_update", 11),
+                event("runbook_started", 12, "Runbook started: Bad deploy"),
                 event("runbook_finished", 30, "Runbook finished")]
     found = pm.measured(incident(impact_started_at=at(-3)), timeline, SEV1, at(60))
     assert lines(found, False) == []
@@ -78,13 +79,13 @@ def test_a_well_run_incident_is_said_to_have_met_every_target():
         "Escalation: the first page was answered",
         "First update: 10m 0s after the declaration (target: within 15m 0s)",
         "Update cadence: kept, the longest gap 14m 0s (target: every 15m 0s)",
-        "Status page: first public update 10m 0s after the declaration (target: within 15m 0s)",
+        "Status page: first public update 11m 0s after the declaration (target: within 15m 0s)",
         "Runbook: Bad deploy followed to the end"]
 
 
 def test_a_badly_run_incident_is_told_each_miss_with_its_figure_and_target():
     timeline = [event("escalated", 0, step=1), event("escalated", 5, step=2), event("escalated", 10, step=3),
-                event("acknowledged", 12), event("update", 17), event("update", 50),
+                event("acknowledged", 12), event("update", 17), event("update", 50), event("public_update", 17),
                 event("runbook_started", 20, "Runbook started: Pool exhausted"),
                 event("pagerduty", 25, "PagerDuty unreachable (timeout); retrying"),
                 event("pagerduty", 30, "PagerDuty reachable again")]
@@ -105,7 +106,7 @@ def test_silence_is_a_miss_and_a_severity_that_pages_nobody_is_not_judged_on_pag
     found = pm.measured(incident(), [], SEV1, at(60))
     assert "Response: the page was never acknowledged (target: within 5 minutes)" in lines(found, False)
     assert "Updates: none was posted (target: every 15m 0s)" in lines(found, False)
-    assert "Status page: never updated" in lines(found, False)
+    assert "Status page: nobody published an update after the opening message" in lines(found, False)
     assert "Runbook: none exists for this failure; write one and route its alert to it" in lines(found, False)
     unused = pm.measured(incident(), [], SEV1, at(60), suggested=["Bad deploy, roll back"], slack_retried=3)
     assert ("Tooling: Slack failed 3 of warroom's calls at first (an outage or its rate limits); they went out "

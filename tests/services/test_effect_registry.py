@@ -3,7 +3,7 @@
 from bot.core import effects as fx
 from bot.integrations.alertmanager import AlertmanagerSilences
 from bot.integrations.pagerduty import PagerDutyEffects
-from bot.integrations.statuspage import LoggingStatusPage
+from bot.integrations.statuspage import StatusPageEffects
 from bot.slack.effects import messages
 from bot.slack.effects.postmortems import PostmortemEffects
 from bot.slack.effects.remediation import RemediationEffects
@@ -11,7 +11,7 @@ from bot.slack.effects.runbooks import RunbookEffects
 from bot.slack.effects.sla import SlaEffects
 from bot.slack.effects.war_room import SlackEffects
 
-PERFORMERS = {fx.SLACK: SlackEffects, fx.PAGERDUTY: PagerDutyEffects, fx.STATUS_PAGE: LoggingStatusPage,
+PERFORMERS = {fx.SLACK: SlackEffects, fx.PAGERDUTY: PagerDutyEffects, fx.STATUS_PAGE: StatusPageEffects,
               fx.RUNBOOK: RunbookEffects, fx.POSTMORTEM: PostmortemEffects, fx.ALERTMANAGER: AlertmanagerSilences,
               fx.SLA: SlaEffects, fx.REMEDIATION: RemediationEffects}
 

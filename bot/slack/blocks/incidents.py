@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -17,6 +18,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     SectionBlock,
+    StaticMultiSelectElement,
     StaticSelectElement,
     UserSelectElement,
 )
@@ -50,8 +52,10 @@ def severity_option(policy: SeverityPolicy) -> Option:
 
 
 def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], now: datetime,
-                  suggested_runbooks: list | None = None, alerts: tuple[int, int] | None = None) -> Blocks:
-    """`alerts`: (firing, resolved) of the alerts that opened it."""
+                  suggested_runbooks: list | None = None, alerts: tuple[int, int] | None = None,
+                  status_page: str | None = None, public=None) -> Blocks:
+    """`alerts`: (firing, resolved) of the alerts that opened it; `status_page`: the public page's address ("" when
+    it has none), when warroom keeps one: the card links it and has a *Status page* button."""
     policy = policies[incident.severity]
     drill = " [DRILL]" if incident.is_drill else ""
     header = truncate(f"{incident.reference}{drill} · {incident.severity.label} · {incident.title}", HEADER_LIMIT)
@@ -89,6 +93,11 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
         details.append(f"*Service:* {safe(incident.service, 200)}")
     if incident.summary:
         details.append(f"*Resolution:* {safe(incident.summary, 1000)}")
+    if public is not None:  # what customers read now (bot/core/status_page.py PublicIncident)
+        said = f" · “{safe(public.updates[0].text, 300)}”" if public.updates else ""
+        shows = safe(", ".join(public.components), 300) or "no component yet"
+        state = "Resolved" if not public.is_open else f"{public.impact.label} ({public.status.label})"
+        details.append(f"*Status page:* {state} · {shows}{said}")
     if alerts is not None:  # at most 10 fields in a section: the alerts go with the details
         details.append(f"*Alerts:* :fire: {alerts[0]} firing · :white_check_mark: {alerts[1]} resolved")
     if details:
@@ -98,6 +107,8 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
         target = incident.pagerduty_url or ""
         links.append(f":pager: PagerDuty: <{target}|{safe(incident.pagerduty_id, 40)}>" if target.startswith("https://")
                      else f":pager: PagerDuty: {safe(incident.pagerduty_id, 40)}")
+    if status_page and not incident.is_drill:
+        links.append(f":satellite_antenna: Customers see: <{status_page}|the status page>")
     for runbook in (suggested_runbooks or [])[:2]:
         links.append(f":blue_book: Suggested runbook: *{safe(runbook.title, 100)}* (`/incident runbook {runbook.id}`)")
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(links))]))
@@ -109,6 +120,8 @@ def incident_card(incident: Incident, policies: dict[Severity, SeverityPolicy], 
             ButtonElement(text="Assign role", action_id=ActionId.ASSIGN_ROLE, value="role"),
             ButtonElement(text="Post update", action_id=ActionId.POST_UPDATE, value="update", style="primary"),
             ButtonElement(text="Resolve", action_id=ActionId.RESOLVE, value="resolve", style="danger"),
+            *([ButtonElement(text="Status page", action_id=ActionId.STATUS_PAGE, value="status_page")]
+              if status_page is not None and not incident.is_drill else []),
         ]))
     return render(blocks)
 
@@ -143,11 +156,14 @@ def assessment(incident: Incident, policy: SeverityPolicy, paged: list[str]) -> 
     return "\n".join(lines)
 
 
-def declared_announcement(incident: Incident, policy: SeverityPolicy, leadership_group: str | None) -> str:
+def declared_announcement(incident: Incident, policy: SeverityPolicy, leadership_group: str | None,
+                          public_url: str | None = None) -> str:
     room = f"<#{incident.channel_id}>" if incident.channel_id else f"#{incident.channel_name}"
     drill = " (drill)" if incident.is_drill else ""
     text = (f"{SEVERITY_EMOJI[incident.severity]} *{incident.severity.label} incident declared{drill}:* "
             f"{safe(incident.title, 500)}\nDeclared by {mention(incident.declared_by)} · join {room}")
+    if public_url and policy.status_page.value != "none" and not incident.is_drill:
+        text += f" · customers see <{public_url}|the status page>"
     if leadership_group and policy.notify_leadership and not incident.is_drill:
         text += f"\n<!subteam^{leadership_group}> for your awareness"
     return text
@@ -257,16 +273,42 @@ def role_modal(channel_id: str) -> dict:
                 ]).to_dict()
 
 
-def update_modal(channel_id: str, current: Status, text: str = "") -> dict:
+def update_modal(channel_id: str, current: Status, text: str = "", public_text: str | None = None) -> dict:
+    """`public_text`: what customers would read, pre-filled from the template, when the update may also go to the
+    status page (never the text above it: the war room's words stay in the war room)."""
     options = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
+    inputs = [
+        InputBlock(block_id="status", label="Status", element=StaticSelectElement(
+            action_id=ActionId.STATUS_INPUT, options=options,
+            initial_option=[o for o in options if o.value == current.value][0])),
+        InputBlock(block_id="text", label="What is happening?", element=PlainTextInputElement(
+            action_id=ActionId.UPDATE_TEXT_INPUT, multiline=True, max_length=2900,
+            initial_value=text[:2900] or None)),
+    ]
+    if public_text is not None:
+        publish = Option(value="publish", text="Also publish to the status page")
+        inputs += [
+            InputBlock(block_id="publish", label="Status page", optional=True, element=CheckboxesElement(
+                action_id=ActionId.PUBLISH_INPUT, options=[publish])),
+            InputBlock(block_id="public_text", label="What customers read", optional=True,
+                       hint="Published only with the box above ticked; keep internal details out.",
+                       element=PlainTextInputElement(action_id=ActionId.PUBLIC_TEXT_INPUT, multiline=True,
+                                                     max_length=2000, initial_value=public_text[:2000] or None)),
+        ]
     return View(type="modal", callback_id=CallbackId.UPDATE_MODAL, title="Post an update", submit="Post",
+                close="Cancel", private_metadata=channel_id, blocks=inputs).to_dict()
+
+
+def status_page_modal(channel_id: str, components: list[str], chosen: tuple[str, ...], says: str) -> dict:
+    """The public incident's affected components, for the IC or the Communicator."""
+    options = [Option(value=name[:75], text=name[:75]) for name in components[:100]]
+    initial = [o for o in options if o.value in chosen] or None
+    return View(type="modal", callback_id=CallbackId.STATUS_PAGE_MODAL, title="Status page", submit="Save",
                 close="Cancel", private_metadata=channel_id, blocks=[
-                    InputBlock(block_id="status", label="Status", element=StaticSelectElement(
-                        action_id=ActionId.STATUS_INPUT, options=options,
-                        initial_option=[o for o in options if o.value == current.value][0])),
-                    InputBlock(block_id="text", label="What is happening?", element=PlainTextInputElement(
-                        action_id=ActionId.UPDATE_TEXT_INPUT, multiline=True, max_length=2900,
-                        initial_value=text[:2900] or None)),
+                    SectionBlock(text=truncate(says, SECTION_LIMIT)),
+                    InputBlock(block_id="components", label="Affected components", optional=True,
+                               element=StaticMultiSelectElement(action_id=ActionId.COMPONENTS_INPUT,
+                                                                options=options, initial_options=initial)),
                 ]).to_dict()
 
 
@@ -320,6 +362,7 @@ HELP = """*warroom — incident commands*
 `/incident runbook [id]` walk a runbook step by step (no id: suggestions first)
 `/incident resolve [summary]` resolve, after a confirmation
 `/incident alerts` the alerts of this war room, with their state and links
+`/incident statuspage <text>` publish what customers read (the Communicator or the IC)
 `/incident automation [pause|resume <why>]` automated remediation: its policies and last runs, or stop it all
 `/incident status` · `/incident list` · `/incident help` · `/oncall` who is on call, and the next hand-off
 Severities: SEV-1 critical (respond in 5 min) · SEV-2 major (15 min) · SEV-3 minor (1 h) · SEV-4 low (next business day)"""
@@ -336,6 +379,17 @@ def sections(text: str) -> list:
     if part:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=part)))
     return render(blocks[:50])
+
+
+def public_reminder(text: str, template: str) -> Blocks:
+    """The SEV-1 reminder to update the status page, with a one-click update from the template."""
+    return render([
+        SectionBlock(text=truncate(text, SECTION_LIMIT)),
+        SectionBlock(text=truncate(f"*Still investigating* publishes: “{safe(template, 2000)}”", SECTION_LIMIT)),
+        ActionsBlock(block_id="public_update_reminder", elements=[
+            ButtonElement(text="Still investigating", action_id=ActionId.STILL_INVESTIGATING, value="still",
+                          style="primary")]),
+    ])
 
 
 def help_blocks() -> Blocks:

@@ -47,7 +47,8 @@ RENDER: dict[Template, Render] = {
     Template.ASSESSMENT: lambda m, incident, settings, where: blocks.assessment(
         incident, settings.policy(incident.severity), list(m.paged)),
     Template.DECLARED: lambda m, incident, settings, where: blocks.declared_announcement(
-        incident, settings.policy(incident.severity), settings.slack.leadership_usergroup),
+        incident, settings.policy(incident.severity), settings.slack.leadership_usergroup,
+        settings.file.status_page.public_url),
     Template.SEVERITY_CHANGED: _severity_changed,
     Template.POSTMORTEM_STATE: lambda m, incident, settings, where: (
         f":memo: The post-mortem of {incident.reference} is now *{m.state}* (by <@{m.actor}>)."),

@@ -37,6 +37,7 @@ class SlackEffects(Performer):
         self.identity = identity  # resolved at start-up: its user id saves an auth.test
         self.action_item = action_item
         self.alerts = None  # bot/services/alerts.py: the alert groups that messages show
+        self.public = None  # bot/services/status_page.py: what the status page says of an incident (the card)
         self.client = client
         self.settings = settings
         self.clock = clock
@@ -115,8 +116,11 @@ class SlackEffects(Performer):
         if self.alerts is not None and incident.impact_started_at is not None:  # alerts opened it
             groups = await self.alerts.of_incident(incident.id)
             alerts = (sum(g.firing for g in groups), sum(len(g.alerts) - g.firing for g in groups))
+        page = self.settings.file.status_page
+        public = await self.public.shown(incident.id) if self.public is not None and page.configured else None
         return blocks.incident_card(incident, self.settings.policies, self.clock.now(), self.suggest(incident),
-                                    alerts)
+                                    alerts, status_page=(page.public_url or "") if page.components else None,
+                                    public=public)
 
     async def _pin_card(self, effect: fx.PinCard, incident: Incident) -> None:
         if not incident.card_ts:
@@ -279,6 +283,17 @@ class SlackEffects(Performer):
         await call(self.client.chat_postMessage(channel=incident.channel_id, text=text,
                                                 blocks=blocks.resolve_prompt(text, incident.channel_id)))
 
+    # -- the status page ---------------------------------------------------------------------------
+    async def _status_page_notice(self, effect: fx.StatusPageNotice, incident: Incident) -> None:
+        await call(self.client.chat_postMessage(channel=incident.channel_id, text=blocks.truncate(effect.text, 3000),
+                                                blocks=blocks.sections(effect.text)))
+
+    async def _public_update_reminder(self, effect: fx.PublicUpdateReminder, incident: Incident) -> None:
+        if not incident.is_open:
+            return  # resolved while the reminder waited to leave
+        await call(self.client.chat_postMessage(channel=incident.channel_id, text=blocks.truncate(effect.text, 3000),
+                                                blocks=blocks.public_reminder(effect.text, effect.template)))
+
     # -- lookups -----------------------------------------------------------------------------------
     async def _bot_user_id(self) -> str:
         if self._bot_user is None and self.identity is not None and self.identity.result is not None:
@@ -299,5 +314,6 @@ class SlackEffects(Performer):
         fx.PostActionItem: _post_action_item, fx.RemindActionItem: _remind_action_item,
         fx.ActionItemDigest: _digest, fx.Handoff: _handoff, fx.PostAlerts: _post_alerts,
         fx.AskAboutAlerts: _ask_alerts, fx.PromptResolve: _prompt_resolve, fx.StormSummary: _storm_summary,
-        fx.NoiseDigest: _noise_digest,
+        fx.NoiseDigest: _noise_digest, fx.StatusPageNotice: _status_page_notice,
+        fx.PublicUpdateReminder: _public_update_reminder,
     }

@@ -10,7 +10,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.listeners import alerts, buttons, commands, events, modals, runbooks, sla
+from bot.slack.listeners import (
+    alerts,
+    buttons,
+    commands,
+    events,
+    modals,
+    runbooks,
+    sla,
+    status_page,
+)
 from bot.slack.listeners.handling import SlackDeps
 
 
@@ -32,6 +41,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(ActionId.ASSIGN_ROLE)(buttons.assign_role_clicked)
     app.action(ActionId.POST_UPDATE)(buttons.post_update_clicked)
     app.action(ActionId.RESOLVE)(buttons.resolve_clicked)
+    app.action(ActionId.STATUS_PAGE)(status_page.status_page_clicked)
+    app.action(ActionId.STILL_INVESTIGATING)(status_page.still_investigating)
 
     app.action(ActionId.RUNBOOK_PICK)(runbooks.picked)
     app.action(ActionId.RUNBOOK_DONE)(runbooks.done)
@@ -53,6 +64,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.view(CallbackId.ROLE_MODAL)(modals.role_submitted)
     app.view(CallbackId.UPDATE_MODAL)(modals.update_submitted)
     app.view(CallbackId.RESOLVE_MODAL)(modals.resolve_submitted)
+    app.view(CallbackId.STATUS_PAGE_MODAL)(status_page.status_page_submitted)
     app.view(CallbackId.RUNBOOK_NOTE_MODAL)(runbooks.note_submitted)
 
     app.event("member_joined_channel")(events.member_joined)

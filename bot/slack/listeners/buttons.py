@@ -96,8 +96,11 @@ async def post_update_clicked(ack: AsyncAck, body: dict, client: AsyncWebClient,
     channel, user = body["channel"]["id"], body["user"]["id"]
 
     async def open_modal():
-        incident = await deps_of(context).incidents.check_member(channel, user, "post updates to")
-        await open_view(client, body["trigger_id"], blocks.update_modal(channel, incident.status))
+        deps = deps_of(context)
+        incident = await deps.incidents.check_member(channel, user, "post updates to")
+        public_text = await deps.public.draft(incident) if deps.public is not None else None
+        await open_view(client, body["trigger_id"], blocks.update_modal(channel, incident.status,
+                                                                        public_text=public_text))
     await guarded(responder(respond), open_modal())
 
 

@@ -95,8 +95,9 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
     elif parsed.name == "update":
         if not parsed.text:
             incident = await service.incident_in(channel)
+            public_text = await deps.public.draft(incident) if deps.public is not None else None
             await open_view(client, command["trigger_id"],
-                            blocks.update_modal(channel, incident.status))
+                            blocks.update_modal(channel, incident.status, public_text=public_text))
             return
         await service.post_update(channel, parsed.text, parsed.status, user, key)
     elif parsed.name == "timeline":
@@ -115,6 +116,9 @@ async def _run(parsed: Parsed, command: dict, respond, client, deps: SlackDeps) 
         await _actions(parsed.text, channel, user, respond, deps)
     elif parsed.name == "alerts" and deps.alerts is not None:
         await _alerts(parsed.text, channel, respond, deps)
+    elif parsed.name == "statuspage" and deps.public is not None:
+        public = await deps.public.publish(channel, parsed.text, user, key)
+        await reply(f":satellite_antenna: Published to the status page ({public.status.label}).")
     elif parsed.name == "automation" and deps.remediation is not None:
         await _automation(parsed.text, channel, user, key, respond, deps)
     elif parsed.name == "status":

@@ -21,6 +21,7 @@ from bot.services.remediation import RemediationService
 from bot.services.reminders import ReminderService
 from bot.services.runbooks import RunbookService
 from bot.services.sla import SlaService
+from bot.services.status_page import PublicStatusService
 from bot.slack.directory import SlackDirectory
 from bot.slack.effects.calls import call
 from bot.slack.jobs import Jobs
@@ -45,6 +46,7 @@ class SlackDeps:
     alerts: "AlertService | None" = None
     sla: "SlaService | None" = None
     remediation: "RemediationService | None" = None
+    public: "PublicStatusService | None" = None
 
 
 def deps_of(context) -> SlackDeps:

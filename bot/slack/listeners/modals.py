@@ -25,6 +25,8 @@ def _values(view: dict) -> dict:
         for action_id, entry in block.items():
             if "selected_option" in entry:
                 flat[action_id] = (entry["selected_option"] or {}).get("value")
+            elif "selected_options" in entry:
+                flat[action_id] = [o.get("value") for o in entry["selected_options"] or [] if isinstance(o, dict)]
             elif "selected_user" in entry:
                 flat[action_id] = entry["selected_user"]
             else:
@@ -81,8 +83,13 @@ async def update_submitted(ack: AsyncAck, body: dict, view: dict, context: Async
 
     async def work():
         status = _choice(Status, values[ActionId.STATUS_INPUT]) if values.get(ActionId.STATUS_INPUT) else None
+        publish = "publish" in (values.get(ActionId.PUBLISH_INPUT) or [])
+        public_text = (values.get(ActionId.PUBLIC_TEXT_INPUT) or "").strip() if publish else None
+        if publish and not public_text:
+            raise DomainError("Write what customers should read, or untick the box.")
         return await deps_of(context).incidents.post_update(channel, values.get(ActionId.UPDATE_TEXT_INPUT) or "",
-                                                            status, body["user"]["id"], request_key(body))
+                                                            status, body["user"]["id"], request_key(body),
+                                                            public_text=public_text)
     await submit_modal(ack, work(), "text")
 
 
