@@ -61,9 +61,10 @@ class StatusPageEffects(Performer):
                  api_url: str | None, environ: Mapping[str, str],
                  statuspage_id: Callable[[int], Awaitable[str | None]], *, spacing: float = 1.0,
                  ssl_context: ssl.SSLContext | None = None):
-        """`environ`: where the subscribers' secrets are (by the names config.yaml gives). `ssl_context`: made
-        when warroom starts, so that SSL_CERT_FILE counts (aiohttp's own is made when it is imported)."""
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        """`environ`: where the subscribers' secrets are (by the names config.yaml gives). `ssl_context`: made at
+        the first request, so that SSL_CERT_FILE counts (aiohttp's own is made when it is imported) and a start
+        that never calls out does not load the trust store."""
+        self._ssl_context = ssl_context
         self.section = section
         self.http = http
         self.environ = environ
@@ -71,6 +72,12 @@ class StatusPageEffects(Performer):
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
         self.statuspage_id = statuspage_id  # the Statuspage incident already made for an incident, if any
         self.spacing = Spacing(spacing)
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     # -- Atlassian Statuspage ----------------------------------------------------------------------
     async def _sync(self, effect: fx.StatusPageSync, incident: Incident | None) -> PublicRefs | None:

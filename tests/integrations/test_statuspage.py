@@ -73,6 +73,7 @@ async def test_statuspage_follows_the_incident_and_subscribers_get_signed_webhoo
     assert statuspage.components == {"cmppay": "major_outage", "cmpcheckout": "operational"}
 
     # Statuspage rate-limits, then fails: the update still arrives, and the war room never waits for it.
+    await settle(bot)  # the war room is set up (alice invited) before anyone acts in it
     room = war_rooms(sandbox)[0]
     statuspage.fail_next = [429, 500]
     await sandbox.slash(ALICE, room.id, "/incident", "role communicator <@U0CAROL>")
