@@ -1,6 +1,10 @@
 """config.yaml's `status_page` section: refused at load with file, line and field; templates fill only the
 components."""
 
+from pathlib import Path
+
+import yaml
+
 from bot.config import settings_from_mapping
 from tests.conftest import config_errors
 
@@ -37,3 +41,16 @@ def test_templates_fill_the_components_and_the_service_picks_them():
     assert page.message("sev1", []).startswith("Users may be unable to use some of our services.")
     assert page.components_for("gateway") == ["API"] and page.components_for("billing") == []
     assert page.embedded and not page.hosted
+
+
+
+def test_the_readme_examples_of_the_status_page_and_remediation_are_valid():
+    """The README's status_page and remediation examples, in the shipped config.yaml, load as they are."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    shipped = yaml.safe_load((root / "config.yaml").read_text())
+    for section in ("status_page", "remediation"):
+        example = next(block for block in readme.split("```yaml\n")[1:] if block.startswith(f"{section}:"))
+        mapping = yaml.safe_load(example.split("```")[0])
+        settings = settings_from_mapping({**shipped, **mapping})
+        assert getattr(settings.file, section).model_dump(exclude_defaults=True), section
