@@ -45,6 +45,24 @@ class FakeClock:
         self.current += timedelta(**delta)
 
 
+@contextlib.asynccontextmanager
+async def local_server(routes: dict):
+    """A plain HTTP server on a loopback port for the duration: {path: POST handler}; yields its base URL."""
+    from aiohttp import web
+
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_post(path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
 def config_errors(tmp_path: Path, text: str) -> tuple[Path, list[str]]:
     """config.yaml with `text` refused at load: the file and its errors (file:line: field: message)."""
     from bot.config import load_settings

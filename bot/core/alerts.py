@@ -256,3 +256,16 @@ def noise(firings: list[tuple[str, str, datetime, datetime | None, bool]], now: 
         flaps = any(flapping(starts, flap_count, flap_window) for starts in by_print.values())
         rows.append(NoiseRow(name, len(entries), sum(1 for *_, acted in entries if acted), median, flaps))
     return sorted(rows, key=lambda row: (row.acted_ratio, -row.fires, row.name))
+
+
+def next_noise_digest(now: datetime) -> datetime:
+    """When the weekly noise digest is due: Mondays, 09:00 UTC."""
+    monday = (now + timedelta(days=(7 - now.weekday()) % 7 or 7)).replace(hour=9, minute=0, second=0, microsecond=0)
+    this_week = now.replace(hour=9, minute=0, second=0, microsecond=0)
+    return this_week if now.weekday() == 0 and now < this_week else monday
+
+
+def noise_line(row: NoiseRow) -> str:
+    median = f"{row.median_minutes:.0f} min" if row.median_minutes is not None else "still firing"
+    return (f"{row.name}: fired {row.fires}×, acted on {row.acted_ratio:.0%}, median {median}"
+            + (", flapping" if row.flapping else ""))

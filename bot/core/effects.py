@@ -70,6 +70,7 @@ class Template(StrEnum):
     POSTMORTEM_STATE = "postmortem_state"
     POSTMORTEM_REMINDER = "postmortem_reminder"
     SLA_NOTICE = "sla_notice"
+    STATUS_PAGE = "status_page"  # who published what to the status page
 
 
 class Message(Effect):
@@ -158,13 +159,6 @@ class PostAlerts(Effect):
 
     type: Literal["slack.post_alerts"] = "slack.post_alerts"
     group_id: int
-
-
-class StatusPageNotice(Effect):
-    """In the war room: what the status page now says, and who published it."""
-
-    type: Literal["slack.status_page_notice"] = "slack.status_page_notice"
-    text: str
 
 
 class PublicUpdateReminder(Effect):

@@ -164,8 +164,3 @@ def uptime(component: str, incidents: list[PublicIncident], today: date, now: da
     elapsed = min(days * 1440.0, max(1.0, (now - datetime.combine(first, time.min, tzinfo=timezone.utc))
                                      .total_seconds() / 60))
     return found, max(0.0, 100.0 * (1 - total_down / elapsed))
-
-
-def impact_of(state: str) -> ComponentState:
-    """A severity's status_page setting as a component state (`none` publishes nothing)."""
-    return ComponentState(state)

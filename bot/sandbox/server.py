@@ -20,6 +20,7 @@ from aiohttp import WSMsgType, web
 
 from bot.sandbox.limits import SlackRateLimits
 from bot.sandbox.people import PeopleInChannels
+from bot.sandbox.views import view_state
 from bot.sandbox.webapi import WebApi
 from bot.sandbox.workspace import (
     APP_ID,
@@ -334,35 +335,9 @@ class SlackSandbox(PeopleInChannels):
     async def submit_view(self, user: str, view_id: str, values: dict[str, Any], **options) -> dict:
         """values: {action_id: value}; the state is built from the view's own input blocks."""
         view = self.workspace.views[view_id]
-        state: dict[str, dict] = {}
-        for block in view.get("blocks", []):
-            element = block.get("element")
-            if block.get("type") != "input" or not element:
-                continue
-            action_id = element["action_id"]
-            value = values.get(action_id)
-            if value is None and not block.get("optional"):
-                return {"response_action": "errors", "errors": {block["block_id"]: "required (sandbox)"}}
-            entry: dict[str, Any] = {"type": element["type"]}
-            if element["type"] == "plain_text_input":
-                entry["value"] = value
-            elif element["type"] == "static_select":
-                options_ = element.get("options", [])
-                chosen = [o for o in options_ if o["value"] == value]
-                entry["selected_option"] = chosen[0] if chosen else None
-            elif element["type"] == "users_select":
-                entry["selected_user"] = value
-            elif element["type"] in ("checkboxes", "multi_static_select"):
-                # As Slack does: only the element's own options can be chosen, and each comes back whole.
-                options_ = {o["value"]: o for o in element.get("options", [])}
-                missing = [v for v in value or [] if v not in options_]
-                if missing:
-                    raise LookupError(f"{action_id} has no options {missing}")
-                entry["selected_options"] = [options_[v] for v in value or []]
-            state[block["block_id"]] = {action_id: entry}
-        unknown = set(values) - {a for b in state.values() for a in b}
-        if unknown:
-            raise LookupError(f"the modal has no inputs {sorted(unknown)}")
+        state, errors = view_state(view, values)
+        if errors:
+            return {"response_action": "errors", "errors": errors}
         submitted = {**view, "state": {"values": state}}
         payload = {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "sandbox"},
                    "user": self._user_obj(user), "api_app_id": APP_ID, "token": "legacy",

@@ -329,9 +329,9 @@ class AlertService:
             flapping = self.section.flapping
             rows = core.noise(await tx.alerts.firings_since(now - timedelta(days=7)), now, flapping.count,
                               timedelta(minutes=flapping.minutes))
-            lines = tuple(noise_line(row) for row in rows if row.ignored)
+            lines = tuple(core.noise_line(row) for row in rows if row.ignored)
             await tx.outbox.enqueue(None, [[fx.NoiseDigest(channel=channel, lines=lines)]], now)
-        return Fired(next_digest(now), fired=bool(channel))
+        return Fired(core.next_noise_digest(now), fired=bool(channel))
 
     async def fire_auto_resolve(self, tx: Transaction, timer: Timer, now: datetime, prepared=None) -> Fired:
         """All clear for alerts.auto_resolve_minutes: resolve, unless a person has acted in the meantime or an
@@ -355,7 +355,7 @@ class AlertService:
             return
         async with self.work() as tx:
             if await tx.timers.status(NOISE_DIGEST_KEY) != "pending":
-                await tx.timers.set(NOISE_DIGEST_KEY, NOISE_DIGEST, next_digest(self.clock.now()))
+                await tx.timers.set(NOISE_DIGEST_KEY, NOISE_DIGEST, core.next_noise_digest(self.clock.now()))
 
     async def of_incident(self, incident_id: int) -> list[AlertGroup]:
         async with self.store.reading() as tx:
@@ -381,19 +381,6 @@ AUTO_RESOLVE = "alert_auto_resolve"
 def _auto_resolve_key(incident_id: int) -> str:
     return f"incident:{incident_id}:alerts_auto_resolve"
 NOISE_DIGEST_KEY = "alerts:noise_digest"
-
-
-def next_digest(now: datetime) -> datetime:
-    """Mondays, 09:00 UTC."""
-    monday = (now + timedelta(days=(7 - now.weekday()) % 7 or 7)).replace(hour=9, minute=0, second=0, microsecond=0)
-    this_week = now.replace(hour=9, minute=0, second=0, microsecond=0)
-    return this_week if now.weekday() == 0 and now < this_week else monday
-
-
-def noise_line(row: core.NoiseRow) -> str:
-    median = f"{row.median_minutes:.0f} min" if row.median_minutes is not None else "still firing"
-    return (f"{row.name}: fired {row.fires}×, acted on {row.acted_ratio:.0%}, median {median}"
-            + (", flapping" if row.flapping else ""))
 
 
 def _event(change: core.Change, now: datetime) -> Event:

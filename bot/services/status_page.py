@@ -238,7 +238,8 @@ class PublicStatusService:
     # -- what leaves -------------------------------------------------------------------------------
     async def _tell_room(self, tx: Transaction, incident: Incident, text: str, now: datetime) -> None:
         """Who published what, in the war room; the card shows the page's state."""
-        await tx.outbox.enqueue(incident.id, [[fx.StatusPageNotice(text=text), fx.UpdateCard()]], now)
+        await tx.outbox.enqueue(incident.id, [[fx.PostMessage(template=fx.Template.STATUS_PAGE, text=text),
+                                                fx.UpdateCard()]], now)
 
     async def _sync(self, tx: Transaction, incident: Incident, public: PublicIncident, text: str,
                     now: datetime) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -146,8 +146,6 @@ class RemediationRepository:
                                            .order_by(RUNS.c.id.desc()).limit(limit))).all()
         return [_run(row) for row in rows]
 
-    async def count(self) -> int:
-        return (await self.session.execute(select(func.count()).select_from(RUNS))).scalar_one()
 
     # -- the pause switch --------------------------------------------------------------------------
     async def switch(self) -> Switch:

@@ -14,7 +14,7 @@ from bot.core.status_page import (
     PublicStatus,
     PublicUpdate,
 )
-from bot.storage.tables import PublicIncidentRow, PublicUpdateRow
+from bot.storage.tables_public import PublicIncidentRow, PublicUpdateRow
 
 INCIDENTS = PublicIncidentRow.__table__
 UPDATES = PublicUpdateRow.__table__

@@ -7,82 +7,29 @@ Needs WARROOM_TEST_ALERTMANAGER (.ci/run sets it)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from aiohttp import web
 
 from bot.config import settings_from_mapping
 from bot.core.remediation import Outcome
 from bot.sandbox.workspace import BOT_USER_ID
-from tests.conftest import ALICE, BOB, CAROL, TEST_CONFIG, ShiftedClock, free_port
+from tests.conftest import ALICE, BOB, CAROL, ShiftedClock, free_port, local_server
 from tests.e2e.alertmanager_harness import BINARY, SKIP_REASON, eventually
+from tests.e2e.remediation_harness import (
+    Host,
+    alert_recorded,
+    all_rows,
+    config,
+    later,
+    policy,
+    rows_at_least,
+    runs,
+    said,
+    said_anywhere,
+)
 from tests.slack.helpers import bot_texts, settle, war_rooms
 
 pytestmark = pytest.mark.skipif(not BINARY, reason=SKIP_REASON)
-
-SCRIPT = """#!/bin/sh
-echo "$@" >> {calls}
-sleep $(cat {sleep_file} 2>/dev/null || echo 0)
-echo "freed 3 GB on $2"
-exit $(cat {exit_file} 2>/dev/null || echo 0)
-"""
-RUNBOOK = """id: fix-test
-title: Remediation test
-description: Commands automation runs.
-services: [disk]
-steps:
-  - title: Fix
-    commands:
-      - id: cleanup
-        run: {sh} {script}
-        executable: true
-        category: mitigation
-        timeout_seconds: 5
-  - title: Verify
-    verification: true
-    items: [Disk below 80 %]
-"""
-
-
-class Host:
-    """The "host" the cleanup acts on: the calls it got, and the exit code it answers with."""
-
-    def __init__(self, directory: Path):
-        self.calls_file, self.exit_file = directory / "calls", directory / "exit_code"
-        self.sleep_file = directory / "sleep"
-        self.script = directory / "cleanup.sh"
-        self.script.write_text(SCRIPT.format(calls=self.calls_file, exit_file=self.exit_file,
-                                             sleep_file=self.sleep_file))
-        self.runbooks = directory / "runbooks"
-        self.runbooks.mkdir()
-        (self.runbooks / "fix-test.yaml").write_text(RUNBOOK.format(sh=shutil.which("sh"), script=self.script))
-
-    @property
-    def calls(self) -> list[str]:
-        return self.calls_file.read_text().splitlines() if self.calls_file.exists() else []
-
-    def fail_with(self, code: int) -> None:
-        self.exit_file.write_text(str(code))
-
-    def take(self, seconds: int) -> None:
-        self.sleep_file.write_text(str(seconds))
-
-
-def policy(**overrides) -> dict:
-    return {"name": "disk-cleanup", "matchers": ['alertname="DiskUsage80"'],
-            "run": {"command": "fix-test/cleanup", "args": ["--host", "{instance}"]},
-            "labels": {"instance": "[a-z0-9.-]+"}, "verify_after_minutes": 15, "cooldown_minutes": 30,
-            "escalate": {"severity": "sev2", "follow_up": ['alertname="DiskUsage90"'], "follow_up_minutes": 60},
-            **overrides}
-
-
-def config(host: Host, *policies: dict, **section) -> dict:
-    return {**TEST_CONFIG, "permissions": {"incident_managers": "incident-managers"},
-            "alerts": {"routes": [{"matchers": ['alertname=~"Disk.*"'], "declare": "never"}]},
-            "runbooks": {"directory": str(host.runbooks), "execution": {"allow": ["fix-test/cleanup"]}},
-            "remediation": {"enabled": True, "policies": list(policies) or [policy()], **section}}
 
 
 @pytest.fixture
@@ -114,44 +61,6 @@ async def setup(alerts_bot_factory, alertmanager, alerts_channel):
             return bot
         return manager, bot, clock, restart
     return start
-
-
-async def runs(bot) -> list:
-    async with bot.store.reading() as tx:
-        return list(reversed(await tx.remediation.recent(50)))
-
-
-async def all_rows(bot) -> list:
-    async with bot.store.reading() as tx:
-        found, run_id = [], 1
-        while (run := await tx.remediation.get(run_id)) is not None:
-            found.append(run)
-            run_id += 1
-        return found
-
-
-def said(channel, fragment: str) -> list[str]:
-    """The bot's messages there containing `fragment`, in their text or their blocks."""
-    found = []
-    for message in channel.messages:
-        if message.user == BOT_USER_ID:
-            whole = message.text + "".join(b.get("text", {}).get("text", "") for b in message.blocks or []
-                                           if isinstance(b.get("text"), dict))
-            if fragment in whole:
-                found.append(whole)
-    return found
-
-
-def said_anywhere(sandbox, fragment: str) -> list[str]:
-    """In the alerts channel or a war room: once the alerts have an incident, its war room is where automation
-    speaks."""
-    return [text for channel in sandbox.workspace.channels.values() for text in said(channel, fragment)]
-
-
-async def later(bot, clock: ShiftedClock, minutes: int) -> None:
-    await settle(bot)
-    clock.advance(minutes=minutes)
-    bot.timers.wake()
 
 
 async def test_an_action_that_fixes_pages_nobody(setup, host, alerts_channel, sandbox):
@@ -239,7 +148,7 @@ async def test_a_record_only_policy_writes_it_down_and_pages_on_its_follow_up(se
     await manager.fire("KubePodCrashLooping", service="shop", pod="cart-7f9")
     await eventually(lambda: said(alerts_channel, "records it and leaves it to heal"), what="the record")
     await manager.fire("KubePodCrashLooping", service="shop", pod="cart-7f9", container="sidecar")  # same pod
-    await eventually(lambda: _rows(bot, 2), timeout=30, what="the second alert decided")
+    await eventually(lambda: rows_at_least(bot, 2), timeout=30, what="the second alert decided")
     await settle(bot)
     assert len(said(alerts_channel, "records it")) == 1 and war_rooms(sandbox) == []
     await manager.fire("KubePodRestartsAbove10", service="shop", pod="cart-7f9")
@@ -254,19 +163,10 @@ async def test_nothing_acts_while_remediation_is_off(setup, host, alerts_channel
     manager, bot, clock, _ = await setup({**config(host), "remediation": {"enabled": False,
                                                                           "policies": [policy()]}})
     await manager.fire("DiskUsage80", service="disk", instance="db-1")
-    await eventually(lambda: _groups(bot), what="the alert recorded")
+    await eventually(lambda: alert_recorded(bot), what="the alert recorded")
     await later(bot, clock, 20)
     await settle(bot)
     assert host.calls == [] and await all_rows(bot) == [] and bot_texts(alerts_channel) == []
-
-
-async def _rows(bot, count: int) -> bool:
-    return len(await all_rows(bot)) >= count
-
-
-async def _groups(bot) -> int:
-    async with bot.store.reading() as tx:
-        return await tx.alerts.get(1) is not None
 
 
 async def test_in_a_war_room_automation_speaks_there_and_a_failure_pages_only_who_was_not_paged(
@@ -388,16 +288,10 @@ async def test_the_http_action_posts_with_its_secret_header_and_records_the_answ
     async def backpressure(request):
         received.append((request.headers.get("Authorization"), await request.json()))
         return answers[len(received) - 1]
-    app = web.Application()
-    app.router.add_post("/admin/backpressure", backpressure)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     monkeypatch.setenv("GATEWAY_TOKEN", "token-for-the-gateway")
-    try:
+    async with local_server({"/admin/backpressure": backpressure}) as url:
         http_policy = {"name": "provider-rate-limited", "matchers": ['alertname="ProviderRateLimited"'],
-                       "http": {"url": f"http://127.0.0.1:{port}/admin/backpressure",
+                       "http": {"url": f"{url}/admin/backpressure",
                                 "headers": {"Authorization": "GATEWAY_TOKEN"},
                                 "body": {"provider": "{provider}", "enabled": True}},
                        "labels": {"provider": "[a-z]+"}, "cooldown_minutes": 0}
@@ -413,5 +307,3 @@ async def test_the_http_action_posts_with_its_secret_header_and_records_the_answ
         await eventually(lambda: war_rooms(sandbox), what="the page after a 500")
         await settle(bot)
         assert said(alerts_channel, "*failed* (HTTP 500)")
-    finally:
-        await runner.cleanup()

@@ -7,18 +7,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.integrations.http_action import HttpActions
-from tests.conftest import free_port
-
-
-async def serve(routes) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-    for path, handler in routes.items():
-        app.router.add_post(path, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
+from tests.conftest import free_port, local_server
 
 
 async def test_headers_come_from_the_environment_and_the_answer_is_bounded_and_scrubbed():
@@ -35,8 +24,7 @@ async def test_headers_come_from_the_environment_and_the_answer_is_bounded_and_s
         await asyncio.sleep(1)
         return web.Response(text="late")
 
-    runner, url = await serve({"/job": job, "/redirect": redirect, "/slow": slow})
-    try:
+    async with local_server({"/job": job, "/redirect": redirect, "/slow": slow}) as url:
         async with aiohttp.ClientSession() as session:
             actions = HttpActions(session, {"RUNDECK_TOKEN": "rundeck-secret-value"}, secrets=["db-password-1"])
             headers = {"X-Rundeck-Auth-Token": "RUNDECK_TOKEN"}
@@ -51,5 +39,3 @@ async def test_headers_come_from_the_environment_and_the_answer_is_bounded_and_s
             assert actions.missing({"Authorization": "NOT_SET_ANYWHERE"}) == ["NOT_SET_ANYWHERE"]
             refused = await actions.post(f"http://127.0.0.1:{free_port()}/nothing", headers, {}, 2, 200)
             assert refused.status is None and "could not reach it" in refused.text
-    finally:
-        await runner.cleanup()

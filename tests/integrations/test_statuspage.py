@@ -15,7 +15,7 @@ from bot.config import settings_from_mapping
 from bot.core.incident import Severity
 from bot.integrations.statuspage import SIGNATURE_HEADER
 from bot.sandbox.statuspage import StatuspageSandbox
-from tests.conftest import ALICE, CAROL, TEST_CONFIG, ShiftedClock, free_port
+from tests.conftest import ALICE, CAROL, TEST_CONFIG, ShiftedClock, local_server
 from tests.slack.helpers import bot_texts, settle, war_rooms
 
 COMPONENTS = [{"name": "Payments API", "services": ["payments"]}, {"name": "Checkout", "services": ["checkout"]}]
@@ -38,15 +38,9 @@ async def subscriber(monkeypatch):
     async def hook(request):
         received.append((request.headers.get(SIGNATURE_HEADER), await request.text()))
         return web.Response(status=answers.pop(0) if answers else 204)
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     monkeypatch.setenv("STATUS_HOOK_SECRET", "hook-secret-123")
-    yield f"http://127.0.0.1:{port}/hook", received
-    await runner.cleanup()
+    async with local_server({"/hook": hook}) as url:
+        yield f"{url}/hook", received
 
 
 async def eventually(condition, timeout: float = 20.0):

@@ -18,7 +18,6 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     SectionBlock,
-    StaticMultiSelectElement,
     StaticSelectElement,
     UserSelectElement,
 )
@@ -299,19 +298,6 @@ def update_modal(channel_id: str, current: Status, text: str = "", public_text: 
                 close="Cancel", private_metadata=channel_id, blocks=inputs).to_dict()
 
 
-def status_page_modal(channel_id: str, components: list[str], chosen: tuple[str, ...], says: str) -> dict:
-    """The public incident's affected components, for the IC or the Communicator."""
-    options = [Option(value=name[:75], text=name[:75]) for name in components[:100]]
-    initial = [o for o in options if o.value in chosen] or None
-    return View(type="modal", callback_id=CallbackId.STATUS_PAGE_MODAL, title="Status page", submit="Save",
-                close="Cancel", private_metadata=channel_id, blocks=[
-                    SectionBlock(text=truncate(says, SECTION_LIMIT)),
-                    InputBlock(block_id="components", label="Affected components", optional=True,
-                               element=StaticMultiSelectElement(action_id=ActionId.COMPONENTS_INPUT,
-                                                                options=options, initial_options=initial)),
-                ]).to_dict()
-
-
 def resolve_modal(channel_id: str, incident: Incident, summary: str = "") -> dict:
     return View(type="modal", callback_id=CallbackId.RESOLVE_MODAL, title="Resolve the incident", submit="Resolve",
                 close="Cancel", private_metadata=channel_id, blocks=[
@@ -379,17 +365,6 @@ def sections(text: str) -> list:
     if part:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=part)))
     return render(blocks[:50])
-
-
-def public_reminder(text: str, template: str) -> Blocks:
-    """The SEV-1 reminder to update the status page, with a one-click update from the template."""
-    return render([
-        SectionBlock(text=truncate(text, SECTION_LIMIT)),
-        SectionBlock(text=truncate(f"*Still investigating* publishes: “{safe(template, 2000)}”", SECTION_LIMIT)),
-        ActionsBlock(block_id="public_update_reminder", elements=[
-            ButtonElement(text="Still investigating", action_id=ActionId.STILL_INVESTIGATING, value="still",
-                          style="primary")]),
-    ])
 
 
 def help_blocks() -> Blocks:

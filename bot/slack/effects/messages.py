@@ -54,6 +54,7 @@ RENDER: dict[Template, Render] = {
         f":memo: The post-mortem of {incident.reference} is now *{m.state}* (by <@{m.actor}>)."),
     Template.POSTMORTEM_REMINDER: _postmortem_reminder,
     Template.SLA_NOTICE: lambda m, incident, settings, where: m.text,
+    Template.STATUS_PAGE: lambda m, incident, settings, where: m.text,
     Template.ROLE: lambda m, incident, settings, where: f":bust_in_silhouette: {m.text}.",
     Template.UPDATE: lambda m, incident, settings, where: blocks.update_message(incident, m.text, m.actor, m.status),
     Template.RESOLVED: lambda m, incident, settings, where: blocks.resolved_message(

@@ -15,6 +15,7 @@ from bot.core.ports import Clock, Performer, RetryLater
 from bot.slack.blocks import alerts as alert_blocks
 from bot.slack.blocks import incidents as blocks
 from bot.slack.blocks import paging as paging_blocks
+from bot.slack.blocks import status_page as status_blocks
 from bot.slack.channels import ConfiguredChannels
 from bot.slack.effects import failures, messages
 from bot.slack.effects.calls import (
@@ -284,15 +285,11 @@ class SlackEffects(Performer):
                                                 blocks=blocks.resolve_prompt(text, incident.channel_id)))
 
     # -- the status page ---------------------------------------------------------------------------
-    async def _status_page_notice(self, effect: fx.StatusPageNotice, incident: Incident) -> None:
-        await call(self.client.chat_postMessage(channel=incident.channel_id, text=blocks.truncate(effect.text, 3000),
-                                                blocks=blocks.sections(effect.text)))
-
     async def _public_update_reminder(self, effect: fx.PublicUpdateReminder, incident: Incident) -> None:
         if not incident.is_open:
             return  # resolved while the reminder waited to leave
         await call(self.client.chat_postMessage(channel=incident.channel_id, text=blocks.truncate(effect.text, 3000),
-                                                blocks=blocks.public_reminder(effect.text, effect.template)))
+                                                blocks=status_blocks.public_reminder(effect.text, effect.template)))
 
     # -- lookups -----------------------------------------------------------------------------------
     async def _bot_user_id(self) -> str:
@@ -314,6 +311,6 @@ class SlackEffects(Performer):
         fx.PostActionItem: _post_action_item, fx.RemindActionItem: _remind_action_item,
         fx.ActionItemDigest: _digest, fx.Handoff: _handoff, fx.PostAlerts: _post_alerts,
         fx.AskAboutAlerts: _ask_alerts, fx.PromptResolve: _prompt_resolve, fx.StormSummary: _storm_summary,
-        fx.NoiseDigest: _noise_digest, fx.StatusPageNotice: _status_page_notice,
+        fx.NoiseDigest: _noise_digest,
         fx.PublicUpdateReminder: _public_update_reminder,
     }

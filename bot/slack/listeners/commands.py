@@ -8,9 +8,9 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.alerts import noise_line
 from bot.core.incident import DomainError, Severity
 from bot.core.postmortem import PostmortemState
-from bot.services.alerts import noise_line
 from bot.slack.blocks import alerts as alert_blocks
 from bot.slack.blocks import incidents as blocks
 from bot.slack.blocks import paging as paging_blocks

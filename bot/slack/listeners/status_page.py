@@ -9,7 +9,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.incident import DomainError
-from bot.slack.blocks import incidents as blocks
+from bot.slack.blocks import status_page as blocks
 from bot.slack.ids import ActionId
 from bot.slack.listeners.handling import (
     FORGED,

@@ -65,7 +65,7 @@ async def test_a_sev1_on_the_page_from_declaration_to_resolved(sandbox, alerts_b
     assert "*Status page:* Major outage (Investigating) · no component yet · “Users may be unable to use some" \
         in json.dumps(card(room).blocks, ensure_ascii=False)
     assert "status.acme.test" in sandbox.workspace.channel("incidents").messages[0].text
-    assert "Status page" in json.dumps(card(room).blocks)
+    assert ActionId.STATUS_PAGE.value in json.dumps(card(room).blocks)  # the card's *Status page* button
 
     # Components from the card: only the IC or the Communicator.
     await join(sandbox, bot, room, BOB, CAROL)
