@@ -76,10 +76,10 @@ async def main() -> None:
             await ack()
 
         async def status(command, respond) -> None:
-            open_incidents = await runtime.incidents.open_incidents()
-            resolved = await runtime.incidents.recently_resolved(5)
-            await respond(text=f"{len(open_incidents)} open incidents", response_type="ephemeral",
-                          blocks=blocks.incident_list(open_incidents, resolved, runtime.incidents.clock.now()))
+            overview = await runtime.incidents.overview()
+            await respond(text=f"{len(overview.open)} open incidents", response_type="ephemeral",
+                          blocks=blocks.incident_list(overview.open, overview.recently_resolved,
+                                                      runtime.incidents.clock.now()))
         lazy.command("/incident")(ack=acknowledge, lazy=[status])
         handler = AsyncSocketModeHandler(lazy, APP_TOKEN)
         await handler.connect_async()

@@ -13,10 +13,11 @@ from bot.storage.inbox_writer import InboxWriter
 
 
 async def main() -> None:
-    inbox = InboxWriter(os.environ["DATABASE_URL"])
+    inbox = InboxWriter(os.environ["DATABASE_URL"], checkpoints=False)  # warroom run checkpoints
     receiver = Receiver(inbox, owner=os.environ["WARROOM_INBOX_OWNER"],
                         lease=timedelta(seconds=float(os.environ.get("WARROOM_INBOX_LEASE", "10"))),
                         app_token=os.environ["SLACK_APP_TOKEN"], api_url=os.environ.get("SLACK_API_URL") or None)
+    inbox.on_committed = receiver.pass_on  # each committed batch goes to warroom run before its acks
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

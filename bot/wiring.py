@@ -69,6 +69,7 @@ from bot.slack.identity import BotIdentity
 from bot.slack.jobs import Jobs
 from bot.slack.listeners.handling import SlackDeps
 from bot.slack.rate_budget import RateBudget
+from bot.slack.respond import pooled_replies
 from bot.slack.socket import InboxSocketModeHandler
 from bot.slack.tagged_posts import TaggedPostsClient
 from bot.storage import database
@@ -236,6 +237,7 @@ def build(env: Environment, settings: Settings, clock: Clock | None = None, *,
     # bot is was asked once at start-up (bot/slack/identity.py), so authorizing a request calls nobody.
     app = AsyncApp(client=bolt_client, authorize=identity.authorize, raise_error_for_unhandled_request=False,
                    logger=None, process_before_response=True)
+    app.middleware(pooled_replies(http))
     jobs = Jobs()
     deps = SlackDeps(incidents, settings, clock, runbooks, reminders, postmortems, action_items, oncall, directory,
                      jobs, alerts, sla, remediation, public)

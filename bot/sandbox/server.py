@@ -57,6 +57,9 @@ class ApiCall:
 TRIGGER_LIFETIME = 3.0  # seconds a trigger_id stays usable (Slack's limit)
 VIEW_ACK_DEADLINE = 3.0  # seconds Slack waits for a view_submission's ack before it shows an error
 
+NEW_CONNECTION = web.RequestKey("new_connection", bool)  # whether a request opened its connection
+
+
 class SlackSandbox(PeopleInChannels):
     def __init__(self, *, latency: float = 0.0, workspace: Workspace | None = None):
         self.workspace = workspace or Workspace()
@@ -72,6 +75,8 @@ class SlackSandbox(PeopleInChannels):
         self._acks: dict[str, asyncio.Future] = {}
         self._triggers: dict[str, tuple[str, float]] = {}  # trigger_id -> (user, when it was made)
         self._responses: dict[str, dict] = {}
+        self.replies_on_new_connections: list[bool] = []  # per response_url request: was its connection new?
+        self._client_ports: set[int] = set()
         self._counter = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._connected = asyncio.Event()
@@ -81,7 +86,7 @@ class SlackSandbox(PeopleInChannels):
 
     # -- server ------------------------------------------------------------------------------------
     async def start(self, port: int = 0) -> "SlackSandbox":
-        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app = web.Application(client_max_size=8 * 1024 * 1024, middlewares=[self._note_connection])
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
@@ -93,6 +98,13 @@ class SlackSandbox(PeopleInChannels):
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
         return self
+
+    @web.middleware
+    async def _note_connection(self, request: web.Request, handler):
+        port = request.transport.get_extra_info("peername")[1] if request.transport else 0
+        request[NEW_CONNECTION] = port not in self._client_ports
+        self._client_ports.add(port)
+        return await handler(request)
 
     async def stop(self) -> None:
         for socket in list(self._sockets):
@@ -191,6 +203,7 @@ class SlackSandbox(PeopleInChannels):
         if origin is None:
             return web.Response(status=404, text="expired_url")
         body = await request.json()
+        self.replies_on_new_connections.append(request[NEW_CONNECTION])
         channel = self.workspace.channel(origin["channel"])
         if body.get("response_type") == "in_channel":
             self.workspace.post(channel, BOT_USER_ID, body.get("text", ""), body.get("blocks"), bot=True)

@@ -28,17 +28,14 @@ from bot.core.severity import targets_to_page
 from bot.core.text import escape, is_user_id
 from bot.services import effects
 from bot.services.authorization import Authorizer
+from bot.services.incident_queries import IncidentQueries, NotInWarRoom
 from bot.services.incident_timers import schedule_timers
 from bot.services.oncall import OnCallService
 from bot.services.postmortems import PostmortemService
 from bot.services.unit_of_work import UnitOfWork
-from bot.storage.repository import IntegrityError, Store, TimelineEntry, Transaction
+from bot.storage.repository import IntegrityError, Store, Transaction
 
 log = structlog.get_logger("warroom.incidents")
-
-
-class NotInWarRoom(DomainError):
-    pass
 
 
 class Duplicate(Exception):
@@ -58,10 +55,10 @@ def _paged_events(users: list[str], slots, actor: str, at) -> list[core.Event]:
     return [core.Event("paged", actor, at, f"Paged {who} ({', '.join(slots)} on call)", {"users": users})]
 
 
-class IncidentService:
+class IncidentService(IncidentQueries):
     def __init__(self, store: Store, settings: Settings, clock: Clock, directory: Directory,
                  dispatch: Dispatch | None = None, *, oncall: OnCallService | None = None, pagerduty: bool = False):
-        self.store = store
+        super().__init__(store)
         self.settings = settings
         self.clock = clock
         self.directory = directory
@@ -326,31 +323,6 @@ class IncidentService:
         if not incident.is_open:
             raise DomainError(f"{incident.reference} is already resolved.")
         return incident
-
-    # -- queries -----------------------------------------------------------------------------------
-    async def incident_in(self, channel_id: str) -> Incident:
-        async with self.store.reading() as tx:
-            incident = await tx.incidents.in_channel(channel_id)
-        if incident is None:
-            raise NotInWarRoom("This command works in an incident's war-room channel. "
-                               "Use `/incident list` to find one, or `/incident declare` to start one.")
-        return incident
-
-    async def find_in(self, channel_id: str) -> Incident | None:
-        async with self.store.reading() as tx:
-            return await tx.incidents.in_channel(channel_id)
-
-    async def open_incidents(self) -> list[Incident]:
-        async with self.store.reading() as tx:
-            return await tx.incidents.open()
-
-    async def recently_resolved(self, limit: int = 5) -> list[Incident]:
-        async with self.store.reading() as tx:
-            return await tx.incidents.recently_resolved(limit)
-
-    async def timeline(self, incident_id: int) -> list[TimelineEntry]:
-        async with self.store.reading() as tx:
-            return await tx.timeline.of(incident_id)
 
     # -- helpers -----------------------------------------------------------------------------------
     async def _load(self, tx: Transaction, channel_id: str, request_key: str, now) -> Incident:

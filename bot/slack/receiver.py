@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
@@ -48,10 +49,10 @@ async def close_client(client: SocketModeClient) -> None:
     await client.close()
 
 
-def envelope_line(kind: str, req: SocketModeRequest) -> bytes:
-    return (json.dumps({"kind": kind, "envelope_id": req.envelope_id, "type": req.type, "payload": req.payload,
-                        "retry_attempt": req.retry_attempt or 0, "retry_reason": req.retry_reason or ""})
-            + "\n").encode()
+def envelope_line(kind: str, envelope: SocketModeRequest | InboxEntry) -> bytes:
+    return (json.dumps({"kind": kind, "envelope_id": envelope.envelope_id, "type": envelope.type,
+                        "payload": envelope.payload, "retry_attempt": envelope.retry_attempt or 0,
+                        "retry_reason": envelope.retry_reason or ""}) + "\n").encode()
 
 
 class Receiver:
@@ -77,15 +78,19 @@ class Receiver:
             await self._answer_view(client, req)
             return
         entry = InboxEntry(req.envelope_id, req.type, req.payload, req.retry_attempt or 0, req.retry_reason or "")
-        now = self.clock.now()
         try:
-            await self.inbox.receive(entry, owner=self.owner, now=now, lease=self.lease)
+            # Envelopes that arrive together (Slack sends a burst as fast as the socket takes it) share one
+            # commit, after which `pass_on` has written them to warroom run.
+            await self.inbox.receive(entry, owner=self.owner, now=self.clock.now(), lease=self.lease)
         except Exception:
             # Not acknowledged: Slack redelivers an event, and shows the person that a command or click failed.
             log.exception("inbox_write_failed", type=req.type)
             return
-        self.say(envelope_line("entry", req))  # passed on before the ack leaves
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+    def pass_on(self, committed: Sequence[InboxEntry]) -> None:
+        """Called by the inbox once a batch is committed, before any of its acks leaves: one write for all."""
+        self.say(b"".join(envelope_line("entry", entry) for entry in committed))
 
     async def _answer_view(self, client: SocketModeClient, req: SocketModeRequest) -> None:
         answer = asyncio.get_running_loop().create_future()

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class GroupCommit(Generic[Item]):
@@ -48,3 +49,20 @@ class GroupCommit(Generic[Item]):
     async def close(self) -> None:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
+
+
+class SharedRead(Generic[Result]):
+    """Concurrent callers of one query share its execution: fifty `/incident list` at once cost a couple of
+    reads, not fifty. A caller that arrives while a read runs waits for the next one, which begins after it
+    arrived, so nobody is handed a result older than their own call."""
+
+    def __init__(self, read: Callable[[], Awaitable[Result]]):
+        self._read = read
+        self._group: GroupCommit[None] = GroupCommit(self._run)
+
+    async def _run(self, callers: Sequence[None]) -> list[Result]:
+        result = await self._read()
+        return [result] * len(callers)
+
+    async def get(self) -> Result:
+        return await self._group.write(None)

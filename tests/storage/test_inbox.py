@@ -73,7 +73,7 @@ async def test_a_burst_of_arrivals_shares_a_few_commits(inbox, store, clock):
     """On PostgreSQL; on SQLite each arrival commits inline, in tens of microseconds, without a batch."""
     commits = []
     if inbox._writer is not None:
-        insert = inbox._writer._insert_postgres
+        insert = inbox._writer.receive_many
 
         async def counted(batch):
             commits.append(len(batch))

@@ -3,6 +3,7 @@ Slack's limits are checked when a message is built, not when Slack rejects it.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -317,7 +318,7 @@ def status_reply(incident: Incident, policies, now: datetime, suggested_runbooks
     return card[:-1] if incident.is_open else card
 
 
-def incident_list(open_incidents: list[Incident], resolved: list[Incident], now: datetime) -> Blocks:
+def incident_list(open_incidents: Sequence[Incident], resolved: Sequence[Incident], now: datetime) -> Blocks:
     blocks: list = [HeaderBlock(text=f"Open incidents ({len(open_incidents)})")]
     if not open_incidents:
         blocks.append(SectionBlock(text=":sunny: No open incidents."))

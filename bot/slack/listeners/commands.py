@@ -239,10 +239,9 @@ async def _status(channel: str, respond, deps: SlackDeps) -> None:
 
 
 async def _list(respond, deps: SlackDeps) -> None:
-    open_incidents = await deps.incidents.open_incidents()
-    resolved = await deps.incidents.recently_resolved(5)
-    await respond(text=f"{len(open_incidents)} open incidents", response_type="ephemeral",
-                  blocks=blocks.incident_list(open_incidents, resolved, deps.clock.now()))
+    overview = await deps.incidents.overview()
+    await respond(text=f"{len(overview.open)} open incidents", response_type="ephemeral",
+                  blocks=blocks.incident_list(overview.open, overview.recently_resolved, deps.clock.now()))
 
 
 def declared_reply(result, defaulted: bool, long_title: bool) -> str:

@@ -179,3 +179,9 @@ async def test_status_list_and_help(sandbox, bot):
     [listing] = [r for r in replies if "Open incidents (1)" in json.dumps(r.blocks)]
     assert f"<#{room.id}>" in json.dumps(listing.blocks)
     assert any("/incident declare" in r.text for r in replies)
+    # Replies go over warroom's pooled connections (bot/slack/respond.py); Bolt's own opens one for each.
+    before = len(sandbox.replies_on_new_connections)
+    for _ in range(4):
+        await sandbox.slash(BOB, "general", "/incident", "help")
+        await settle(bot)
+    assert sandbox.replies_on_new_connections[before:] == [False] * 4

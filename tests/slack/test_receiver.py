@@ -1,0 +1,91 @@
+"""The receiver process's handling of a burst, on its real inbox writer (SQLite): one commit, passed on to
+`warroom run` before any ack leaves."""
+
+import asyncio
+import contextlib
+import io
+import json
+import sqlite3
+from datetime import timedelta
+
+import pytest
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from bot.slack.receiver import Receiver
+from bot.storage import database
+from bot.storage.inbox_writer import InboxWriter, sqlite_path
+
+
+class RecordingClient:
+    """Slack's end of the socket: the acks it got, and what warroom run had been told when each left."""
+
+    def __init__(self, out: io.BytesIO):
+        self.out = out
+        self.acks: list[tuple[str, set[str]]] = []
+
+    async def send_socket_mode_response(self, response):
+        told = {json.loads(line)["envelope_id"] for line in self.out.getvalue().splitlines()}
+        self.acks.append((response.envelope_id, told))
+
+
+@pytest.fixture
+async def receiver(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}"
+    engine = database.create_engine(url)
+    await database.upgrade(engine)
+    await engine.dispose()
+    inbox = InboxWriter(url, checkpoints=False)
+    commits: list[int] = []
+    commit = inbox.receive_many
+
+    async def counted(batch):
+        await commit(batch)
+        commits.append(len(batch))
+
+    inbox.receive_many = counted
+    opened = Receiver(inbox, owner="receiver", lease=timedelta(seconds=10), app_token="xapp-test",
+                      api_url="http://127.0.0.1:9/api/")
+    inbox.on_committed = opened.pass_on  # as bot/receiver.py wires them
+    opened._out = io.BytesIO()
+    opened.commits = commits
+
+    def rows() -> int:
+        with contextlib.closing(sqlite3.connect(sqlite_path(url))) as connection:
+            return connection.execute("SELECT count(*) FROM inbox").fetchone()[0]
+
+    opened.rows = rows
+    yield opened
+    await inbox.close()
+    await opened.client.aiohttp_client_session.close()
+
+
+def command(n: int) -> SocketModeRequest:
+    return SocketModeRequest(type="slash_commands", envelope_id=f"env-{n}",
+                             payload={"command": "/incident", "text": f"status {n}"})
+
+
+async def test_a_burst_shares_one_commit_and_each_ack_leaves_after_its_envelope_was_passed_on(receiver):
+    client = RecordingClient(receiver._out)
+    await asyncio.gather(*(receiver.handle(client, command(n)) for n in range(50)))
+    assert receiver.commits == [50] and receiver.rows() == 50
+    assert sorted(envelope for envelope, _ in client.acks) == sorted(f"env-{n}" for n in range(50))
+    assert all(envelope in told for envelope, told in client.acks)
+    lines = [json.loads(line) for line in receiver._out.getvalue().splitlines()]
+    assert lines[3] == {"kind": "entry", "envelope_id": "env-3", "type": "slash_commands",
+                        "payload": {"command": "/incident", "text": "status 3"}, "retry_attempt": 0,
+                        "retry_reason": ""}
+
+
+async def test_a_failed_commit_acknowledges_nothing_of_its_batch_and_the_next_arrival_is_committed(receiver):
+    client = RecordingClient(receiver._out)
+    working = receiver.inbox.receive_many
+
+    async def failing(batch):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    receiver.inbox.receive_many = failing
+    await asyncio.gather(*(receiver.handle(client, command(n)) for n in range(3)))
+    assert client.acks == [] and receiver._out.getvalue() == b"" and receiver.rows() == 0
+    receiver.inbox.receive_many = working  # Slack redelivers; the database is back
+    await receiver.handle(client, command(0))
+    assert [envelope for envelope, _ in client.acks] == ["env-0"] and receiver.rows() == 1
