@@ -10,6 +10,7 @@ figures; asserts nothing.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import tempfile
@@ -53,6 +54,7 @@ async def main() -> None:
             await sandbox.deliver("slash_commands", payload)
             return (time.perf_counter() - started) * 1000
 
+        gc.freeze()  # the sandbox's collector pauses are not the receiver's (bench/lifecycle.py says more)
         alone = [await timed_ack() for _ in range(50)]
         print(f"one envelope at a time: p50 {percentile(alone, 50):.2f} ms, p99 {percentile(alone, 99):.2f} ms")
         latencies: list[float] = []

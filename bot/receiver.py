@@ -8,6 +8,7 @@ import os
 import signal
 from datetime import timedelta
 
+from bot.log import logged
 from bot.slack.receiver import Receiver
 from bot.storage.inbox_writer import InboxWriter
 
@@ -18,6 +19,8 @@ async def main() -> None:
                         lease=timedelta(seconds=float(os.environ.get("WARROOM_INBOX_LEASE", "10"))),
                         app_token=os.environ["SLACK_APP_TOKEN"], api_url=os.environ.get("SLACK_API_URL") or None)
     inbox.on_committed = receiver.pass_on  # each committed batch goes to warroom run before its acks
+    with logged("inbox_connect_failed"):  # the first envelope tries again
+        await inbox.open()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -14,6 +14,7 @@ back on standard input.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -132,6 +133,9 @@ class Receiver:
             answers.cancel()
             return
         await self.client.connect()
+        # Everything made so far (modules, the SDK, the connection) lives as long as the process: out of the
+        # collector's sight, a full collection no longer walks it (one took 11.8 ms, in the middle of a burst).
+        gc.freeze()
         self.say(b'{"kind": "connected"}\n')
         await stop.wait()
         answers.cancel()

@@ -16,10 +16,16 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "warroom_read_only"
+POOL_SIZE = 15  # database connections kept open per process
 MIGRATION_LOCK = 0x7761_7272_6F6F_6D01  # "warroom" + 1: the advisory lock that serialises migrations
 
 
 def create_engine(url: str, **options) -> AsyncEngine:
+    # Eight request workers, the dispatcher, the timers, the heartbeat and the group commits may each hold a
+    # connection at once. SQLAlchemy's default pool keeps five and closes the rest on return: under a burst
+    # of commands every checkout beyond five opened a new connection (on PostgreSQL its TLS probe and its
+    # authentication: a sixth of `warroom run`'s time in bench/lifecycle.py).
+    options = {"pool_size": POOL_SIZE, "max_overflow": 10, **options}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
         _serialise_sqlite_writers(engine)

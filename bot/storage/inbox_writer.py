@@ -108,14 +108,20 @@ class InboxWriter:
         if self.on_committed is not None:
             self.on_committed([one.entry for one in batch])
 
+    async def open(self) -> None:
+        """Connects to PostgreSQL now (again, if the connection was lost), not in the first envelope's ack."""
+        if self._sqlite is None and (self._postgres is None or self._postgres.is_closed()):
+            import asyncpg  # only on PostgreSQL
+
+            self._postgres = await asyncpg.connect(self.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+            # Nine empty arrays insert nothing, and leave the statement prepared for the first envelope.
+            await self._postgres.execute(POSTGRES_INSERT, *([[]] * 9))
+
     async def receive_many(self, batch: Sequence[Received]) -> None:
         if self._sqlite is not None:
             write_sqlite(self._sqlite, SQLITE_INSERT, [one.values(sqlite_time) for one in batch])
             return
-        import asyncpg  # only on PostgreSQL
-
-        if self._postgres is None or self._postgres.is_closed():
-            self._postgres = await asyncpg.connect(self.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+        await self.open()
         # One statement, one round trip: a transaction around `executemany` took three, each a wait for a
         # PostgreSQL backend that is busy serving warroom run's queries.
         await self._postgres.execute(POSTGRES_INSERT, *(list(column) for column in zip(*(one.values() for one in batch))))

@@ -35,3 +35,27 @@ async def test_three_processes_upgrading_at_once_all_succeed(database_url):
                  for _ in range(3)]
     results = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in processes)), 60)
     assert [p.returncode for p in processes] == [0, 0, 0], [err.decode()[-500:] for _, err in results]
+
+
+async def test_a_burst_of_transactions_reuses_the_pools_connections(database_url):
+    """Waves of twelve concurrent transactions, as eight request workers and the dispatcher make: the pool keeps
+    their connections rather than closing all but five and opening them again for the next wave."""
+    from sqlalchemy import event
+
+    engine = database.create_engine(database_url)
+    opened = []
+    event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+    try:
+        await database.upgrade(engine)
+        opened.clear()
+
+        async def read() -> None:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT count(*) FROM incidents"))
+                await asyncio.sleep(0.01)  # all twelve hold a connection at once
+
+        for _ in range(3):
+            await asyncio.gather(*(read() for _ in range(12)))
+        assert len(opened) <= 12, len(opened)
+    finally:
+        await engine.dispose()

@@ -13,6 +13,11 @@ from bot.core.ports import InboxEntry
 from bot.storage import database, inbox_writer
 from bot.storage.inbox import InboxStore
 from bot.storage.inbox_writer import InboxWriter, Received, sqlite_path
+from tests.conftest import (
+    POSTGRES_URL,
+    create_postgres_database,
+    drop_postgres_database,
+)
 
 LEASE = timedelta(seconds=10)
 
@@ -118,3 +123,34 @@ async def test_sqlite_the_receivers_commits_leave_checkpoints_to_warroom_run(sql
     finally:
         await receiving.close()
         await in_run.close()
+
+
+@pytest.fixture
+async def postgres_url():
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need WARROOM_TEST_POSTGRES_URL (.ci/run sets it)")
+    name, url = await create_postgres_database()
+    engine = database.create_engine(url)
+    try:
+        await database.upgrade(engine)
+        yield url
+    finally:
+        await engine.dispose()
+        await drop_postgres_database(name)
+
+
+async def test_postgresql_connects_before_the_first_envelope_and_again_after_losing_its_connection(postgres_url,
+                                                                                                  clock):
+    writer = InboxWriter(postgres_url)
+    try:
+        await writer.open()  # the receiver does this at start-up, so that no ack waits for it
+        first = writer._postgres
+        await writer.receive_many([received(1, clock)])
+        assert writer._postgres is first
+        await first.close()  # PostgreSQL restarted, say
+        await writer.receive_many([received(2, clock)])
+        assert writer._postgres is not first
+        count = await writer._postgres.fetchval("SELECT count(*) FROM inbox")
+        assert count == 2
+    finally:
+        await writer.close()
