@@ -14,6 +14,7 @@ back on standard input.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -50,10 +51,24 @@ async def close_client(client: SocketModeClient) -> None:
     await client.close()
 
 
-def envelope_line(kind: str, envelope: SocketModeRequest | InboxEntry) -> bytes:
-    return (json.dumps({"kind": kind, "envelope_id": envelope.envelope_id, "type": envelope.type,
-                        "payload": envelope.payload, "retry_attempt": envelope.retry_attempt or 0,
-                        "retry_reason": envelope.retry_reason or ""}) + "\n").encode()
+def envelope_line(kind: str, envelope: SocketModeRequest | InboxEntry, payload_json: str | None = None) -> bytes:
+    """One JSON line; `payload_json`: the payload already serialised (for the inbox row), spliced in as it is."""
+    head = json.dumps({"kind": kind, "envelope_id": envelope.envelope_id, "type": envelope.type,
+                       "retry_attempt": envelope.retry_attempt or 0, "retry_reason": envelope.retry_reason or ""})
+    payload = json.dumps(envelope.payload) if payload_json is None else payload_json
+    return f'{head[:-1]}, "payload": {payload}}}\n'.encode()
+
+
+PIPE_SIZE = 1 << 20  # bytes: Linux's default 64 KiB holds eighteen clicks (each carries its message)
+
+
+def _widen_pipe(out) -> None:
+    """A burst that fills the pipe to warroom run blocks this process's one thread, and every ack with it,
+    until warroom run reads: fifty clicks on a card are 180 KB. 1 MiB is what Linux lets anyone ask for."""
+    import fcntl
+
+    with contextlib.suppress(OSError, AttributeError, ValueError):  # not a pipe, or not Linux
+        fcntl.fcntl(out.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
 
 
 class Receiver:
@@ -68,6 +83,7 @@ class Receiver:
         self._answers: dict[str, asyncio.Future] = {}
         self._go = asyncio.Event()  # started early, it connects when warroom run is ready to handle envelopes
         self._out = sys.stdout.buffer
+        _widen_pipe(self._out)
 
     def say(self, line: bytes) -> None:
         self._out.write(line)
@@ -89,9 +105,9 @@ class Receiver:
             return
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
-    def pass_on(self, committed: Sequence[InboxEntry]) -> None:
+    def pass_on(self, committed: Sequence[tuple[InboxEntry, str]]) -> None:
         """Called by the inbox once a batch is committed, before any of its acks leaves: one write for all."""
-        self.say(b"".join(envelope_line("entry", entry) for entry in committed))
+        self.say(b"".join(envelope_line("entry", entry, payload_json) for entry, payload_json in committed))
 
     async def _answer_view(self, client: SocketModeClient, req: SocketModeRequest) -> None:
         answer = asyncio.get_running_loop().create_future()

@@ -53,7 +53,7 @@ class InboxStore:
             await self._writer.receive(entry, owner=owner, now=now, lease=lease)
             return
         async with self.store.writer_turn():
-            write_sqlite(self._sqlite, SQLITE_INSERT, [Received(entry, owner, now, now + lease).values(sqlite_time)])
+            write_sqlite(self._sqlite, SQLITE_INSERT, [Received.of(entry, owner, now, lease).values(sqlite_time)])
 
     async def handled(self, envelope_id: str) -> None:
         if self._sqlite is not None:

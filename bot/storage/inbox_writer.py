@@ -29,10 +29,15 @@ class Received:
     owner: str
     now: datetime
     until: datetime
+    payload_json: str  # serialised once: the row and the line to warroom run both carry it
+
+    @classmethod
+    def of(cls, entry: InboxEntry, owner: str, now: datetime, lease: timedelta) -> "Received":
+        return cls(entry, owner, now, now + lease, json.dumps(entry.payload))
 
     def values(self, time=lambda moment: moment) -> tuple:
         entry = self.entry
-        return (entry.envelope_id, entry.type, json.dumps(entry.payload), entry.retry_attempt, entry.retry_reason,
+        return (entry.envelope_id, entry.type, self.payload_json, entry.retry_attempt, entry.retry_reason,
                 time(self.now), time(self.now), self.owner, time(self.until))
 
 
@@ -87,12 +92,12 @@ def write_sqlite(connection: sqlite3.Connection, statement: str, rows: list[tupl
 
 class InboxWriter:
     """`receive` as the Inbox port has it: envelopes that arrive while a batch commits share the next commit
-    (a burst of fifty acks costs one or two). `on_committed` is told of each batch once it is committed and
-    before any of its writers resumes: the receiver passes envelopes on to `warroom run` there, so that
-    each leaves before its ack."""
+    (a burst of fifty acks costs one or two). `on_committed` is told of each batch (each envelope with its
+    payload as JSON) once it is committed and before any of its writers resumes: the receiver passes
+    envelopes on to `warroom run` there, so that each leaves before its ack."""
 
     def __init__(self, database_url: str, *, checkpoints: bool = True,
-                 on_committed: Callable[[Sequence[InboxEntry]], None] | None = None):
+                 on_committed: Callable[[Sequence[tuple[InboxEntry, str]]], None] | None = None):
         self.database_url = database_url
         self.on_committed = on_committed
         path = sqlite_path(database_url)
@@ -101,12 +106,12 @@ class InboxWriter:
         self._batches: GroupCommit[Received] = GroupCommit(self._commit)
 
     async def receive(self, entry: InboxEntry, *, owner: str, now: datetime, lease: timedelta) -> None:
-        await self._batches.write(Received(entry, owner, now, now + lease))
+        await self._batches.write(Received.of(entry, owner, now, lease))
 
     async def _commit(self, batch: Sequence[Received]) -> None:
         await self.receive_many(batch)
         if self.on_committed is not None:
-            self.on_committed([one.entry for one in batch])
+            self.on_committed([(one.entry, one.payload_json) for one in batch])
 
     async def open(self) -> None:
         """Connects to PostgreSQL now (again, if the connection was lost), not in the first envelope's ack."""

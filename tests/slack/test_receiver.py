@@ -3,15 +3,17 @@
 
 import asyncio
 import contextlib
+import fcntl
 import io
 import json
+import os
 import sqlite3
 from datetime import timedelta
 
 import pytest
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot.slack.receiver import Receiver
+from bot.slack.receiver import PIPE_SIZE, Receiver, _widen_pipe
 from bot.storage import database
 from bot.storage.inbox_writer import InboxWriter, sqlite_path
 
@@ -89,3 +91,18 @@ async def test_a_failed_commit_acknowledges_nothing_of_its_batch_and_the_next_ar
     receiver.inbox.receive_many = working  # Slack redelivers; the database is back
     await receiver.handle(client, command(0))
     assert [envelope for envelope, _ in client.acks] == ["env-0"] and receiver.rows() == 1
+
+
+def test_the_pipe_to_warroom_run_holds_a_burst_of_clicks():
+    """Fifty clicks, each carrying its card, are 180 KB: more than Linux's default 64 KiB pipe, and a full pipe
+    would block the receiver, and every ack with it, until warroom run reads."""
+    read_end, write_end = os.pipe()
+    try:
+        with os.fdopen(write_end, "wb", closefd=False) as out:
+            assert fcntl.fcntl(out.fileno(), fcntl.F_GETPIPE_SZ) == 64 * 1024
+            _widen_pipe(out)
+            assert fcntl.fcntl(out.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_SIZE == 1 << 20
+        _widen_pipe(io.BytesIO())  # not a pipe (the tests' own output): nothing to widen, and no error
+    finally:
+        os.close(read_end)
+        os.close(write_end)

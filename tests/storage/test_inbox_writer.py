@@ -24,7 +24,7 @@ LEASE = timedelta(seconds=10)
 
 def received(n: int, clock, owner: str = "receiver") -> Received:
     entry = InboxEntry(f"env-{n}", "slash_commands", {"command": "/incident", "text": f"status {n}"})
-    return Received(entry, owner, clock.now(), clock.now() + LEASE)
+    return Received.of(entry, owner, clock.now(), LEASE)
 
 
 @pytest.fixture
