@@ -90,6 +90,7 @@ async def ack_round(sandbox: SlackSandbox, channel: str, label: str, *, card_ts:
     # collection here took 40-68 ms once the 50,000 rows had passed through), so what it holds by now is
     # frozen out of the collector's sight before each round.
     gc.freeze()
+
     def one():
         return timed_click(sandbox, channel, card_ts) if card_ts else timed_ack(sandbox, channel)
 

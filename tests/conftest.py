@@ -176,6 +176,16 @@ async def database_url(request, tmp_path: Path):
 
 
 @pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    """SQLite alone, migrated: for what only SQLite has (its one write lock, its checkpoints, its file)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}"
+    engine = database.create_engine(url)
+    await database.upgrade(engine)
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture
 async def store(database_url):
     engine = database.create_engine(database_url)
     await database.upgrade(engine)

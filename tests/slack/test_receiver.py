@@ -14,7 +14,6 @@ import pytest
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.slack.receiver import PIPE_SIZE, Receiver, _widen_pipe
-from bot.storage import database
 from bot.storage.inbox_writer import InboxWriter, sqlite_path
 
 
@@ -31,11 +30,8 @@ class RecordingClient:
 
 
 @pytest.fixture
-async def receiver(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}"
-    engine = database.create_engine(url)
-    await database.upgrade(engine)
-    await engine.dispose()
+async def receiver(sqlite_url):
+    url = sqlite_url
     inbox = InboxWriter(url, checkpoints=False)
     commits: list[int] = []
     commit = inbox.receive_many

@@ -59,23 +59,25 @@ async def test_a_redelivered_envelope_keeps_its_first_row_within_a_batch_and_acr
         await inbox.close()
 
 
-@pytest.fixture
-async def sqlite_url(tmp_path):
-    """SQLite alone: its one write lock and its checkpoints (PostgreSQL has row locks and no checkpoints of ours)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'warroom.db'}"
-    engine = database.create_engine(url)
-    await database.upgrade(engine)
-    await engine.dispose()
-    return url
+@contextlib.contextmanager
+def write_lock_held_elsewhere(url: str, seconds: float):
+    """Another connection takes SQLite's one write lock and keeps it for `seconds`, from a thread of its own."""
+    holding = threading.Event()
 
+    def hold() -> None:
+        with contextlib.closing(sqlite3.connect(sqlite_path(url), isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            holding.set()
+            time.sleep(seconds)
+            other.execute("COMMIT")
 
-def _hold_write_lock(path: str, seconds: float, holding: threading.Event) -> None:
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    holding.set()
-    time.sleep(seconds)
-    other.execute("COMMIT")
-    other.close()
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    try:
+        yield
+    finally:
+        holder.join()
 
 
 def _pending(url: str) -> int:
@@ -85,14 +87,10 @@ def _pending(url: str) -> int:
 
 async def test_sqlite_an_envelope_waits_for_another_writers_lock_and_is_committed_when_it_ends(sqlite_url, clock):
     writer = InboxWriter(sqlite_url, checkpoints=False)
-    holding = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(sqlite_path(sqlite_url), 0.2, holding))
-    holder.start()
-    holding.wait()
     try:
-        await writer.receive_many([received(1, clock)])
+        with write_lock_held_elsewhere(sqlite_url, 0.2):
+            await writer.receive_many([received(1, clock)])
     finally:
-        holder.join()
         await writer.close()
     assert _pending(sqlite_url) == 1
 
@@ -101,15 +99,11 @@ async def test_sqlite_a_lock_never_released_fails_the_write_so_that_nothing_is_a
                                                                                             monkeypatch):
     monkeypatch.setattr(inbox_writer, "LOCK_WAIT", 0.05)
     writer = InboxWriter(sqlite_url, checkpoints=False)
-    holding = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(sqlite_path(sqlite_url), 0.5, holding))
-    holder.start()
-    holding.wait()
     try:
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            await writer.receive_many([received(1, clock)])
+        with write_lock_held_elsewhere(sqlite_url, 0.5):
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                await writer.receive_many([received(1, clock)])
     finally:
-        holder.join()
         await writer.close()
     assert _pending(sqlite_url) == 0
 
